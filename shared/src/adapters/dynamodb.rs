@@ -1,0 +1,457 @@
+//! DynamoDB adapter for [`UserStore`] and [`SessionStore`].
+//!
+//! Table design (see README "Data model"):
+//! - users: partition key `username` (S). `user_id`, `password_hash`, `roles` (L), `disabled`,
+//!   `created_at`.
+//! - sessions: partition key `username` (S), sort key `session_id` (S): one user's sessions
+//!   are one Query away (logout-all, eviction, `authctl sessions list`), no scan, no GSI.
+//!   `ttl` (N, epoch seconds) is the TTL attribute; expiry is also checked on every read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::domain::{Session, SessionSummary, TokenHash, User, Username};
+use crate::error::StoreError;
+use crate::ports::{SessionStore, UserStore};
+
+pub const TTL_ATTRIBUTE: &str = "ttl";
+const BATCH_WRITE_MAX: usize = 25;
+const UNPROCESSED_RETRIES: u32 = 5;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    users_table: String,
+    sessions_table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, users_table: String, sessions_table: String) -> Self {
+        DynamoStore {
+            client,
+            users_table,
+            sessions_table,
+        }
+    }
+
+    fn session_key(username: &Username, session_id: &str) -> Item {
+        HashMap::from([
+            ("username".to_string(), s(username.as_str())),
+            ("session_id".to_string(), s(session_id)),
+        ])
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s(item: &Item, name: &str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(StoreError::Corrupt(format!("attribute {name} missing or not S"))),
+    }
+}
+
+fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a u64"))),
+        _ => Err(StoreError::Corrupt(format!("attribute {name} missing or not N"))),
+    }
+}
+
+fn get_hash(item: &Item, name: &str) -> Result<Option<TokenHash>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(v)) => TokenHash::from_hex(v)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("attribute {name} is not a hash"))),
+        _ => Err(StoreError::Corrupt(format!("attribute {name} is not S"))),
+    }
+}
+
+fn get_list_s(item: &Item, name: &str) -> Result<Vec<String>, StoreError> {
+    match item.get(name) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(x) => Ok(x.clone()),
+                _ => Err(StoreError::Corrupt(format!("{name} holds a non-string"))),
+            })
+            .collect(),
+        _ => Err(StoreError::Corrupt(format!("attribute {name} is not L"))),
+    }
+}
+
+fn username_of(item: &Item) -> Result<Username, StoreError> {
+    Username::parse(&get_s(item, "username")?)
+        .map_err(|_| StoreError::Corrupt("username is not valid".into()))
+}
+
+pub(crate) fn user_to_item(user: &User) -> Item {
+    HashMap::from([
+        ("username".to_string(), s(user.username.as_str())),
+        ("user_id".to_string(), s(&user.user_id)),
+        ("password_hash".to_string(), s(&user.password_hash)),
+        (
+            "roles".to_string(),
+            AttributeValue::L(user.roles.iter().map(|r| s(r)).collect()),
+        ),
+        ("disabled".to_string(), AttributeValue::Bool(user.disabled)),
+        ("created_at".to_string(), n(user.created_at)),
+    ])
+}
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        username: username_of(item)?,
+        user_id: get_s(item, "user_id")?,
+        password_hash: get_s(item, "password_hash")?,
+        roles: get_list_s(item, "roles")?,
+        disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+        created_at: get_n(item, "created_at").unwrap_or(0),
+    })
+}
+
+fn session_to_item(session: &Session) -> Item {
+    let mut item = DynamoStore::session_key(&session.username, &session.session_id);
+    item.insert("user_id".into(), s(&session.user_id));
+    item.insert("device_id".into(), s(&session.device_id));
+    item.insert("created_at".into(), n(session.created_at));
+    item.insert("last_used_at".into(), n(session.last_used_at));
+    item.insert("expires_at".into(), n(session.expires_at));
+    item.insert(
+        "absolute_expires_at".into(),
+        n(session.absolute_expires_at),
+    );
+    item.insert(TTL_ATTRIBUTE.into(), n(session.ends_at()));
+    item.insert("token_hash".into(), s(&session.token_hash.to_hex()));
+    if let Some(prev) = &session.prev_hash {
+        item.insert("prev_hash".into(), s(&prev.to_hex()));
+    }
+    item.insert("rotated_at".into(), n(session.rotated_at));
+    if let Some(kid) = &session.successor_kid {
+        item.insert("successor_kid".into(), s(kid));
+    }
+    item.insert(
+        "spent".into(),
+        AttributeValue::L(session.spent.iter().map(|h| s(&h.to_hex())).collect()),
+    );
+    item.insert("version".into(), n(session.version));
+    item
+}
+
+
+fn session_from_item(item: &Item) -> Result<Session, StoreError> {
+    Ok(Session {
+        username: username_of(item)?,
+        session_id: get_s(item, "session_id")?,
+        user_id: get_s(item, "user_id")?,
+        device_id: get_s(item, "device_id")?,
+        created_at: get_n(item, "created_at")?,
+        last_used_at: get_n(item, "last_used_at")?,
+        expires_at: get_n(item, "expires_at")?,
+        absolute_expires_at: get_n(item, "absolute_expires_at")?,
+        token_hash: get_hash(item, "token_hash")?
+            .ok_or_else(|| StoreError::Corrupt("token_hash missing".into()))?,
+        prev_hash: get_hash(item, "prev_hash")?,
+        rotated_at: get_n(item, "rotated_at")?,
+        successor_kid: item.get("successor_kid").and_then(|v| v.as_s().ok()).cloned(),
+        spent: get_list_s(item, "spent")?
+            .iter()
+            .map(|h| {
+                TokenHash::from_hex(h).ok_or_else(|| StoreError::Corrupt("spent hash".into()))
+            })
+            .collect::<Result<_, _>>()?,
+        version: get_n(item, "version")?,
+    })
+}
+
+fn summary_from_item(item: &Item) -> Result<SessionSummary, StoreError> {
+    let expires_at = get_n(item, "expires_at")?;
+    let absolute = get_n(item, "absolute_expires_at")?;
+    Ok(SessionSummary {
+        session_id: get_s(item, "session_id")?,
+        device_id: get_s(item, "device_id")?,
+        created_at: get_n(item, "created_at")?,
+        last_used_at: get_n(item, "last_used_at")?,
+        expires_at: expires_at.min(absolute),
+    })
+}
+
+/// Whether an SDK error is DynamoDB's ConditionalCheckFailedException (of any operation).
+fn is_conditional_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(20u64 << attempt.min(6))
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn get_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.as_ref().map(user_from_item).transpose()
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.users_table)
+            .set_item(Some(user_to_item(user)))
+            .condition_expression("attribute_not_exists(username)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .update_expression("SET disabled = :d")
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.sessions_table)
+            .set_item(Some(session_to_item(session)))
+            .condition_expression("attribute_not_exists(session_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn load_for_refresh(
+        &self,
+        username: &Username,
+        session_id: &str,
+    ) -> Result<(Option<Session>, Option<User>), StoreError> {
+        let session_keys = KeysAndAttributes::builder()
+            .keys(Self::session_key(username, session_id))
+            .consistent_read(true)
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let user_keys = KeysAndAttributes::builder()
+            .keys(HashMap::from([(
+                "username".to_string(),
+                s(username.as_str()),
+            )]))
+            .consistent_read(true)
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let mut request = HashMap::from([
+            (self.sessions_table.clone(), session_keys),
+            (self.users_table.clone(), user_keys),
+        ]);
+        let (mut session, mut user) = (None, None);
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                for item in items {
+                    if table == self.sessions_table {
+                        session = Some(session_from_item(&item)?);
+                    } else if table == self.users_table {
+                        user = Some(user_from_item(&item)?);
+                    }
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok((session, user));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(StoreError::unavailable(Throttled))
+    }
+
+    async fn rotate(&self, next: &Session, expected_version: u64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.sessions_table)
+            .set_item(Some(session_to_item(next)))
+            .condition_expression("attribute_exists(session_id) AND version = :v")
+            .expression_attribute_values(":v", n(expected_version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn delete_session_if_token(
+        &self,
+        username: &Username,
+        session_id: &str,
+        token_hash: &TokenHash,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(Self::session_key(username, session_id)))
+            .condition_expression("(token_hash = :h OR prev_hash = :h) AND #ttl > :now")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":h", s(&token_hash.to_hex()))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn delete_session(
+        &self,
+        username: &Username,
+        session_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(Self::session_key(username, session_id)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, username: &Username) -> Result<Vec<SessionSummary>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.sessions_table)
+                .key_condition_expression("username = :u")
+                .expression_attribute_values(":u", s(username.as_str()))
+                .projection_expression(
+                    "session_id, device_id, created_at, last_used_at, expires_at, absolute_expires_at",
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(summary_from_item(&item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
+        Ok(out)
+    }
+
+    async fn delete_sessions(
+        &self,
+        username: &Username,
+        session_ids: &[String],
+    ) -> Result<(), StoreError> {
+        for chunk in session_ids.chunks(BATCH_WRITE_MAX) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(Self::session_key(username, id)))
+                    .build()
+                    .map_err(StoreError::unavailable)?;
+                writes.push(WriteRequest::builder().delete_request(delete).build());
+            }
+            let mut request = HashMap::from([(self.sessions_table.clone(), writes)]);
+            let mut attempt = 0;
+            loop {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                request = out.unprocessed_items.unwrap_or_default();
+                request.retain(|_, w| !w.is_empty());
+                if request.is_empty() {
+                    break;
+                }
+                if attempt >= UNPROCESSED_RETRIES {
+                    return Err(StoreError::unavailable(Throttled));
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB left items unprocessed after retries (throttled)")]
+struct Throttled;

@@ -1,0 +1,71 @@
+//! Secrets Manager adapter for [`KeySource`]: AWSCURRENT and AWSPREVIOUS of one secret,
+//! each `{"signing_key": "<base64>"}`, keyed by version id.
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+
+use crate::error::KeyError;
+use crate::keyring::parse_signing_secret;
+use crate::ports::{KeyMaterial, KeySet, KeySource};
+
+pub const AWSCURRENT: &str = "AWSCURRENT";
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+pub const AWSPENDING: &str = "AWSPENDING";
+
+#[derive(Clone, Debug)]
+pub struct SecretsManagerKeySource {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsManagerKeySource {
+    pub fn new(client: Client, secret_id: String) -> Self {
+        SecretsManagerKeySource { client, secret_id }
+    }
+
+    async fn version(&self, stage: &str) -> Result<Option<KeyMaterial>, KeyError> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage(stage)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e)
+                if stage != AWSCURRENT
+                    && e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(KeyError::unavailable(e)),
+        };
+        let kid = out
+            .version_id
+            .ok_or_else(|| KeyError::Malformed("secret version has no id".into()))?;
+        let text = out
+            .secret_string
+            .ok_or_else(|| KeyError::Malformed("secret has no string value".into()))?;
+        Ok(Some(KeyMaterial {
+            kid,
+            secret: parse_signing_secret(&text)?,
+        }))
+    }
+}
+
+#[async_trait]
+impl KeySource for SecretsManagerKeySource {
+    async fn load(&self) -> Result<KeySet, KeyError> {
+        let (current, previous) = tokio::join!(self.version(AWSCURRENT), self.version(AWSPREVIOUS));
+        let current = current?
+            .ok_or_else(|| KeyError::Malformed("secret has no AWSCURRENT version".into()))?;
+        // An unusable previous version must not block signing with the current one.
+        let previous = previous.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "ignoring AWSPREVIOUS signing key");
+            None
+        });
+        Ok(KeySet { current, previous })
+    }
+}

@@ -1,0 +1,76 @@
+//! Wiring: builds the SDK clients, stores and key ring once per container (cold start) and
+//! the [`AuthService`] over them. Functions, the dev server and `authctl` all start here.
+
+use std::sync::Arc;
+
+use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::secrets_manager::SecretsManagerKeySource;
+use crate::config::Config;
+use crate::keyring::KeyRing;
+use crate::password::Passwords;
+use crate::ports::{Clock, SystemClock};
+use crate::service::AuthService;
+
+pub struct App {
+    pub cfg: Arc<Config>,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub store: Arc<DynamoStore>,
+    pub keys: Arc<KeyRing>,
+    pub service: Arc<AuthService>,
+}
+
+impl App {
+    pub async fn from_config(cfg: Config) -> App {
+        let sdk = crate::aws::sdk_config().await;
+        Self::with_sdk_config(cfg, &sdk, Passwords::default())
+    }
+
+    pub fn with_sdk_config(
+        cfg: Config,
+        sdk: &aws_config::SdkConfig,
+        passwords: Passwords,
+    ) -> App {
+        let cfg = Arc::new(cfg);
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = Arc::new(DynamoStore::new(
+            dynamodb.clone(),
+            cfg.users_table.clone(),
+            cfg.sessions_table.clone(),
+        ));
+        let keys = Arc::new(KeyRing::new(
+            Arc::new(SecretsManagerKeySource::new(
+                secrets.clone(),
+                cfg.signing_secret_id.clone(),
+            )),
+            clock.clone(),
+            cfg.secret_cache_ttl,
+        ));
+        let service = Arc::new(AuthService::new(
+            cfg.clone(),
+            store.clone(),
+            store.clone(),
+            keys.clone(),
+            clock,
+            passwords,
+        ));
+        App {
+            cfg,
+            dynamodb,
+            secrets,
+            store,
+            keys,
+            service,
+        }
+    }
+
+    /// Loads the key ring during the Lambda init phase so the first request does not pay for
+    /// it. A failure is logged, not fatal: the ring retries on first use.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.keys.current().await {
+            tracing::warn!(error = %e, "could not load the signing key at start-up");
+        }
+    }
+}

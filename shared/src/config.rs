@@ -1,0 +1,202 @@
+//! Configuration from the contract's environment variables, read once at cold start.
+
+use thiserror::Error;
+
+/// A bad configuration value: the function refuses to start and says which variable is wrong.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("invalid configuration: {name} must be {expected} (got {value:?})")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub expected: &'static str,
+    pub value: String,
+}
+
+/// Everything the functions and `authctl` read from the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub users_table: String,
+    pub sessions_table: String,
+    /// Secrets Manager secret name or ARN holding `{"signing_key": "<base64>"}`.
+    pub signing_secret_id: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl: u64,
+    /// Refresh-token inactivity lifetime, seconds; every rotation slides it.
+    pub refresh_token_ttl: u64,
+    /// How long a just-rotated refresh token may be presented again (concurrent tabs, retries).
+    pub reuse_grace_secs: u64,
+    /// Absolute session lifetime, seconds; rotation never extends it.
+    pub session_max_age: u64,
+    pub max_sessions_per_user: u32,
+    /// How long the signing key ring is cached before it is re-read, seconds.
+    pub secret_cache_ttl: u64,
+}
+
+impl Config {
+    pub const DEFAULT_USERS_TABLE: &'static str = "auth-users";
+    pub const DEFAULT_SESSIONS_TABLE: &'static str = "auth-sessions";
+    pub const DEFAULT_SIGNING_SECRET_ID: &'static str = "lambda-jwt-auth/signing-key";
+    pub const DEFAULT_ISSUER: &'static str = "lambda-jwt-auth";
+    pub const DEFAULT_AUDIENCE: &'static str = "lambda-jwt-auth-api";
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            match get(name) {
+                None => Ok(default.to_string()),
+                Some(v) if !v.trim().is_empty() && v.trim() == v => Ok(v),
+                Some(v) => Err(ConfigError {
+                    name,
+                    expected: "a non-empty value without surrounding spaces",
+                    value: v,
+                }),
+            }
+        };
+        let secs = |name: &'static str,
+                    default: u64,
+                    min: u64,
+                    max: u64,
+                    expected: &'static str|
+         -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(ConfigError {
+                        name,
+                        expected,
+                        value: v,
+                    }),
+                },
+            }
+        };
+        const DAY: u64 = 86_400;
+        let cfg = Config {
+            users_table: text("USERS_TABLE", Self::DEFAULT_USERS_TABLE)?,
+            sessions_table: text("SESSIONS_TABLE", Self::DEFAULT_SESSIONS_TABLE)?,
+            signing_secret_id: text("SIGNING_SECRET_ID", Self::DEFAULT_SIGNING_SECRET_ID)?,
+            issuer: text("TOKEN_ISSUER", Self::DEFAULT_ISSUER)?,
+            audience: text("TOKEN_AUDIENCE", Self::DEFAULT_AUDIENCE)?,
+            access_token_ttl: secs(
+                "ACCESS_TOKEN_TTL",
+                900,
+                1,
+                DAY,
+                "whole seconds between 1 and 86400",
+            )?,
+            refresh_token_ttl: secs(
+                "REFRESH_TOKEN_TTL",
+                1_209_600,
+                60,
+                365 * DAY,
+                "whole seconds between 60 and 31536000",
+            )?,
+            reuse_grace_secs: secs(
+                "REUSE_GRACE_SECS",
+                10,
+                0,
+                10,
+                "whole seconds between 0 and 10",
+            )?,
+            session_max_age: secs(
+                "SESSION_MAX_AGE",
+                2_592_000,
+                60,
+                365 * DAY,
+                "whole seconds between 60 and 31536000",
+            )?,
+            max_sessions_per_user: secs(
+                "MAX_SESSIONS_PER_USER",
+                20,
+                1,
+                1000,
+                "a whole number between 1 and 1000",
+            )? as u32,
+            secret_cache_ttl: secs(
+                "SECRET_CACHE_TTL",
+                300,
+                0,
+                DAY,
+                "whole seconds between 0 and 86400",
+            )?,
+        };
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let cfg = from(&[]).unwrap();
+        assert_eq!(cfg.access_token_ttl, 900);
+        assert_eq!(cfg.refresh_token_ttl, 1_209_600);
+        assert_eq!(cfg.reuse_grace_secs, 10);
+        assert_eq!(cfg.session_max_age, 2_592_000);
+        assert_eq!(cfg.max_sessions_per_user, 20);
+        assert_eq!(cfg.secret_cache_ttl, 300);
+    }
+
+    #[test]
+    fn every_variable_overrides_its_default() {
+        let cfg = from(&[
+            ("USERS_TABLE", "u"),
+            ("SESSIONS_TABLE", "s"),
+            ("SIGNING_SECRET_ID", "arn:aws:secretsmanager:eu-west-1:1:secret:k"),
+            ("TOKEN_ISSUER", "iss"),
+            ("TOKEN_AUDIENCE", "aud"),
+            ("ACCESS_TOKEN_TTL", "60"),
+            ("REFRESH_TOKEN_TTL", "3600"),
+            ("REUSE_GRACE_SECS", "2"),
+            ("SESSION_MAX_AGE", "7200"),
+            ("MAX_SESSIONS_PER_USER", "3"),
+            ("SECRET_CACHE_TTL", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (cfg.users_table.as_str(), cfg.sessions_table.as_str()),
+            ("u", "s")
+        );
+        assert_eq!((cfg.issuer.as_str(), cfg.audience.as_str()), ("iss", "aud"));
+        assert_eq!(cfg.access_token_ttl, 60);
+        assert_eq!(cfg.refresh_token_ttl, 3600);
+        assert_eq!(cfg.reuse_grace_secs, 2);
+        assert_eq!(cfg.session_max_age, 7200);
+        assert_eq!(cfg.max_sessions_per_user, 3);
+        assert_eq!(cfg.secret_cache_ttl, 0);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL", "15m"),
+            ("ACCESS_TOKEN_TTL", "0"),
+            ("ACCESS_TOKEN_TTL", "-5"),
+            ("REUSE_GRACE_SECS", "11"),
+            ("MAX_SESSIONS_PER_USER", "0"),
+            ("USERS_TABLE", ""),
+            ("TOKEN_ISSUER", " padded "),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Errors, one enum per layer: stores and the key source fail with [`StoreError`] /
+//! [`KeyError`], the domain with [`AuthError`], which alone decides what a caller sees.
+
+use thiserror::Error;
+
+/// What a store adapter reports. The source is kept for logs, never shown to a caller.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("item already exists")]
+    Conflict,
+    #[error("item not found")]
+    NotFound,
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("backing store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+/// What loading or using the signing key ring can fail with.
+#[derive(Debug, Error)]
+pub enum KeyError {
+    #[error("secret source unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("signing secret is malformed: {0}")]
+    Malformed(String),
+    #[error("signing key is {0} bytes; at least 32 random bytes are required")]
+    TooShort(usize),
+}
+
+impl KeyError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        KeyError::Unavailable(Box::new(e))
+    }
+}
+
+/// Seconds a client is told to wait after a backing service failed.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+
+/// Every outcome a caller can see other than success. Each maps to one contract error code.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after: u64 },
+    #[error("invalid grant")]
+    InvalidGrant,
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after: u64 },
+    #[error("internal error")]
+    Internal,
+}
+
+impl AuthError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::InvalidRequest(_) => 400,
+            AuthError::InvalidCredentials | AuthError::InvalidGrant => 401,
+            AuthError::AccountDisabled => 403,
+            AuthError::TooManyAttempts { .. } => 429,
+            AuthError::Unavailable { .. } => 503,
+            AuthError::Internal => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::AccountDisabled => "account_disabled",
+            AuthError::TooManyAttempts { .. } => "too_many_attempts",
+            AuthError::InvalidGrant => "invalid_grant",
+            AuthError::Unavailable { .. } => "temporarily_unavailable",
+            AuthError::Internal => "server_error",
+        }
+    }
+
+    /// Human text for `error_description`; fixed strings only, nothing internal.
+    pub fn description(&self) -> &'static str {
+        match self {
+            AuthError::InvalidRequest(why) => why,
+            AuthError::InvalidCredentials => "The username or password is incorrect.",
+            AuthError::AccountDisabled => "This account is disabled.",
+            AuthError::TooManyAttempts { .. } => {
+                "Too many failed attempts for this account; try again later."
+            }
+            AuthError::InvalidGrant => "The refresh token is invalid, expired or revoked.",
+            AuthError::Unavailable { .. } => {
+                "The service is temporarily unavailable; try again shortly."
+            }
+            AuthError::Internal => "An internal error occurred.",
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::TooManyAttempts { retry_after } | AuthError::Unavailable { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(source) => {
+                tracing::error!(error = %source, "backing store failed");
+                AuthError::Unavailable {
+                    retry_after: UNAVAILABLE_RETRY_AFTER,
+                }
+            }
+            other => {
+                tracing::error!(error = %other, "unexpected store outcome");
+                AuthError::Internal
+            }
+        }
+    }
+}
+
+impl From<KeyError> for AuthError {
+    fn from(e: KeyError) -> Self {
+        tracing::error!(error = %e, "signing key unavailable");
+        AuthError::Unavailable {
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+        }
+    }
+}

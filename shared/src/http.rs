@@ -1,0 +1,300 @@
+//! HTTP glue shared by the login, refresh and logout functions: request parsing with the
+//! contract's limits, the one place errors become responses, and the refresh cookie.
+
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Map, Value};
+
+use crate::domain::MAX_USERNAME_LEN;
+use crate::error::AuthError;
+use crate::service::{AuthService, Issued, LoginInput};
+
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MAX_DEVICE_ID_CHARS: usize = 128;
+pub const REFRESH_COOKIE: &str = "refresh_token";
+/// The refresh cookie's attributes; the cleared cookie repeats them so browsers match it.
+const COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth";
+
+fn respond(status: StatusCode, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    // Responses carry tokens or say something about them: never cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut resp = respond(status, Body::Text(value.to_string()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// The contract's error body, status and `Retry-After`; nothing internal.
+pub fn error_response(err: &AuthError) -> Response<Body> {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = json_response(
+        status,
+        &json!({ "error": err.code(), "error_description": err.description() }),
+    );
+    if let Some(secs) = err.retry_after() {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+pub fn refresh_cookie(token: &str, max_age: u64) -> String {
+    format!("{REFRESH_COOKIE}={token}; {COOKIE_ATTRIBUTES}; Max-Age={max_age}")
+}
+
+pub fn cleared_cookie() -> String {
+    format!("{REFRESH_COOKIE}=; {COOKIE_ATTRIBUTES}; Max-Age=0")
+}
+
+fn with_cookie(mut resp: Response<Body>, cookie: String) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub fn issued_response(issued: &Issued) -> Response<Body> {
+    let body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "refresh_token": issued.refresh_token,
+        "refresh_expires_in": issued.refresh_expires_in,
+        "session_id": issued.session_id,
+    });
+    with_cookie(
+        json_response(StatusCode::OK, &body),
+        refresh_cookie(&issued.refresh_token, issued.refresh_expires_in),
+    )
+}
+
+fn bad(why: &'static str) -> AuthError {
+    AuthError::InvalidRequest(why)
+}
+
+/// The body as a JSON object; `None` for an empty body.
+fn json_object(req: &Request) -> Result<Option<Map<String, Value>>, AuthError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => return Ok(None),
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => return Err(bad("The request body could not be read.")),
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(bad("The request body is larger than 16 KiB."));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| bad("The request body is not valid UTF-8."))?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        Ok(_) => Err(bad("The request body must be a JSON object.")),
+        Err(_) => Err(bad("The request body is not valid JSON.")),
+    }
+}
+
+/// A required string field, non-empty and at most `max` bytes.
+fn required_string(
+    body: &Map<String, Value>,
+    name: &str,
+    max: usize,
+    why: &'static str,
+) -> Result<String, AuthError> {
+    match body.get(name) {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= max => Ok(s.clone()),
+        _ => Err(bad(why)),
+    }
+}
+
+/// The value of one cookie. API Gateway v2 folds the `cookies` array into `Cookie` headers.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+}
+
+fn default_device_id(req: &Request) -> String {
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let cleaned: String = ua
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_DEVICE_ID_CHARS)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "default".to_string()
+    } else {
+        cleaned.to_string()
+    }
+}
+
+pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
+    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let username = required_string(
+        &body,
+        "username",
+        MAX_USERNAME_LEN,
+        "username must be a non-empty string of at most 128 bytes.",
+    )?;
+    let password = required_string(
+        &body,
+        "password",
+        MAX_PASSWORD_BYTES,
+        "password must be a non-empty string of at most 1024 bytes.",
+    )?;
+    let device_id = match body.get("device_id") {
+        None | Some(Value::Null) => default_device_id(req),
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.chars().count() <= MAX_DEVICE_ID_CHARS
+                && !s.chars().any(char::is_control) =>
+        {
+            s.clone()
+        }
+        Some(_) => {
+            return Err(bad(
+                "device_id must be a non-empty string of at most 128 characters.",
+            ))
+        }
+    };
+    Ok(LoginInput {
+        username,
+        password,
+        device_id,
+    })
+}
+
+/// The refresh token from the body (wins) or the cookie, and the parsed body.
+fn token_source(req: &Request) -> Result<(Option<String>, Option<Map<String, Value>>), AuthError> {
+    let body = json_object(req)?;
+    let from_body = match body.as_ref().and_then(|b| b.get("refresh_token")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(_) => return Err(bad("refresh_token must be a non-empty string.")),
+    };
+    let token = from_body.or_else(|| cookie(req, REFRESH_COOKIE).filter(|c| !c.is_empty()));
+    Ok((token, body))
+}
+
+pub async fn login(svc: &AuthService, req: Request) -> Response<Body> {
+    let result = match parse_login(&req) {
+        Ok(input) => svc.login(input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(issued) => issued_response(&issued),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub async fn refresh(svc: &AuthService, req: Request) -> Response<Body> {
+    let token = match token_source(&req) {
+        Ok((Some(token), _)) => token,
+        Ok((None, _)) => {
+            return error_response(&bad(
+                "No refresh token: send the refresh_token cookie or a JSON body {\"refresh_token\": ...}.",
+            ))
+        }
+        Err(e) => return error_response(&e),
+    };
+    match svc.refresh(&token).await {
+        Ok(issued) => issued_response(&issued),
+        Err(e @ AuthError::InvalidGrant) => with_cookie(error_response(&e), cleared_cookie()),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub async fn logout(svc: &AuthService, req: Request) -> Response<Body> {
+    // Always 204 and a cleared cookie, whatever was sent: logout answers no questions.
+    let (token, all_devices) = match token_source(&req) {
+        Ok((token, body)) => {
+            let all = body
+                .as_ref()
+                .and_then(|b| b.get("all_devices"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            (token, all)
+        }
+        Err(_) => (None, false),
+    };
+    let resp = match svc.logout(token.as_deref(), all_devices).await {
+        Ok(()) => respond(StatusCode::NO_CONTENT, Body::Empty),
+        // The session may still be alive: say so rather than pretend.
+        Err(e) => error_response(&e),
+    };
+    with_cookie(resp, cleared_cookie())
+}
+
+/// Runs a lambda_http handler on a raw API Gateway event exactly as the Lambda runtime does
+/// (event → `http::Request` → handler → API Gateway response JSON, cookies and all).
+/// The dev server and the tests use it, so they exercise the deployed code path.
+pub async fn invoke<F, Fut>(handler: F, event: Value) -> Result<Value, String>
+where
+    F: FnMut(Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    use lambda_http::tower::Service;
+    let payload: lambda_http::request::LambdaRequest =
+        serde_json::from_value(event).map_err(|e| format!("not an API Gateway event: {e}"))?;
+    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(handler));
+    let response = adapter
+        .call(lambda_http::LambdaEvent::new(
+            payload,
+            lambda_http::Context::default(),
+        ))
+        .await
+        .map_err(|e| format!("handler failed: {e}"))?;
+    serde_json::to_value(response).map_err(|e| format!("unserialisable response: {e}"))
+}
+
+/// The three token endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Login,
+    Refresh,
+    Logout,
+}
+
+pub async fn handle(svc: &AuthService, endpoint: Endpoint, req: Request) -> Response<Body> {
+    match endpoint {
+        Endpoint::Login => login(svc, req).await,
+        Endpoint::Refresh => refresh(svc, req).await,
+        Endpoint::Logout => logout(svc, req).await,
+    }
+}
+
+/// `main` of the login, refresh and logout functions: config, clients, `run`.
+pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let cfg = crate::config::Config::from_env()?;
+    let app = crate::app::App::from_config(cfg).await;
+    app.warm_up().await;
+    let svc = app.service.clone();
+    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        let svc = svc.clone();
+        async move { Ok::<_, lambda_http::Error>(handle(&svc, endpoint, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,23 @@
+//! lambda-jwt-auth's library: the domain (tokens, sessions, passwords), the ports it needs
+//! (stores, key source, clock), their AWS and in-memory adapters, and the HTTP glue every
+//! function shares. Handlers stay thin: they parse a request, call [`service::AuthService`]
+//! and map the result through [`http`].
+
+pub mod adapters;
+pub mod app;
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod keyring;
+pub mod password;
+pub mod ports;
+pub mod service;
+pub mod setup;
+pub mod telemetry;
+pub mod tokens;
+
+pub use config::Config;
+pub use error::AuthError;
+pub use service::AuthService;

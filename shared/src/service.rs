@@ -1,0 +1,374 @@
+//! The authentication service: login, refresh (rotation with reuse detection) and logout,
+//! over the ports. Every function handler and the dev server call this one implementation.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+
+use crate::config::Config;
+use crate::domain::{RefreshToken, Session, User, Username, SPENT_HISTORY};
+use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
+use crate::keyring::{KeyRing, SigningKey};
+use crate::password::Passwords;
+use crate::ports::{Clock, SessionStore, UserStore};
+use crate::tokens::mint_access_token;
+
+/// What a successful login or refresh hands back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_expires_in: u64,
+    pub session_id: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("session_id", &self.session_id)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+    pub device_id: String,
+}
+
+/// How often a refresh re-reads and retries after losing a rotation race.
+const ROTATION_ATTEMPTS: usize = 4;
+
+pub struct AuthService {
+    cfg: Arc<Config>,
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    keys: Arc<KeyRing>,
+    clock: Arc<dyn Clock>,
+    passwords: Passwords,
+}
+
+impl AuthService {
+    pub fn new(
+        cfg: Arc<Config>,
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+        keys: Arc<KeyRing>,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+    ) -> Self {
+        AuthService {
+            cfg,
+            users,
+            sessions,
+            keys,
+            clock,
+            passwords,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn login(&self, input: LoginInput) -> Result<Issued, AuthError> {
+        // The key first: with no key there is nothing to issue, so fail before any work.
+        let key = self.keys.current().await?;
+        // A name that cannot be valid cannot exist: treat it as unknown (same answer, same work).
+        let username = Username::parse(&input.username).ok();
+        let user = match &username {
+            Some(u) => self.users.get_user(u).await?,
+            None => None,
+        };
+        let verified = self
+            .passwords
+            .verify(input.password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await;
+        let user = match (verified, user) {
+            (true, Some(user)) => user,
+            (_, user) => {
+                let known = user.is_some();
+                if let Some(u) = &user {
+                    tracing::Span::current().record("user_id", u.user_id.as_str());
+                }
+                tracing::info!(event = "login_failed", known_user = known, "login failed");
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        tracing::Span::current().record("user_id", user.user_id.as_str());
+        if user.disabled {
+            tracing::info!(event = "login_failed", reason = "disabled", "login refused");
+            return Err(AuthError::AccountDisabled);
+        }
+
+        let now = self.clock.now();
+        let session_id = uuid::Uuid::new_v4().simple().to_string();
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let token = RefreshToken::new(user.username.clone(), session_id.clone(), secret);
+        let absolute = now.saturating_add(self.cfg.session_max_age);
+        let session = Session {
+            username: user.username.clone(),
+            session_id,
+            user_id: user.user_id.clone(),
+            device_id: input.device_id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now.saturating_add(self.cfg.refresh_token_ttl).min(absolute),
+            absolute_expires_at: absolute,
+            token_hash: token.hash(),
+            prev_hash: None,
+            rotated_at: now,
+            successor_kid: None,
+            spent: Vec::new(),
+            version: 0,
+        };
+        self.sessions.create_session(&session).await?;
+        // The login has happened; a failed clean-up must not turn it into an error.
+        if let Err(e) = self.enforce_session_cap(&session, now).await {
+            tracing::warn!(error = %e, "could not enforce the session cap");
+        }
+        tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
+        self.issue(&key, &user, &session, &token, now)
+    }
+
+    /// Evicts expired sessions and the oldest live ones beyond `MAX_SESSIONS_PER_USER`.
+    async fn enforce_session_cap(
+        &self,
+        new: &Session,
+        now: u64,
+    ) -> Result<(), crate::error::StoreError> {
+        let all = self.sessions.list_sessions(&new.username).await?;
+        let (expired, live): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .filter(|s| s.session_id != new.session_id)
+            .partition(|s| now >= s.expires_at);
+        let max_others = (self.cfg.max_sessions_per_user as usize).saturating_sub(1);
+        let excess = live.len().saturating_sub(max_others);
+        let evict: Vec<String> = expired
+            .iter()
+            .chain(live.iter().take(excess))
+            .map(|s| s.session_id.clone())
+            .collect();
+        if !evict.is_empty() {
+            self.sessions.delete_sessions(&new.username, &evict).await?;
+            for id in live.iter().take(excess) {
+                tracing::info!(event = "session_revoked", session_id = %id.session_id, reason = "session_cap", "session evicted");
+            }
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id, session_id))]
+    pub async fn refresh(&self, raw_token: &str) -> Result<Issued, AuthError> {
+        let token = RefreshToken::parse(raw_token).ok_or(AuthError::InvalidGrant)?;
+        let presented = token.hash();
+        tracing::Span::current().record("session_id", token.session_id.as_str());
+        for _ in 0..ROTATION_ATTEMPTS {
+            let (session, user) = self
+                .sessions
+                .load_for_refresh(&token.username, &token.session_id)
+                .await?;
+            let Some(session) = session else {
+                tracing::info!(event = "refresh_failed", reason = "unknown_session", "refresh refused");
+                return Err(AuthError::InvalidGrant);
+            };
+            tracing::Span::current().record("user_id", session.user_id.as_str());
+            let now = self.clock.now();
+            // DynamoDB's TTL deletes lazily: an expired item may still be there.
+            if session.is_expired(now) {
+                tracing::info!(event = "refresh_failed", reason = "expired", "refresh refused");
+                return Err(AuthError::InvalidGrant);
+            }
+
+            if session.token_hash.matches(&presented) {
+                let user = active_user(user, &session)?;
+                let key = self.keys.current().await?;
+                let next_token = RefreshToken::new(
+                    session.username.clone(),
+                    session.session_id.clone(),
+                    key.successor(token.secret()),
+                );
+                let mut next = session.clone();
+                if let Some(prev) = session.prev_hash {
+                    next.spent.push(prev);
+                    let overflow = next.spent.len().saturating_sub(SPENT_HISTORY);
+                    next.spent.drain(..overflow);
+                }
+                next.prev_hash = Some(presented);
+                next.token_hash = next_token.hash();
+                next.rotated_at = now;
+                next.last_used_at = now;
+                next.expires_at = now
+                    .saturating_add(self.cfg.refresh_token_ttl)
+                    .min(session.absolute_expires_at);
+                next.successor_kid = Some(key.kid.clone());
+                next.version = session.version + 1;
+                if self.sessions.rotate(&next, session.version).await? {
+                    return self.issue(&key, &user, &next, &next_token, now);
+                }
+                // Another presentation of this token rotated first: read again, and this
+                // presentation is now the grace-window repeat of the winner.
+                continue;
+            }
+
+            if session.prev_hash.is_some_and(|p| p.matches(&presented)) {
+                if now.saturating_sub(session.rotated_at) <= self.cfg.reuse_grace_secs {
+                    return self.repeat_within_grace(&token, &session, user, now).await;
+                }
+                self.revoke_for_reuse(&session).await;
+                return Err(AuthError::InvalidGrant);
+            }
+
+            if session.spent.iter().any(|h| h.matches(&presented)) {
+                self.revoke_for_reuse(&session).await;
+                return Err(AuthError::InvalidGrant);
+            }
+            // Not a token this session ever issued (or one older than its memory): refuse,
+            // but do not let a forged token revoke somebody's session.
+            tracing::info!(event = "refresh_failed", reason = "unknown_token", "refresh refused");
+            return Err(AuthError::InvalidGrant);
+        }
+        tracing::warn!("refresh lost the rotation race repeatedly");
+        Err(AuthError::Unavailable {
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+        })
+    }
+
+    /// A repeat of the token just rotated, inside the grace window: answer with the same
+    /// successor the first presentation got, so every tab ends up with the one live token.
+    async fn repeat_within_grace(
+        &self,
+        token: &RefreshToken,
+        session: &Session,
+        user: Option<User>,
+        now: u64,
+    ) -> Result<Issued, AuthError> {
+        let user = active_user(user, session)?;
+        let derived_with = match &session.successor_kid {
+            Some(kid) => self.keys.key_for(kid).await?,
+            None => None,
+        };
+        let Some(derived_with) = derived_with else {
+            tracing::warn!("grace repeat: the successor's key version is gone");
+            return Err(AuthError::InvalidGrant);
+        };
+        let successor = RefreshToken::new(
+            session.username.clone(),
+            session.session_id.clone(),
+            derived_with.successor(token.secret()),
+        );
+        if !successor.hash().matches(&session.token_hash) {
+            tracing::warn!("grace repeat: derived successor does not match the live token");
+            return Err(AuthError::InvalidGrant);
+        }
+        let key = self.keys.current().await?;
+        tracing::info!(event = "refresh_grace_repeat", "repeat inside the grace window");
+        self.issue(&key, &user, session, &successor, now)
+    }
+
+    async fn revoke_for_reuse(&self, session: &Session) {
+        tracing::warn!(
+            event = "refresh_reuse_detected",
+            session_id = %session.session_id,
+            user_id = %session.user_id,
+            "spent refresh token presented again: revoking the session"
+        );
+        match self
+            .sessions
+            .delete_session(&session.username, &session.session_id)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                event = "session_revoked",
+                session_id = %session.session_id,
+                reason = "reuse",
+                "session revoked"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not revoke the session after reuse"),
+        }
+    }
+
+    /// Revokes the session of `raw_token` (if it is its live or just-replaced token and the
+    /// session has not expired), and with `all_devices` every session of its user.
+    /// Anything that is not a valid token is silently ignored: logout is no oracle.
+    #[tracing::instrument(skip_all, fields(session_id))]
+    pub async fn logout(&self, raw_token: Option<&str>, all_devices: bool) -> Result<(), AuthError> {
+        let Some(token) = raw_token.and_then(RefreshToken::parse) else {
+            return Ok(());
+        };
+        tracing::Span::current().record("session_id", token.session_id.as_str());
+        let deleted = self
+            .sessions
+            .delete_session_if_token(
+                &token.username,
+                &token.session_id,
+                &token.hash(),
+                self.clock.now(),
+            )
+            .await?;
+        if !deleted {
+            return Ok(());
+        }
+        tracing::info!(event = "session_revoked", reason = "logout", "session revoked");
+        if all_devices {
+            let ids: Vec<String> = self
+                .sessions
+                .list_sessions(&token.username)
+                .await?
+                .into_iter()
+                .map(|s| s.session_id)
+                .collect();
+            self.sessions.delete_sessions(&token.username, &ids).await?;
+            tracing::info!(event = "session_revoked", reason = "logout_all", count = ids.len(), "all sessions revoked");
+        }
+        Ok(())
+    }
+
+    fn issue(
+        &self,
+        key: &SigningKey,
+        user: &User,
+        session: &Session,
+        refresh: &RefreshToken,
+        now: u64,
+    ) -> Result<Issued, AuthError> {
+        let (access_token, expires_in) =
+            mint_access_token(key, &self.cfg, user, &session.session_id, now).map_err(|e| {
+                tracing::error!(error = %e, "could not sign an access token");
+                AuthError::Internal
+            })?;
+        Ok(Issued {
+            access_token,
+            expires_in,
+            refresh_token: refresh.encode(),
+            refresh_expires_in: session.ends_at().saturating_sub(now),
+            session_id: session.session_id.clone(),
+        })
+    }
+}
+
+/// The session's user, if it still exists, is the same account and is enabled.
+fn active_user(user: Option<User>, session: &Session) -> Result<User, AuthError> {
+    match user {
+        Some(u) if u.user_id == session.user_id && !u.disabled => Ok(u),
+        Some(u) if u.disabled => {
+            tracing::info!(event = "refresh_failed", reason = "disabled", "refresh refused");
+            Err(AuthError::InvalidGrant)
+        }
+        _ => {
+            tracing::info!(event = "refresh_failed", reason = "unknown_user", "refresh refused");
+            Err(AuthError::InvalidGrant)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
