@@ -26,11 +26,7 @@ impl App {
         Self::with_sdk_config(cfg, &sdk, Passwords::default())
     }
 
-    pub fn with_sdk_config(
-        cfg: Config,
-        sdk: &aws_config::SdkConfig,
-        passwords: Passwords,
-    ) -> App {
+    pub fn with_sdk_config(cfg: Config, sdk: &aws_config::SdkConfig, passwords: Passwords) -> App {
         let cfg = Arc::new(cfg);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);

@@ -159,7 +159,10 @@ mod tests {
         let cfg = from(&[
             ("USERS_TABLE", "u"),
             ("SESSIONS_TABLE", "s"),
-            ("SIGNING_SECRET_ID", "arn:aws:secretsmanager:eu-west-1:1:secret:k"),
+            (
+                "SIGNING_SECRET_ID",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:k",
+            ),
             ("TOKEN_ISSUER", "iss"),
             ("TOKEN_AUDIENCE", "aud"),
             ("ACCESS_TOKEN_TTL", "60"),

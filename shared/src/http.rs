@@ -186,16 +186,28 @@ pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
     })
 }
 
-/// The refresh token from the body (wins) or the cookie, and the parsed body.
-fn token_source(req: &Request) -> Result<(Option<String>, Option<Map<String, Value>>), AuthError> {
+/// What refresh and logout read from a request.
+struct TokenRequest {
+    /// From the body's `refresh_token` (wins) or the `refresh_token` cookie.
+    token: Option<String>,
+    /// The body's `all_devices`, `false` unless literally `true`.
+    all_devices: bool,
+}
+
+fn token_request(req: &Request) -> Result<TokenRequest, AuthError> {
     let body = json_object(req)?;
-    let from_body = match body.as_ref().and_then(|b| b.get("refresh_token")) {
+    let field = |name: &str| body.as_ref().and_then(|b| b.get(name));
+    let from_body = match field("refresh_token") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(_) => return Err(bad("refresh_token must be a non-empty string.")),
     };
-    let token = from_body.or_else(|| cookie(req, REFRESH_COOKIE).filter(|c| !c.is_empty()));
-    Ok((token, body))
+    Ok(TokenRequest {
+        token: from_body.or_else(|| cookie(req, REFRESH_COOKIE).filter(|c| !c.is_empty())),
+        all_devices: field("all_devices")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
 }
 
 pub async fn login(svc: &AuthService, req: Request) -> Response<Body> {
@@ -210,9 +222,11 @@ pub async fn login(svc: &AuthService, req: Request) -> Response<Body> {
 }
 
 pub async fn refresh(svc: &AuthService, req: Request) -> Response<Body> {
-    let token = match token_source(&req) {
-        Ok((Some(token), _)) => token,
-        Ok((None, _)) => {
+    let token = match token_request(&req) {
+        Ok(TokenRequest {
+            token: Some(token), ..
+        }) => token,
+        Ok(TokenRequest { token: None, .. }) => {
             return error_response(&bad(
                 "No refresh token: send the refresh_token cookie or a JSON body {\"refresh_token\": ...}.",
             ))
@@ -228,18 +242,14 @@ pub async fn refresh(svc: &AuthService, req: Request) -> Response<Body> {
 
 pub async fn logout(svc: &AuthService, req: Request) -> Response<Body> {
     // Always 204 and a cleared cookie, whatever was sent: logout answers no questions.
-    let (token, all_devices) = match token_source(&req) {
-        Ok((token, body)) => {
-            let all = body
-                .as_ref()
-                .and_then(|b| b.get("all_devices"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            (token, all)
-        }
-        Err(_) => (None, false),
-    };
-    let resp = match svc.logout(token.as_deref(), all_devices).await {
+    let request = token_request(&req).unwrap_or(TokenRequest {
+        token: None,
+        all_devices: false,
+    });
+    let resp = match svc
+        .logout(request.token.as_deref(), request.all_devices)
+        .await
+    {
         Ok(()) => respond(StatusCode::NO_CONTENT, Body::Empty),
         // The session may still be alive: say so rather than pretend.
         Err(e) => error_response(&e),

@@ -29,9 +29,8 @@ pub fn parse_signing_secret(json: &str) -> Result<Vec<u8>, KeyError> {
     struct Value {
         signing_key: String,
     }
-    let value: Value = serde_json::from_str(json).map_err(|_| {
-        KeyError::Malformed("expected JSON {\"signing_key\": \"<base64>\"}".into())
-    })?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|_| KeyError::Malformed("expected JSON {\"signing_key\": \"<base64>\"}".into()))?;
     let bytes = STANDARD
         .decode(value.signing_key.trim())
         .map_err(|_| KeyError::Malformed("signing_key is not valid base64".into()))?;
@@ -156,10 +155,7 @@ impl KeyRing {
     }
 
     fn snapshot(&self) -> Option<Arc<Loaded>> {
-        self.state
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn loaded(&self) -> Result<Arc<Loaded>, KeyError> {
@@ -293,9 +289,17 @@ pub(crate) mod tests {
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 300);
         for i in 0..100 {
-            assert!(ring.key_for(&format!("forged-{i}")).await.unwrap().is_none());
+            assert!(ring
+                .key_for(&format!("forged-{i}"))
+                .await
+                .unwrap()
+                .is_none());
         }
-        assert_eq!(source.loads(), 2, "one initial load, one rate-limited reload");
+        assert_eq!(
+            source.loads(),
+            2,
+            "one initial load, one rate-limited reload"
+        );
 
         // A genuinely new version is picked up on its first sighting after the interval.
         source.set(KeySet {

@@ -47,8 +47,8 @@ impl Passwords {
     /// Custom parameters (e.g. cheaper ones for a benchmark baseline). Builds a dummy hash with
     /// the same parameters, once.
     pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
-        let params = Params::new(m_cost_kib, t_cost, p_cost, None)
-            .map_err(|e| HashError(e.to_string()))?;
+        let params =
+            Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|e| HashError(e.to_string()))?;
         let mut me = Passwords {
             params,
             dummy: String::new(),

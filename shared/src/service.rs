@@ -89,7 +89,10 @@ impl AuthService {
         };
         let verified = self
             .passwords
-            .verify(input.password, user.as_ref().map(|u| u.password_hash.clone()))
+            .verify(
+                input.password,
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
             .await;
         let user = match (verified, user) {
             (true, Some(user)) => user,
@@ -177,14 +180,22 @@ impl AuthService {
                 .load_for_refresh(&token.username, &token.session_id)
                 .await?;
             let Some(session) = session else {
-                tracing::info!(event = "refresh_failed", reason = "unknown_session", "refresh refused");
+                tracing::info!(
+                    event = "refresh_failed",
+                    reason = "unknown_session",
+                    "refresh refused"
+                );
                 return Err(AuthError::InvalidGrant);
             };
             tracing::Span::current().record("user_id", session.user_id.as_str());
             let now = self.clock.now();
             // DynamoDB's TTL deletes lazily: an expired item may still be there.
             if session.is_expired(now) {
-                tracing::info!(event = "refresh_failed", reason = "expired", "refresh refused");
+                tracing::info!(
+                    event = "refresh_failed",
+                    reason = "expired",
+                    "refresh refused"
+                );
                 return Err(AuthError::InvalidGrant);
             }
 
@@ -233,7 +244,11 @@ impl AuthService {
             }
             // Not a token this session ever issued (or one older than its memory): refuse,
             // but do not let a forged token revoke somebody's session.
-            tracing::info!(event = "refresh_failed", reason = "unknown_token", "refresh refused");
+            tracing::info!(
+                event = "refresh_failed",
+                reason = "unknown_token",
+                "refresh refused"
+            );
             return Err(AuthError::InvalidGrant);
         }
         tracing::warn!("refresh lost the rotation race repeatedly");
@@ -270,7 +285,10 @@ impl AuthService {
             return Err(AuthError::InvalidGrant);
         }
         let key = self.keys.current().await?;
-        tracing::info!(event = "refresh_grace_repeat", "repeat inside the grace window");
+        tracing::info!(
+            event = "refresh_grace_repeat",
+            "repeat inside the grace window"
+        );
         self.issue(&key, &user, session, &successor, now)
     }
 
@@ -300,7 +318,11 @@ impl AuthService {
     /// session has not expired), and with `all_devices` every session of its user.
     /// Anything that is not a valid token is silently ignored: logout is no oracle.
     #[tracing::instrument(skip_all, fields(session_id))]
-    pub async fn logout(&self, raw_token: Option<&str>, all_devices: bool) -> Result<(), AuthError> {
+    pub async fn logout(
+        &self,
+        raw_token: Option<&str>,
+        all_devices: bool,
+    ) -> Result<(), AuthError> {
         let Some(token) = raw_token.and_then(RefreshToken::parse) else {
             return Ok(());
         };
@@ -317,7 +339,11 @@ impl AuthService {
         if !deleted {
             return Ok(());
         }
-        tracing::info!(event = "session_revoked", reason = "logout", "session revoked");
+        tracing::info!(
+            event = "session_revoked",
+            reason = "logout",
+            "session revoked"
+        );
         if all_devices {
             let ids: Vec<String> = self
                 .sessions
@@ -327,7 +353,12 @@ impl AuthService {
                 .map(|s| s.session_id)
                 .collect();
             self.sessions.delete_sessions(&token.username, &ids).await?;
-            tracing::info!(event = "session_revoked", reason = "logout_all", count = ids.len(), "all sessions revoked");
+            tracing::info!(
+                event = "session_revoked",
+                reason = "logout_all",
+                count = ids.len(),
+                "all sessions revoked"
+            );
         }
         Ok(())
     }
@@ -360,11 +391,19 @@ fn active_user(user: Option<User>, session: &Session) -> Result<User, AuthError>
     match user {
         Some(u) if u.user_id == session.user_id && !u.disabled => Ok(u),
         Some(u) if u.disabled => {
-            tracing::info!(event = "refresh_failed", reason = "disabled", "refresh refused");
+            tracing::info!(
+                event = "refresh_failed",
+                reason = "disabled",
+                "refresh refused"
+            );
             Err(AuthError::InvalidGrant)
         }
         _ => {
-            tracing::info!(event = "refresh_failed", reason = "unknown_user", "refresh refused");
+            tracing::info!(
+                event = "refresh_failed",
+                reason = "unknown_user",
+                "refresh refused"
+            );
             Err(AuthError::InvalidGrant)
         }
     }

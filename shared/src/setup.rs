@@ -105,16 +105,17 @@ pub async fn ensure_tables(
 }
 
 fn ignore_in_use<E>(
-    result: Result<(), aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+    result: Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
 ) -> Result<(), SetupError>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     match result {
         Ok(()) => Ok(()),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code()) == Some("ResourceInUseException") =>
-        {
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ResourceInUseException") => {
             Ok(())
         }
         Err(e) => Err(dyn_err(e)),

@@ -1,10 +1,13 @@
 //! Access tokens: minting (HS256, `typ: at+jwt`, `kid`) and strict offline verification.
 
+use std::sync::Arc;
+
 use jsonwebtoken::{Algorithm, Header, Validation};
 
 use crate::config::Config;
 use crate::domain::{Claims, User, ACCESS_TOKEN_TYP};
 use crate::keyring::{KeyRing, SigningKey};
+use crate::ports::Clock;
 
 /// Leeway for `exp` / `nbf`, seconds (jsonwebtoken's default is 60; the contract allows ≤ 30).
 pub const LEEWAY_SECS: u64 = 30;
@@ -60,19 +63,26 @@ pub enum VerifyError {
 /// Verifies access tokens with a `Validation` built once.
 pub struct AccessTokenVerifier {
     validation: Validation,
+    clock: Arc<dyn Clock>,
 }
 
 impl AccessTokenVerifier {
-    pub fn new(cfg: &Config) -> Self {
+    pub fn new(cfg: &Config, clock: Arc<dyn Clock>) -> Self {
         let mut v = Validation::new(Algorithm::HS256);
         v.algorithms = vec![Algorithm::HS256];
         v.set_issuer(&[cfg.issuer.as_str()]);
         v.set_audience(&[cfg.audience.as_str()]);
+        // Presence is enforced here; the types by `Claims` (u64 `exp`/`nbf`: a string fails).
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        v.validate_exp = true;
-        v.validate_nbf = true;
+        // `exp` and `nbf` are checked below against our `Clock` (same leeway), so that time is
+        // one injectable source everywhere; jsonwebtoken would read the system clock itself.
+        v.validate_exp = false;
+        v.validate_nbf = false;
         v.leeway = LEEWAY_SECS;
-        AccessTokenVerifier { validation: v }
+        AccessTokenVerifier {
+            validation: v,
+            clock,
+        }
     }
 
     pub async fn verify(&self, token: &str, keys: &KeyRing) -> Result<Claims, VerifyError> {
@@ -99,12 +109,19 @@ impl AccessTokenVerifier {
     /// Signature and claims check with a known key (no I/O).
     pub fn verify_with(&self, token: &str, key: &SigningKey) -> Result<Claims, VerifyError> {
         use jsonwebtoken::errors::ErrorKind;
-        jsonwebtoken::decode::<Claims>(token, key.decoding_key(), &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => VerifyError::Expired,
                 ErrorKind::InvalidAlgorithm => VerifyError::WrongAlgorithm,
                 _ => VerifyError::Invalid,
-            })
+            })?;
+        let now = self.clock.now();
+        if now >= claims.exp.saturating_add(LEEWAY_SECS) {
+            return Err(VerifyError::Expired);
+        }
+        if claims.nbf > now.saturating_add(LEEWAY_SECS) {
+            return Err(VerifyError::Invalid);
+        }
+        Ok(claims)
     }
 }

@@ -1,1 +1,182 @@
+//! Helpers for the integration tests: each test gets its own tables and signing secret on the
+//! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
+//! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use shared::app::App;
+use shared::config::Config;
+use shared::domain::{User, Username};
+use shared::http::Endpoint;
+use shared::password::Passwords;
+use shared::ports::UserStore;
+
+/// The repository root (for `events/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+pub fn load_event(name: &str) -> Value {
+    let path = repo_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn require_engines() {
+    for var in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
+        if std::env::var(var).is_err() {
+            panic!(
+                "{var} is not set: integration tests need the local engines. Run `make test`, \
+                 or `scripts/with-engines.sh cargo test -p integration-tests`."
+            );
+        }
+    }
+}
+
+/// One test's world: unique tables and secret, and the app wired over them.
+pub struct TestEnv {
+    pub app: App,
+    pub cfg: Config,
+}
+
+impl TestEnv {
+    pub async fn new() -> TestEnv {
+        Self::with(|_| {}).await
+    }
+
+    /// Like [`TestEnv::new`], with configuration changes applied first.
+    pub async fn with(change: impl FnOnce(&mut Config)) -> TestEnv {
+        require_engines();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut cfg = Config::from_lookup(|_| None).expect("default config is valid");
+        cfg.users_table = format!("users-{id}");
+        cfg.sessions_table = format!("sessions-{id}");
+        cfg.signing_secret_id = format!("signing-{id}");
+        change(&mut cfg);
+        let sdk = shared::aws::sdk_config().await;
+        let app = App::with_sdk_config(cfg.clone(), &sdk, Passwords::default());
+        shared::setup::ensure_tables(&app.dynamodb, &cfg)
+            .await
+            .expect("tables can be created");
+        shared::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
+            .await
+            .expect("secret can be created");
+        TestEnv { app, cfg }
+    }
+
+    pub async fn create_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
+        let user = User {
+            user_id: uuid::Uuid::new_v4().to_string(),
+            username: Username::parse(name).expect("valid test username"),
+            password_hash: Passwords::default()
+                .hash(password.to_string())
+                .await
+                .expect("hash"),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            disabled: false,
+            created_at: 0,
+        };
+        self.app
+            .store
+            .create_user(&user)
+            .await
+            .expect("create user");
+        user
+    }
+
+    /// Invokes an endpoint with a raw API Gateway event, exactly as the Lambda runtime would,
+    /// and returns the serialized Lambda response.
+    pub async fn invoke(&self, endpoint: Endpoint, event: Value) -> Value {
+        let svc = self.app.service.clone();
+        shared::http::invoke(
+            move |req| {
+                let svc = svc.clone();
+                async move {
+                    Ok::<_, lambda_http::Error>(shared::http::handle(&svc, endpoint, req).await)
+                }
+            },
+            event,
+        )
+        .await
+        .expect("the handler answers every event")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Value {
+        self.invoke(
+            Endpoint::Login,
+            login_event(&json!({"username": username, "password": password}).to_string()),
+        )
+        .await
+    }
+}
+
+/// The sample login event with another body.
+pub fn login_event(body: &str) -> Value {
+    with_body(load_event("login-ok.json"), Some(body))
+}
+
+/// The sample refresh event with the given body and cookies.
+pub fn refresh_event(body: Option<&str>, cookies: &[&str]) -> Value {
+    with_cookies(with_body(load_event("refresh-cookie.json"), body), cookies)
+}
+
+pub fn logout_event(body: Option<&str>, cookies: &[&str]) -> Value {
+    with_cookies(with_body(load_event("logout-all.json"), body), cookies)
+}
+
+pub fn with_body(mut event: Value, body: Option<&str>) -> Value {
+    match body {
+        Some(b) => event["body"] = Value::String(b.to_string()),
+        None => {
+            if let Some(obj) = event.as_object_mut() {
+                obj.remove("body");
+            }
+        }
+    }
+    event
+}
+
+pub fn with_cookies(mut event: Value, cookies: &[&str]) -> Value {
+    if cookies.is_empty() {
+        if let Some(obj) = event.as_object_mut() {
+            obj.remove("cookies");
+        }
+    } else {
+        event["cookies"] = json!(cookies);
+    }
+    event
+}
+
+/// Status code of a serialized API Gateway v2 response.
+pub fn status(resp: &Value) -> u64 {
+    resp["statusCode"].as_u64().expect("statusCode")
+}
+
+/// Parsed JSON body of a serialized response.
+pub fn body(resp: &Value) -> Value {
+    serde_json::from_str(resp["body"].as_str().expect("text body")).expect("JSON body")
+}
+
+/// The `cookies` array of an HTTP API v2 response.
+pub fn cookies(resp: &Value) -> Vec<String> {
+    resp["cookies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn header<'a>(resp: &'a Value, name: &str) -> Option<&'a str> {
+    resp["headers"][name].as_str()
+}

@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 use crate::domain::{Session, SessionSummary, TokenHash, User, Username};
@@ -61,7 +59,9 @@ fn n(v: u64) -> AttributeValue {
 fn get_s(item: &Item, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(StoreError::Corrupt(format!("attribute {name} missing or not S"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} missing or not S"
+        ))),
     }
 }
 
@@ -70,7 +70,9 @@ fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         Some(AttributeValue::N(v)) => v
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a u64"))),
-        _ => Err(StoreError::Corrupt(format!("attribute {name} missing or not N"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} missing or not N"
+        ))),
     }
 }
 
@@ -135,10 +137,7 @@ fn session_to_item(session: &Session) -> Item {
     item.insert("created_at".into(), n(session.created_at));
     item.insert("last_used_at".into(), n(session.last_used_at));
     item.insert("expires_at".into(), n(session.expires_at));
-    item.insert(
-        "absolute_expires_at".into(),
-        n(session.absolute_expires_at),
-    );
+    item.insert("absolute_expires_at".into(), n(session.absolute_expires_at));
     item.insert(TTL_ATTRIBUTE.into(), n(session.ends_at()));
     item.insert("token_hash".into(), s(&session.token_hash.to_hex()));
     if let Some(prev) = &session.prev_hash {
@@ -156,7 +155,6 @@ fn session_to_item(session: &Session) -> Item {
     item
 }
 
-
 fn session_from_item(item: &Item) -> Result<Session, StoreError> {
     Ok(Session {
         username: username_of(item)?,
@@ -171,12 +169,13 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
             .ok_or_else(|| StoreError::Corrupt("token_hash missing".into()))?,
         prev_hash: get_hash(item, "prev_hash")?,
         rotated_at: get_n(item, "rotated_at")?,
-        successor_kid: item.get("successor_kid").and_then(|v| v.as_s().ok()).cloned(),
+        successor_kid: item
+            .get("successor_kid")
+            .and_then(|v| v.as_s().ok())
+            .cloned(),
         spent: get_list_s(item, "spent")?
             .iter()
-            .map(|h| {
-                TokenHash::from_hex(h).ok_or_else(|| StoreError::Corrupt("spent hash".into()))
-            })
+            .map(|h| TokenHash::from_hex(h).ok_or_else(|| StoreError::Corrupt("spent hash".into())))
             .collect::<Result<_, _>>()?,
         version: get_n(item, "version")?,
     })

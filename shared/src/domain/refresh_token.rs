@@ -127,7 +127,9 @@ impl RefreshToken {
 
 /// Session ids are UUIDs in their simple form: 32 lower-case hex digits.
 pub fn is_session_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

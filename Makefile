@@ -1,0 +1,27 @@
+# lambda-jwt-auth: every command a developer or CI needs. See README.md.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+# One shared target dir for every crate and tool (2-core machines: build once).
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+
+.PHONY: test fmt-check lint unit integration dev clean-engines
+
+## make test: everything CI runs.
+test: fmt-check lint unit integration
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace --exclude integration-tests
+
+# DynamoDB Local and moto are installed on first use, started on free ports for this run only,
+# and stopped when it ends, pass or fail.
+integration:
+	scripts/with-engines.sh cargo test -p integration-tests
+
+clean-engines:
+	rm -rf .local .venv

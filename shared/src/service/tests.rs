@@ -1,0 +1,321 @@
+//! Unit tests of the service over the in-memory fakes (the DynamoDB-backed behaviour is
+//! covered again against DynamoDB Local in `tests/`).
+
+use std::sync::Arc;
+
+use super::*;
+use crate::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
+use crate::keyring::tests::material;
+use crate::ports::KeySet;
+use crate::tokens::AccessTokenVerifier;
+
+struct Fixture {
+    svc: Arc<AuthService>,
+    store: Arc<MemoryStore>,
+    clock: Arc<FakeClock>,
+    keys: Arc<StaticKeySource>,
+    cfg: Arc<Config>,
+}
+
+const T0: u64 = 1_700_000_000;
+
+fn fixture_with(cfg: Config) -> Fixture {
+    let cfg = Arc::new(cfg);
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(T0));
+    let keys = Arc::new(StaticKeySource::new(KeySet {
+        current: material("v1", 1),
+        previous: None,
+    }));
+    let ring = Arc::new(KeyRing::new(
+        keys.clone(),
+        clock.clone(),
+        cfg.secret_cache_ttl,
+    ));
+    let passwords = Passwords::with_params(8, 1, 1).unwrap();
+    let svc = Arc::new(AuthService::new(
+        cfg.clone(),
+        store.clone(),
+        store.clone(),
+        ring,
+        clock.clone(),
+        passwords,
+    ));
+    Fixture {
+        svc,
+        store,
+        clock,
+        keys,
+        cfg,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(Config::from_lookup(|_| None).unwrap())
+}
+
+impl Fixture {
+    async fn add_user(&self, name: &str, password: &str) -> User {
+        let user = User {
+            user_id: uuid::Uuid::new_v4().to_string(),
+            username: Username::parse(name).unwrap(),
+            password_hash: Passwords::with_params(8, 1, 1)
+                .unwrap()
+                .hash_blocking(password)
+                .unwrap(),
+            roles: vec!["reader".into()],
+            disabled: false,
+            created_at: T0,
+        };
+        self.store.create_user(&user).await.unwrap();
+        user
+    }
+
+    async fn login(&self, name: &str, password: &str) -> Result<Issued, AuthError> {
+        self.svc
+            .login(LoginInput {
+                username: name.into(),
+                password: password.into(),
+                device_id: "test".into(),
+            })
+            .await
+    }
+}
+
+#[tokio::test]
+async fn login_issues_an_access_token_for_the_stable_user_id() {
+    let f = fixture();
+    let user = f.add_user("alice", "pw-alice").await;
+    let issued = f.login("Alice", "pw-alice").await.unwrap();
+    let claims = AccessTokenVerifier::new(&f.cfg, f.clock.clone())
+        .verify(&issued.access_token, f.svc.keys())
+        .await
+        .unwrap();
+    assert_eq!(claims.sub, user.user_id);
+    assert_eq!(claims.username, "alice");
+    assert_eq!(claims.sid, issued.session_id);
+    assert_eq!(claims.exp, T0 + 900);
+    assert_eq!(issued.refresh_expires_in, 1_209_600);
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_error() {
+    let f = fixture();
+    f.add_user("alice", "pw-alice").await;
+    assert_eq!(
+        f.login("alice", "wrong").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(
+        f.login("bob", "pw-alice").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(
+        f.login("not a name!", "x").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_user_with_the_right_password_is_told_so() {
+    let f = fixture();
+    let user = f.add_user("alice", "pw").await;
+    f.store.set_disabled(&user.username, true).await.unwrap();
+    assert_eq!(
+        f.login("alice", "pw").await.unwrap_err(),
+        AuthError::AccountDisabled
+    );
+    assert_eq!(
+        f.login("alice", "nope").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_spends_the_old_token() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let first = f.login("alice", "pw").await.unwrap();
+    f.clock.advance(60);
+    let second = f.svc.refresh(&first.refresh_token).await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(second.session_id, first.session_id);
+    let third = f.svc.refresh(&second.refresh_token).await.unwrap();
+    assert_ne!(third.refresh_token, second.refresh_token);
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_whole_session() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let first = f.login("alice", "pw").await.unwrap();
+    let second = f.svc.refresh(&first.refresh_token).await.unwrap();
+    f.clock.advance(f.cfg.reuse_grace_secs + 1);
+    assert_eq!(
+        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    // The live (later) token died with the session.
+    assert_eq!(
+        f.svc.refresh(&second.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn reuse_inside_the_grace_window_returns_the_same_successor() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let first = f.login("alice", "pw").await.unwrap();
+    let a = f.svc.refresh(&first.refresh_token).await.unwrap();
+    f.clock.advance(f.cfg.reuse_grace_secs);
+    let b = f.svc.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(a.refresh_token, b.refresh_token);
+    // And that one token is live.
+    f.svc.refresh(&b.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_grandparent_token_is_theft_even_inside_the_grace_window() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let t0 = f.login("alice", "pw").await.unwrap();
+    let t1 = f.svc.refresh(&t0.refresh_token).await.unwrap();
+    let t2 = f.svc.refresh(&t1.refresh_token).await.unwrap();
+    assert_eq!(
+        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    assert_eq!(
+        f.svc.refresh(&t2.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn a_forged_token_for_a_real_session_is_refused_without_revoking_it() {
+    let f = fixture();
+    let user = f.add_user("alice", "pw").await;
+    let t0 = f.login("alice", "pw").await.unwrap();
+    let forged = RefreshToken::new(user.username.clone(), t0.session_id.clone(), [0u8; 32]);
+    assert_eq!(
+        f.svc.refresh(&forged.encode()).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    f.svc.refresh(&t0.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn inactivity_expiry_is_checked_on_read() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let t0 = f.login("alice", "pw").await.unwrap();
+    f.clock.advance(f.cfg.refresh_token_ttl);
+    assert_eq!(
+        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn rotation_never_extends_the_absolute_lifetime() {
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.refresh_token_ttl = 1000;
+    cfg.session_max_age = 2500;
+    let f = fixture_with(cfg);
+    f.add_user("alice", "pw").await;
+    let mut t = f.login("alice", "pw").await.unwrap();
+    for _ in 0..2 {
+        f.clock.advance(900);
+        t = f.svc.refresh(&t.refresh_token).await.unwrap();
+    }
+    assert_eq!(t.refresh_expires_in, 700, "capped by the absolute lifetime");
+    f.clock.advance(700);
+    assert_eq!(
+        f.svc.refresh(&t.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_refresh() {
+    let f = fixture();
+    let user = f.add_user("alice", "pw").await;
+    let t0 = f.login("alice", "pw").await.unwrap();
+    f.store.set_disabled(&user.username, true).await.unwrap();
+    assert_eq!(
+        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_one_session_or_all() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let a = f.login("alice", "pw").await.unwrap();
+    let b = f.login("alice", "pw").await.unwrap();
+    let c = f.login("alice", "pw").await.unwrap();
+    f.svc.logout(Some(&a.refresh_token), false).await.unwrap();
+    assert!(f.svc.refresh(&a.refresh_token).await.is_err());
+    let b2 = f.svc.refresh(&b.refresh_token).await.unwrap();
+    f.svc.logout(Some(&b2.refresh_token), true).await.unwrap();
+    assert!(f.svc.refresh(&c.refresh_token).await.is_err());
+    assert!(f
+        .store
+        .list_sessions(&Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn logout_all_with_an_invalid_token_revokes_nothing() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let a = f.login("alice", "pw").await.unwrap();
+    f.svc.logout(Some("garbage"), true).await.unwrap();
+    f.svc.logout(None, true).await.unwrap();
+    f.svc.refresh(&a.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.max_sessions_per_user = 2;
+    let f = fixture_with(cfg);
+    f.add_user("alice", "pw").await;
+    let oldest = f.login("alice", "pw").await.unwrap();
+    f.clock.advance(1);
+    let middle = f.login("alice", "pw").await.unwrap();
+    f.clock.advance(1);
+    let newest = f.login("alice", "pw").await.unwrap();
+    assert!(f.svc.refresh(&oldest.refresh_token).await.is_err());
+    f.svc.refresh(&middle.refresh_token).await.unwrap();
+    f.svc.refresh(&newest.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_signed_before_a_rotation_keep_verifying() {
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.secret_cache_ttl = 0;
+    let f = fixture_with(cfg);
+    f.add_user("alice", "pw").await;
+    let before = f.login("alice", "pw").await.unwrap();
+    f.keys.set(KeySet {
+        current: material("v2", 2),
+        previous: Some(material("v1", 1)),
+    });
+    let after = f.svc.refresh(&before.refresh_token).await.unwrap();
+    let verifier = AccessTokenVerifier::new(&f.cfg, f.clock.clone());
+    verifier
+        .verify(&before.access_token, f.svc.keys())
+        .await
+        .unwrap();
+    verifier
+        .verify(&after.access_token, f.svc.keys())
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&after.access_token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some("v2"));
+}
