@@ -18,6 +18,7 @@ pub struct App {
     pub store: Arc<DynamoStore>,
     pub keys: Arc<KeyRing>,
     pub service: Arc<AuthService>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -27,10 +28,24 @@ impl App {
     }
 
     pub fn with_sdk_config(cfg: Config, sdk: &aws_config::SdkConfig, passwords: Passwords) -> App {
+        Self::from_parts(
+            cfg,
+            aws_sdk_dynamodb::Client::new(sdk),
+            aws_sdk_secretsmanager::Client::new(sdk),
+            Arc::new(SystemClock),
+            passwords,
+        )
+    }
+
+    /// Wires the app over given clients and clock (tests count calls or move time).
+    pub fn from_parts(
+        cfg: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+    ) -> App {
         let cfg = Arc::new(cfg);
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = Arc::new(DynamoStore::new(
             dynamodb.clone(),
             cfg.users_table.clone(),
@@ -49,10 +64,11 @@ impl App {
             store.clone(),
             store.clone(),
             keys.clone(),
-            clock,
+            clock.clone(),
             passwords,
         ));
         App {
+            clock,
             cfg,
             dynamodb,
             secrets,

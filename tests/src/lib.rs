@@ -3,6 +3,14 @@
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use shared::adapters::memory::FakeClock;
+use shared::ports::{Clock, SystemClock};
 
 use serde_json::{json, Value};
 use shared::app::App;
@@ -41,10 +49,43 @@ fn require_engines() {
     }
 }
 
-/// One test's world: unique tables and secret, and the app wired over them.
+/// Counts DynamoDB HTTP requests (every attempt is one round trip).
+#[derive(Clone, Debug, Default)]
+pub struct RoundTrips(Arc<AtomicUsize>);
+
+impl RoundTrips {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// One test's world: unique tables and secret, and the app wired over them, with a clock the
+/// test can move and a count of DynamoDB round trips.
 pub struct TestEnv {
     pub app: App,
     pub cfg: Config,
+    pub clock: Arc<FakeClock>,
+    pub dynamodb_calls: RoundTrips,
 }
 
 impl TestEnv {
@@ -62,14 +103,32 @@ impl TestEnv {
         cfg.signing_secret_id = format!("signing-{id}");
         change(&mut cfg);
         let sdk = shared::aws::sdk_config().await;
-        let app = App::with_sdk_config(cfg.clone(), &sdk, Passwords::default());
+        let dynamodb_calls = RoundTrips::default();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(dynamodb_calls.clone())
+                .build(),
+        );
+        let clock = Arc::new(FakeClock::new(SystemClock.now()));
+        let app = App::from_parts(
+            cfg.clone(),
+            dynamodb,
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            clock.clone(),
+            Passwords::default(),
+        );
         shared::setup::ensure_tables(&app.dynamodb, &cfg)
             .await
             .expect("tables can be created");
         shared::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
             .await
             .expect("secret can be created");
-        TestEnv { app, cfg }
+        TestEnv {
+            app,
+            cfg,
+            clock,
+            dynamodb_calls,
+        }
     }
 
     pub async fn create_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
@@ -107,6 +166,30 @@ impl TestEnv {
         )
         .await
         .expect("the handler answers every event")
+    }
+
+    pub async fn refresh_with_body(&self, token: &str) -> Value {
+        self.invoke(
+            Endpoint::Refresh,
+            refresh_event(Some(&json!({ "refresh_token": token }).to_string()), &[]),
+        )
+        .await
+    }
+
+    pub async fn refresh_with_cookie(&self, token: &str) -> Value {
+        let cookie = format!("refresh_token={token}");
+        self.invoke(Endpoint::Refresh, refresh_event(None, &[&cookie]))
+            .await
+    }
+
+    /// Logs in and returns the refresh token (panics unless 200).
+    pub async fn login_token(&self, username: &str, password: &str) -> String {
+        let resp = self.login(username, password).await;
+        assert_eq!(status(&resp), 200, "login failed: {resp}");
+        body(&resp)["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_string()
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Value {
@@ -153,6 +236,23 @@ pub fn with_cookies(mut event: Value, cookies: &[&str]) -> Value {
         event["cookies"] = json!(cookies);
     }
     event
+}
+
+/// The refresh token a 200 response carries.
+pub fn refresh_token_of(resp: &Value) -> String {
+    assert_eq!(status(resp), 200, "expected 200: {resp}");
+    body(resp)["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_string()
+}
+
+/// Whether the response clears the refresh cookie.
+pub fn clears_cookie(resp: &Value) -> bool {
+    cookies(resp)
+        == vec![
+            "refresh_token=; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=0".to_string(),
+        ]
 }
 
 /// Status code of a serialized API Gateway v2 response.
