@@ -5,6 +5,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod authorizer;
 pub mod aws;
 pub mod config;
 pub mod domain;

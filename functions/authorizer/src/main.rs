@@ -1,1 +1,24 @@
-fn main() {}
+//! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use shared::authorizer::{Authorizer, AuthorizerRequest};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cfg = shared::Config::from_env()?;
+    let app = shared::app::App::from_config(cfg).await;
+    app.warm_up().await;
+    let authorizer = Arc::new(Authorizer::new(
+        &app.cfg,
+        app.keys.clone(),
+        app.clock.clone(),
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerRequest>| {
+        let authorizer = authorizer.clone();
+        async move { authorizer.handle(&event.payload).await }
+    }))
+    .await
+}

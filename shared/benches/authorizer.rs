@@ -1,0 +1,113 @@
+//! Authorizer cost per event, against two baselines measured in the same run:
+//! (a) the whole handler: event JSON parse, header extraction, verify, response;
+//! (b) `jsonwebtoken::decode` alone, key and `Validation` built once;
+//! (c) a hand-rolled floor: HMAC-SHA256 over the signing input, base64url decode, JSON parse.
+//! `scripts/bench.sh` turns the estimates into the ratios the README reports.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use criterion::{criterion_group, criterion_main, Criterion};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use shared::adapters::memory::StaticKeySource;
+use shared::authorizer::{Authorizer, AuthorizerRequest};
+use shared::config::Config;
+use shared::domain::{Claims, User, Username};
+use shared::keyring::{KeyRing, SigningKey};
+use shared::ports::{KeyMaterial, KeySet, SystemClock};
+
+fn bench(c: &mut Criterion) {
+    let cfg = Config::from_lookup(|_| None).unwrap();
+    let material = KeyMaterial {
+        kid: "v1".into(),
+        secret: vec![7u8; 32],
+    };
+    let key = SigningKey::new(&material).unwrap();
+    let user = User {
+        user_id: "5f0c6d1e-1111-4222-8333-944455556666".into(),
+        username: Username::parse("alice").unwrap(),
+        password_hash: String::new(),
+        roles: vec!["admin".into(), "reader".into()],
+        disabled: false,
+        created_at: 0,
+    };
+    let now = shared::ports::Clock::now(&SystemClock);
+    let (token, _) = shared::tokens::mint_access_token(
+        &key,
+        &cfg,
+        &user,
+        "0123456789abcdef0123456789abcdef",
+        now,
+    )
+    .unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ring = Arc::new(KeyRing::new(
+        Arc::new(StaticKeySource::new(KeySet {
+            current: material.clone(),
+            previous: None,
+        })),
+        Arc::new(SystemClock),
+        3600,
+    ));
+    let authorizer = Authorizer::new(&cfg, ring, Arc::new(SystemClock));
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/authorizer-v2.json"),
+    )
+    .unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&template).unwrap();
+    event["headers"]["authorization"] = serde_json::json!(format!("Bearer {token}"));
+    event["identitySource"] = serde_json::json!([format!("Bearer {token}")]);
+    let event_text = event.to_string();
+    // Warm the key ring, and check the handler really allows.
+    let warm = rt.block_on(authorizer.handle_json(&event)).unwrap();
+    assert_eq!(warm["isAuthorized"], true);
+
+    let mut group = c.benchmark_group("authorizer");
+    group.bench_function("a_handler_per_event", |b| {
+        b.to_async(&rt).iter(|| async {
+            let event: AuthorizerRequest = serde_json::from_str(black_box(&event_text)).unwrap();
+            let resp = authorizer.handle(&event).await.unwrap();
+            black_box(serde_json::to_string(&resp).unwrap())
+        })
+    });
+
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_issuer(&[cfg.issuer.as_str()]);
+    validation.set_audience(&[cfg.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = 30;
+    let decoding = jsonwebtoken::DecodingKey::from_secret(&material.secret);
+    group.bench_function("b_jsonwebtoken_decode", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
+        })
+    });
+
+    let mac_key = Hmac::<Sha256>::new_from_slice(&material.secret).unwrap();
+    group.bench_function("c_hand_rolled_floor", |b| {
+        b.iter(|| {
+            let t = black_box(&token);
+            let (input, sig) = t.rsplit_once('.').unwrap();
+            let mut mac = mac_key.clone();
+            mac.update(input.as_bytes());
+            let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+            mac.verify_slice(&sig).unwrap();
+            let payload = input.split('.').nth(1).unwrap();
+            let claims: Claims =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            black_box(claims)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
