@@ -4,10 +4,10 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit integration dev clean-engines
+.PHONY: test fmt-check lint unit integration dev-smoke dev clean-engines
 
 ## make test: everything CI runs.
-test: fmt-check lint unit integration
+test: fmt-check lint unit integration dev-smoke
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -16,12 +16,20 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit:
-	cargo test --workspace --exclude integration-tests
+	cargo test --workspace --exclude integration-tests --exclude authctl
 
 # DynamoDB Local and moto are installed on first use, started on free ports for this run only,
 # and stopped when it ends, pass or fail.
 integration:
-	scripts/with-engines.sh cargo test -p integration-tests
+	scripts/with-engines.sh cargo test -p integration-tests -p authctl
+
+# `make dev` driven from outside with curl and authctl, then stopped with SIGINT.
+dev-smoke:
+	scripts/dev-smoke.sh
+
+## make dev: the whole API on http://127.0.0.1:3000 (PORT overrides) against local engines.
+dev:
+	scripts/dev.sh
 
 clean-engines:
 	rm -rf .local .venv

@@ -4,12 +4,14 @@
 //! and map the result through [`http`].
 
 pub mod adapters;
+pub mod admin;
 pub mod app;
 pub mod authorizer;
 pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod hello;
 pub mod http;
 pub mod keyring;
 pub mod password;

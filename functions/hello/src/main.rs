@@ -1,1 +1,12 @@
-fn main() {}
+//! The demo protected route `GET /hello`: shows the identity the authorizer passed on.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    lambda_http::run(lambda_http::service_fn(
+        |req: lambda_http::Request| async move {
+            Ok::<_, lambda_http::Error>(shared::hello::hello(&req))
+        },
+    ))
+    .await
+}

@@ -1,0 +1,311 @@
+//! End to end over HTTP: the `make dev` server code on a free port, against the real engines,
+//! driven by a plain HTTP/1.1 client exactly as the contract describes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use integration_tests::TestEnv;
+use serde_json::{json, Value};
+use shared::authorizer::Authorizer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nUser-Agent: e2e-test\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    stream.write_all(text.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+async fn start(env: &TestEnv) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = Arc::new(devserver::DevServer {
+        service: env.app.service.clone(),
+        authorizer: Arc::new(Authorizer::new(
+            &env.cfg,
+            env.app.keys.clone(),
+            env.app.clock.clone(),
+        )),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(devserver::serve(listener, server, async {
+        let _ = stopped.await;
+    }));
+    (port, stop)
+}
+
+fn cookie_attrs(set_cookie: &str) -> HashMap<String, String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| {
+            let (k, v) = a.trim().split_once('=').unwrap_or((a.trim(), ""));
+            (k.to_ascii_lowercase(), v.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn login_hello_refresh_logout_over_http() {
+    let env = TestEnv::new().await;
+    env.create_user("demo", "demo-password-123", &["demo", "reader"])
+        .await;
+    let (port, _stop) = start(&env).await;
+    let json_ct = [("Content-Type", "application/json")];
+
+    // login
+    let login = request(
+        port,
+        "POST",
+        "/auth/login",
+        &json_ct,
+        &json!({"username": "demo", "password": "demo-password-123"}).to_string(),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.header("content-type"), Some("application/json"));
+    let b = login.json();
+    for field in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+        "session_id",
+    ] {
+        assert!(b.get(field).is_some(), "login body lacks {field}");
+    }
+    let set = login.all("set-cookie");
+    assert_eq!(set.len(), 1);
+    assert!(set[0].starts_with(&format!(
+        "refresh_token={};",
+        b["refresh_token"].as_str().unwrap()
+    )));
+    let attrs = cookie_attrs(set[0]);
+    for flag in ["httponly", "secure"] {
+        assert!(attrs.contains_key(flag), "{flag}");
+    }
+    assert_eq!(attrs["samesite"], "Strict");
+    assert_eq!(attrs["path"], "/auth");
+    assert_eq!(attrs["max-age"], b["refresh_expires_in"].to_string());
+    let access = b["access_token"].as_str().unwrap().to_string();
+    let refresh_cookie = format!("refresh_token={}", b["refresh_token"].as_str().unwrap());
+
+    // hello, guarded by the authorizer
+    let hello = request(
+        port,
+        "GET",
+        "/hello",
+        &[("Authorization", &format!("Bearer {access}"))],
+        "",
+    )
+    .await;
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    let h = hello.json();
+    assert_eq!(h["username"], "demo");
+    assert_eq!(h["roles"], json!(["demo", "reader"]));
+    assert_eq!(h["session_id"], b["session_id"]);
+    assert!(h["sub"].as_str().is_some_and(|s| s.len() == 36));
+    let lower = request(
+        port,
+        "GET",
+        "/hello",
+        &[("Authorization", &format!("bearer {access}"))],
+        "",
+    )
+    .await;
+    assert_eq!(lower.status, 200);
+
+    // refresh with the cookie
+    let refreshed = request(
+        port,
+        "POST",
+        "/auth/refresh",
+        &[("Cookie", &refresh_cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let r = refreshed.json();
+    assert_ne!(r["refresh_token"], b["refresh_token"]);
+    let new_cookie = format!("refresh_token={}", r["refresh_token"].as_str().unwrap());
+
+    // logout clears the cookie
+    let out = request(port, "POST", "/auth/logout", &[("Cookie", &new_cookie)], "").await;
+    assert_eq!(out.status, 204);
+    assert!(out.body.is_empty());
+    let cleared = out.all("set-cookie");
+    assert_eq!(cleared.len(), 1);
+    assert!(cleared[0].starts_with("refresh_token=;"));
+    assert_eq!(cookie_attrs(cleared[0])["max-age"], "0");
+    assert_eq!(cookie_attrs(cleared[0])["path"], "/auth");
+
+    // and the session is gone
+    let refused = request(
+        port,
+        "POST",
+        "/auth/refresh",
+        &[("Cookie", &new_cookie)],
+        "",
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["error"], "invalid_grant");
+    assert!(refused.all("set-cookie")[0].contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("demo", "demo-password-123", &[]).await;
+    let (port, _stop) = start(&env).await;
+
+    let missing = request(port, "GET", "/hello", &[], "").await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.json(), json!({"message": "Unauthorized"}));
+
+    let garbage = request(
+        port,
+        "GET",
+        "/hello",
+        &[("Authorization", "Bearer not.a.jwt")],
+        "",
+    )
+    .await;
+    assert_eq!(garbage.status, 403);
+    assert_eq!(garbage.json(), json!({"message": "Forbidden"}));
+
+    let key = env.app.keys.current().await.unwrap();
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
+    let (expired, _) = shared::tokens::mint_access_token(
+        &key,
+        &env.cfg,
+        &user,
+        "0123456789abcdef0123456789abcdef",
+        now - 2 * env.cfg.access_token_ttl,
+    )
+    .unwrap();
+    let old = request(
+        port,
+        "GET",
+        "/hello",
+        &[("Authorization", &format!("Bearer {expired}"))],
+        "",
+    )
+    .await;
+    assert_eq!(old.status, 403);
+
+    let unknown = request(port, "GET", "/nope", &[], "").await;
+    assert_eq!(unknown.status, 404);
+    let wrong_method = request(port, "GET", "/auth/login", &[], "").await;
+    assert_eq!(wrong_method.status, 404);
+}
+
+#[tokio::test]
+async fn every_login_status_of_the_contract_is_served_over_http() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("demo", "demo-password-123", &[]).await;
+    let (port, _stop) = start(&env).await;
+    let post = |body: String| async move {
+        request(
+            port,
+            "POST",
+            "/auth/login",
+            &[("Content-Type", "application/json")],
+            &body,
+        )
+        .await
+    };
+
+    let bad = post("{".into()).await;
+    assert_eq!(
+        (bad.status, bad.json()["error"].clone()),
+        (400, json!("invalid_request"))
+    );
+    let wrong = post(json!({"username": "demo", "password": "nope"}).to_string()).await;
+    assert_eq!(
+        (wrong.status, wrong.json()["error"].clone()),
+        (401, json!("invalid_credentials"))
+    );
+    shared::ports::UserStore::set_disabled(env.app.store.as_ref(), &user.username, true)
+        .await
+        .unwrap();
+    let disabled =
+        post(json!({"username": "demo", "password": "demo-password-123"}).to_string()).await;
+    assert_eq!(
+        (disabled.status, disabled.json()["error"].clone()),
+        (403, json!("account_disabled"))
+    );
+    for reply in [&bad, &wrong, &disabled] {
+        let body = reply.json();
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+        assert!(body["error_description"].is_string());
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+    }
+}

@@ -1,0 +1,206 @@
+//! `authctl`: administration of users, sessions and the signing key, with the same environment
+//! variables as the functions. Exit 0 on success; otherwise one line on stderr and exit 1
+//! (2 for a usage error).
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use shared::admin;
+
+#[derive(Parser)]
+#[command(
+    name = "authctl",
+    version,
+    about = "Administer lambda-jwt-auth users and sessions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create, disable or enable users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// List or revoke a user's sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (prompts for the password without echo, or reads it from stdin).
+    Create {
+        username: String,
+        /// A role for the access token's `roles` claim; repeat for several.
+        #[arg(long = "role", value_name = "R")]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: login answers 403 and refresh fails at once.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// List a user's sessions: id, device, created, last used, expires.
+    List { username: String },
+    /// Revoke one session or all of a user's sessions.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct RevokeTarget {
+    /// The session id to revoke.
+    #[arg(long = "session", value_name = "ID")]
+    session: Option<String>,
+    /// Revoke every session of the user.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Args)]
+struct RevokeArgs {
+    username: String,
+    #[command(flatten)]
+    target: RevokeTarget,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("authctl: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to prompt for the password: use --password-stdin".into());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+    let again = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+    if first != again {
+        return Err("the passwords do not match".into());
+    }
+    Ok(first)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds (UTC).
+fn iso8601(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let cfg = shared::Config::from_env().map_err(|e| e.to_string())?;
+    let app = shared::app::App::from_config(cfg).await;
+    let store = app.store.as_ref();
+    match cli.command {
+        Command::User(UserCommand::Create {
+            username,
+            roles,
+            password_stdin,
+        }) => {
+            let password = read_password(password_stdin)?;
+            let user = admin::create_user(
+                store,
+                &shared::password::Passwords::default(),
+                app.clock.as_ref(),
+                &username,
+                password,
+                roles,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("created user {} (id {})", user.username, user.user_id);
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            admin::set_disabled(store, &username, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("disabled {}", username.to_ascii_lowercase());
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            admin::set_disabled(store, &username, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("enabled {}", username.to_ascii_lowercase());
+        }
+        Command::Sessions(SessionsCommand::List { username }) => {
+            let sessions = admin::list_sessions(store, store, &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("SESSION_ID\tDEVICE\tCREATED\tLAST_USED\tEXPIRES");
+            for s in sessions {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    s.session_id,
+                    s.device_id.replace(['\t', '\n'], " "),
+                    iso8601(s.created_at),
+                    iso8601(s.last_used_at),
+                    iso8601(s.expires_at)
+                );
+            }
+        }
+        Command::Sessions(SessionsCommand::Revoke(args)) => {
+            let n = admin::revoke_sessions(
+                store,
+                store,
+                &args.username,
+                args.target.session.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("revoked {n} session(s)");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso8601;
+
+    #[test]
+    fn formats_epoch_seconds_as_utc() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_795_514_400), "2026-11-24T10:00:00Z");
+    }
+}

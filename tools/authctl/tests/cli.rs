@@ -1,0 +1,255 @@
+//! `authctl` as a user runs it: the built binary, against DynamoDB Local and moto (started by
+//! `scripts/with-engines.sh`, see the Makefile), checking exit codes and output.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use shared::app::App;
+use shared::config::Config;
+use shared::service::LoginInput;
+
+struct Env {
+    cfg: Config,
+    app: App,
+}
+
+async fn env() -> Env {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "run under scripts/with-engines.sh (make test)"
+    );
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.users_table = format!("users-{id}");
+    cfg.sessions_table = format!("sessions-{id}");
+    cfg.signing_secret_id = format!("signing-{id}");
+    let app = App::from_config(cfg.clone()).await;
+    shared::setup::ensure_tables(&app.dynamodb, &cfg)
+        .await
+        .unwrap();
+    shared::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
+        .await
+        .unwrap();
+    Env { cfg, app }
+}
+
+impl Env {
+    fn authctl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authctl"))
+            .args(args)
+            .env("USERS_TABLE", &self.cfg.users_table)
+            .env("SESSIONS_TABLE", &self.cfg.sessions_table)
+            .env("SIGNING_SECRET_ID", &self.cfg.signing_secret_id)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            let mut pipe = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                pipe.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    async fn login(&self, username: &str, password: &str, device: &str) -> String {
+        self.app
+            .service
+            .login(LoginInput {
+                username: username.into(),
+                password: password.into(),
+                device_id: device.into(),
+            })
+            .await
+            .unwrap()
+            .session_id
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failure is exit 1 and exactly one line on stderr, never a panic.
+fn assert_one_line_error(o: &Output, contains: &str) {
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(contains), "{err:?} lacks {contains:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[tokio::test]
+async fn user_create_then_login_works_and_duplicates_are_refused() {
+    let env = env().await;
+    let out = env.authctl(
+        &[
+            "user",
+            "create",
+            "Carol",
+            "--role",
+            "admin",
+            "--role",
+            "reader",
+            "--password-stdin",
+        ],
+        Some("carol-password-1\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("created user carol"));
+    env.login("carol", "carol-password-1", "cli").await;
+
+    let again = env.authctl(
+        &["user", "create", "carol", "--password-stdin"],
+        Some("another-pw-1\n"),
+    );
+    assert_one_line_error(&again, "already exists");
+}
+
+#[tokio::test]
+async fn bad_usernames_passwords_and_roles_are_refused() {
+    let env = env().await;
+    assert_one_line_error(
+        &env.authctl(
+            &["user", "create", "not valid", "--password-stdin"],
+            Some("long-enough-pw\n"),
+        ),
+        "invalid username",
+    );
+    assert_one_line_error(
+        &env.authctl(
+            &["user", "create", "dave", "--password-stdin"],
+            Some("short\n"),
+        ),
+        "password must be",
+    );
+    assert_one_line_error(
+        &env.authctl(
+            &[
+                "user",
+                "create",
+                "dave",
+                "--role",
+                "a,b",
+                "--password-stdin",
+            ],
+            Some("long-enough-pw\n"),
+        ),
+        "invalid role",
+    );
+    // No terminal and no --password-stdin: no silent empty password.
+    assert_one_line_error(
+        &env.authctl(&["user", "create", "dave"], None),
+        "--password-stdin",
+    );
+}
+
+#[tokio::test]
+async fn disable_makes_login_fail_and_enable_restores_it() {
+    let env = env().await;
+    env.authctl(
+        &["user", "create", "erin", "--password-stdin"],
+        Some("erin-password-1\n"),
+    );
+    assert!(env
+        .authctl(&["user", "disable", "erin"], None)
+        .status
+        .success());
+    let refused = env
+        .app
+        .service
+        .login(LoginInput {
+            username: "erin".into(),
+            password: "erin-password-1".into(),
+            device_id: "cli".into(),
+        })
+        .await;
+    assert_eq!(refused.unwrap_err(), shared::AuthError::AccountDisabled);
+    assert!(env
+        .authctl(&["user", "enable", "erin"], None)
+        .status
+        .success());
+    env.login("erin", "erin-password-1", "cli").await;
+
+    assert_one_line_error(
+        &env.authctl(&["user", "disable", "nobody"], None),
+        "no user named nobody",
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_one_or_all() {
+    let env = env().await;
+    env.authctl(
+        &["user", "create", "frank", "--password-stdin"],
+        Some("frank-password-1\n"),
+    );
+    let laptop = env.login("frank", "frank-password-1", "laptop").await;
+    let phone = env.login("frank", "frank-password-1", "phone").await;
+    env.login("frank", "frank-password-1", "tablet").await;
+
+    let list = env.authctl(&["sessions", "list", "frank"], None);
+    assert!(list.status.success());
+    let text = stdout(&list);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "SESSION_ID\tDEVICE\tCREATED\tLAST_USED\tEXPIRES");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with(&laptop) && l.contains("\tlaptop\t")));
+    assert!(lines[1].split('\t').nth(2).unwrap().ends_with('Z'));
+
+    let one = env.authctl(&["sessions", "revoke", "frank", "--session", &phone], None);
+    assert!(one.status.success(), "{}", stderr(&one));
+    let after = stdout(&env.authctl(&["sessions", "list", "frank"], None));
+    assert_eq!(after.lines().count(), 3);
+    assert!(!after.contains(&phone));
+
+    assert_one_line_error(
+        &env.authctl(&["sessions", "revoke", "frank", "--session", &phone], None),
+        "has no session",
+    );
+    let all = env.authctl(&["sessions", "revoke", "frank", "--all"], None);
+    assert!(stdout(&all).contains("revoked 2 session(s)"));
+    assert_eq!(
+        stdout(&env.authctl(&["sessions", "list", "frank"], None))
+            .lines()
+            .count(),
+        1
+    );
+    assert_one_line_error(
+        &env.authctl(&["sessions", "list", "ghost"], None),
+        "no user named ghost",
+    );
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    let env = env().await;
+    for args in [
+        vec!["sessions", "revoke", "frank"],
+        vec!["sessions", "revoke", "frank", "--all", "--session", "x"],
+        vec!["user"],
+        vec!["frobnicate"],
+    ] {
+        assert_eq!(env.authctl(&args, None).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_is_one_clear_line() {
+    let env = env().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
+        .args(["user", "disable", "someone"])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+        .env("USERS_TABLE", &env.cfg.users_table)
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "backing store");
+}
