@@ -4,7 +4,7 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit integration dev-smoke dev clean-engines
+.PHONY: test fmt-check lint unit integration dev-smoke dev bench clean-engines
 
 ## make test: everything CI runs.
 test: fmt-check lint unit integration dev-smoke
@@ -30,6 +30,10 @@ dev-smoke:
 ## make dev: the whole API on http://127.0.0.1:3000 (PORT overrides) against local engines.
 dev:
 	scripts/dev.sh
+
+## make bench: benchmarks, reported as ratios against baselines measured in the same run.
+bench:
+	scripts/bench.sh
 
 clean-engines:
 	rm -rf .local .venv

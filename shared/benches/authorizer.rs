@@ -91,6 +91,10 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // Not a baseline: how much of (a) is parsing the API Gateway event itself.
+    group.bench_function("d_event_parse_only", |b| {
+        b.iter(|| serde_json::from_str::<AuthorizerRequest>(black_box(&event_text)).unwrap())
+    });
     let mac_key = Hmac::<Sha256>::new_from_slice(&material.secret).unwrap();
     group.bench_function("c_hand_rolled_floor", |b| {
         b.iter(|| {

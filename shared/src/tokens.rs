@@ -1,8 +1,13 @@
 //! Access tokens: minting (HS256, `typ: at+jwt`, `kid`) and strict offline verification.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, Header, Validation};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, Header};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use crate::config::Config;
 use crate::domain::{Claims, User, ACCESS_TOKEN_TYP};
@@ -60,61 +65,97 @@ pub enum VerifyError {
     KeysUnavailable,
 }
 
-/// Verifies access tokens with a `Validation` built once.
+/// The JOSE header fields we read; anything else is ignored, except `crit`, which we refuse
+/// (we understand no extension, RFC 7515 §4.1.11). Duplicate fields fail the parse.
+#[derive(Deserialize)]
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// Longest header or payload segment we decode.
+const MAX_SEGMENT_LEN: usize = 2048;
+
+fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
+    if segment.is_empty() || segment.len() > MAX_SEGMENT_LEN {
+        return Err(VerifyError::Malformed);
+    }
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| VerifyError::Malformed)
+}
+
+/// Verifies access tokens: one pass over the token, keys built once per key version.
+///
+/// Checks, in order: three base64url segments; header `alg` exactly `HS256` (so `none`, other
+/// HMAC sizes and every asymmetric algorithm are refused before any key is touched), `typ`
+/// `at+jwt` (jsonwebtoken does not check it), a `kid` naming a cached key version, the HMAC
+/// (jsonwebtoken's crypto, constant-time), then the claims into the strictly typed [`Claims`]
+/// (all required, `exp`/`nbf` integers: a string `exp` fails the parse), `iss`, `aud`, a
+/// non-empty `sub`, and `exp`/`nbf` against our [`Clock`] with [`LEEWAY_SECS`].
+///
+/// Why not `jsonwebtoken::decode` with a `Validation`: it parses the header a second time,
+/// the claims twice (into a map, then the type) and builds a verifier per call; the whole
+/// authorizer handler measured 1.5-1.9x `decode` alone with it (README, Performance).
 pub struct AccessTokenVerifier {
-    validation: Validation,
+    issuer: String,
+    audience: String,
     clock: Arc<dyn Clock>,
 }
 
 impl AccessTokenVerifier {
     pub fn new(cfg: &Config, clock: Arc<dyn Clock>) -> Self {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.algorithms = vec![Algorithm::HS256];
-        v.set_issuer(&[cfg.issuer.as_str()]);
-        v.set_audience(&[cfg.audience.as_str()]);
-        // Presence is enforced here; the types by `Claims` (u64 `exp`/`nbf`: a string fails).
-        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        // `exp` and `nbf` are checked below against our `Clock` (same leeway), so that time is
-        // one injectable source everywhere; jsonwebtoken would read the system clock itself.
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.leeway = LEEWAY_SECS;
         AccessTokenVerifier {
-            validation: v,
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
             clock,
         }
     }
 
     pub async fn verify(&self, token: &str, keys: &KeyRing) -> Result<Claims, VerifyError> {
-        if token.is_empty() || token.len() > MAX_ACCESS_TOKEN_LEN || !token.is_ascii() {
-            return Err(VerifyError::Malformed);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        if header.alg != Algorithm::HS256 {
-            return Err(VerifyError::WrongAlgorithm);
-        }
-        // jsonwebtoken does not check `typ`; an ID token or other JWT must not pass as ours.
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
-            return Err(VerifyError::WrongType);
-        }
-        let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
+        let parts = split_token(token)?;
+        let kid = checked_kid(&parts)?.ok_or(VerifyError::UnknownKid)?;
         let key = keys
             .key_for(&kid)
             .await
             .map_err(|_| VerifyError::KeysUnavailable)?
             .ok_or(VerifyError::UnknownKid)?;
-        self.verify_with(token, &key)
+        self.check(&parts, &key)
     }
 
-    /// Signature and claims check with a known key (no I/O).
+    /// Signature and claims with a known key (no I/O); the header must still be ours.
     pub fn verify_with(&self, token: &str, key: &SigningKey) -> Result<Claims, VerifyError> {
-        use jsonwebtoken::errors::ErrorKind;
-        let claims = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidAlgorithm => VerifyError::WrongAlgorithm,
-                _ => VerifyError::Invalid,
-            })?;
+        let parts = split_token(token)?;
+        checked_kid(&parts)?;
+        self.check(&parts, key)
+    }
+
+    fn check(&self, parts: &Parts<'_>, key: &SigningKey) -> Result<Claims, VerifyError> {
+        if parts.signature.len() != 43 {
+            // 32 bytes of HS256 in unpadded base64url; anything else cannot verify.
+            return Err(VerifyError::Invalid);
+        }
+        let valid = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.signing_input.as_bytes(),
+            key.decoding_key(),
+            Algorithm::HS256,
+        )
+        .map_err(|_| VerifyError::Invalid)?;
+        if !valid {
+            return Err(VerifyError::Invalid);
+        }
+        let claims: Claims = serde_json::from_slice(&decode_segment(parts.payload)?)
+            .map_err(|_| VerifyError::Invalid)?;
+        if claims.iss != self.issuer || claims.aud != self.audience || claims.sub.is_empty() {
+            return Err(VerifyError::Invalid);
+        }
         let now = self.clock.now();
         if now >= claims.exp.saturating_add(LEEWAY_SECS) {
             return Err(VerifyError::Expired);
@@ -124,4 +165,47 @@ impl AccessTokenVerifier {
         }
         Ok(claims)
     }
+}
+
+/// Parses and checks the header (`alg`, `typ`, no `crit`); returns its `kid`.
+fn checked_kid(parts: &Parts<'_>) -> Result<Option<String>, VerifyError> {
+    let bytes = decode_segment(parts.header)?;
+    let header: JoseHeader<'_> =
+        serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)?;
+    if header.alg != "HS256" {
+        return Err(VerifyError::WrongAlgorithm);
+    }
+    if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(VerifyError::WrongType);
+    }
+    if header.crit.is_some() {
+        return Err(VerifyError::Invalid);
+    }
+    Ok(header.kid.map(Cow::into_owned))
+}
+
+struct Parts<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    signing_input: &'a str,
+}
+
+fn split_token(token: &str) -> Result<Parts<'_>, VerifyError> {
+    if token.is_empty() || token.len() > MAX_ACCESS_TOKEN_LEN || !token.is_ascii() {
+        return Err(VerifyError::Malformed);
+    }
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
+    let (header, payload) = signing_input
+        .split_once('.')
+        .ok_or(VerifyError::Malformed)?;
+    if payload.contains('.') || signature.is_empty() {
+        return Err(VerifyError::Malformed);
+    }
+    Ok(Parts {
+        header,
+        payload,
+        signature,
+        signing_input,
+    })
 }

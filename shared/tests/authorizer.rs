@@ -136,6 +136,21 @@ fn hand_signed(header: &Value, payload: &Value, secret: &[u8]) -> String {
     )
 }
 
+/// Like [`hand_signed`] with the header and payload JSON given as text (duplicate keys etc.).
+fn hand_signed_text(header: &str, payload: &str, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 fn good_header() -> Value {
     json!({"alg": "HS256", "typ": "at+jwt", "kid": "v1"})
 }
@@ -330,6 +345,31 @@ async fn attack_suite_every_forgery_is_refused_in_every_flavour() {
         ),
         ("a refresh token", refresh_token.to_string()),
         ("empty", String::new()),
+        ("crit header", header_with(&|h| h["crit"] = json!(["exp"]))),
+        (
+            "duplicate alg",
+            hand_signed_text(
+                r#"{"alg":"none","alg":"HS256","typ":"at+jwt","kid":"v1"}"#,
+                &f.claims().to_string(),
+                &right,
+            ),
+        ),
+        (
+            "duplicate exp",
+            hand_signed_text(
+                &good_header().to_string(),
+                &f.claims()
+                    .to_string()
+                    .replacen('{', &format!("{{\"exp\":{},", now + 99_999), 1),
+                &right,
+            ),
+        ),
+        (
+            "aud as array",
+            with(&|c| c["aud"] = json!([f.cfg.audience])),
+        ),
+        ("empty sub", with(&|c| c["sub"] = json!(""))),
+        ("padded signature", format!("{good}=")),
     ];
     for (what, token) in &cases {
         let header = format!("Bearer {token}");
