@@ -4,7 +4,7 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit integration dev-smoke dev bench clean-engines
+.PHONY: test fmt-check lint unit integration template dev-smoke dev bench clean-engines
 
 ## make test: everything CI runs.
 test: fmt-check lint unit integration dev-smoke
@@ -20,8 +20,14 @@ unit:
 
 # DynamoDB Local and moto are installed on first use, started on free ports for this run only,
 # and stopped when it ends, pass or fail.
-integration:
+integration: template
+	cargo build --bins
 	scripts/with-engines.sh cargo test -p integration-tests -p authctl
+
+# template.yaml, offline: sam validate, sam validate --lint and cfn-lint each catch mistakes
+# the others miss. aws-sam-cli and cfn-lint are installed into .venv/ on first use.
+template:
+	scripts/validate-template.sh
 
 # `make dev` driven from outside with curl and authctl, then stopped with SIGINT.
 dev-smoke:

@@ -298,9 +298,14 @@ pub async fn handle(svc: &AuthService, endpoint: Endpoint, req: Request) -> Resp
 /// `main` of the login, refresh and logout functions: config, clients, `run`.
 pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let cfg = crate::config::Config::from_env()?;
+    let cfg = crate::config::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
     let app = crate::app::App::from_config(cfg).await;
-    app.warm_up().await;
+    // Only the endpoints that sign tokens need the key (logout's role has no secret access).
+    if endpoint != Endpoint::Logout {
+        app.warm_up().await;
+    }
     let svc = app.service.clone();
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let svc = svc.clone();

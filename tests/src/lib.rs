@@ -2,6 +2,8 @@
 //! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+pub mod runtime_api;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

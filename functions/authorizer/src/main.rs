@@ -8,7 +8,9 @@ use shared::authorizer::{Authorizer, AuthorizerRequest};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = shared::Config::from_env()?;
+    let cfg = shared::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
     let app = shared::app::App::from_config(cfg).await;
     app.warm_up().await;
     let authorizer = Arc::new(Authorizer::new(

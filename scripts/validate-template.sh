@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Validates template.yaml offline with sam validate, sam validate --lint and cfn-lint.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/engines.sh
+engines_install_moto  # the venv
+if [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/cfn-lint ]; then
+  engines_log "installing aws-sam-cli and cfn-lint into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
+fi
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
+.venv/bin/sam validate --template template.yaml
+.venv/bin/sam validate --lint --template template.yaml
+.venv/bin/cfn-lint template.yaml
+echo "template.yaml: sam validate, sam validate --lint and cfn-lint passed"

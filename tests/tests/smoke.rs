@@ -1,0 +1,193 @@
+//! Smoke tests of the *built* function binaries: each runs under the mock Lambda Runtime API
+//! (`integration_tests::runtime_api`) against DynamoDB Local and moto, is invoked with the
+//! sample events in `events/`, and its answers are checked. `make test` builds the binaries
+//! first (`cargo build --bins`).
+
+use std::path::PathBuf;
+
+use integration_tests::runtime_api::{run_binary, Outcome};
+use integration_tests::*;
+use serde_json::{json, Value};
+
+fn binary(name: &str) -> PathBuf {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    let path = dir.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --bins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+fn function_env(env: &TestEnv) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = [
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect();
+    vars.push(("USERS_TABLE".into(), env.cfg.users_table.clone()));
+    vars.push(("SESSIONS_TABLE".into(), env.cfg.sessions_table.clone()));
+    vars.push((
+        "SIGNING_SECRET_ID".into(),
+        env.cfg.signing_secret_id.clone(),
+    ));
+    vars
+}
+
+fn response(outcome: &Option<Outcome>) -> &Value {
+    match outcome {
+        Some(Outcome::Response(v)) => v,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn login_refresh_logout_binaries_answer_the_sample_events() {
+    let env = TestEnv::new().await;
+    env.create_user("demo", "demo-password-123", &["demo"])
+        .await;
+    let vars = function_env(&env);
+
+    let (login, init) =
+        run_binary(&binary("login"), &vars, vec![load_event("login-ok.json")]).await;
+    assert_eq!(init, None);
+    let login = response(&login[0]).clone();
+    assert_eq!(status(&login), 200, "{login}");
+    let refresh_token = body(&login)["refresh_token"].as_str().unwrap().to_string();
+    assert!(cookies(&login)[0].starts_with("refresh_token="));
+
+    let real_refresh = refresh_event(None, &[&format!("refresh_token={refresh_token}")]);
+    let (refresh, _) = run_binary(
+        &binary("refresh"),
+        &vars,
+        vec![
+            load_event("refresh-cookie.json"),
+            load_event("refresh-body.json"),
+            real_refresh,
+        ],
+    )
+    .await;
+    assert_eq!(
+        status(response(&refresh[0])),
+        401,
+        "placeholder token (cookie)"
+    );
+    assert_eq!(
+        status(response(&refresh[1])),
+        401,
+        "placeholder token (body)"
+    );
+    let rotated = response(&refresh[2]);
+    assert_eq!(status(rotated), 200, "{rotated}");
+
+    let (logout, _) = run_binary(
+        &binary("logout"),
+        &vars,
+        vec![load_event("logout-all.json")],
+    )
+    .await;
+    let logout = response(&logout[0]);
+    assert_eq!(status(logout), 204);
+    assert!(clears_cookie(logout));
+}
+
+#[tokio::test]
+async fn the_authorizer_binary_answers_every_flavour() {
+    let env = TestEnv::new().await;
+    env.create_user("demo", "demo-password-123", &["demo", "reader"])
+        .await;
+    let access = body(&env.login("demo", "demo-password-123").await)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bearer = format!("Bearer {access}");
+    let mut v2 = load_event("authorizer-v2.json");
+    v2["headers"]["authorization"] = json!(bearer);
+    let mut token = load_event("authorizer-rest-token.json");
+    token["authorizationToken"] = json!(bearer);
+    let mut request = load_event("authorizer-rest-request.json");
+    request["headers"]["Authorization"] = json!(bearer);
+
+    let (out, init) = run_binary(
+        &binary("authorizer"),
+        &function_env(&env),
+        vec![
+            v2,
+            token,
+            request,
+            load_event("authorizer-v2.json"),
+            load_event("authorizer-rest-token.json"),
+        ],
+    )
+    .await;
+    assert_eq!(init, None);
+    let allowed = response(&out[0]);
+    assert_eq!(allowed["isAuthorized"], true);
+    assert_eq!(allowed["context"]["roles"], "demo,reader");
+    for policy in [response(&out[1]), response(&out[2])] {
+        assert_eq!(policy["policyDocument"]["Statement"][0]["Effect"], "Allow");
+        assert_eq!(
+            policy["policyDocument"]["Statement"][0]["Resource"],
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123xyz0/prod/*/*"
+        );
+    }
+    assert_eq!(response(&out[3]), &json!({"isAuthorized": false}));
+    match &out[4] {
+        // API Gateway turns exactly this error message into a 401.
+        Some(Outcome::Error(e)) => assert_eq!(e["errorMessage"], "Unauthorized"),
+        other => panic!("expected the Unauthorized error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_hello_binary_echoes_the_authorizer_context() {
+    let env = TestEnv::new().await;
+    let (out, _) = run_binary(
+        &binary("hello"),
+        &function_env(&env),
+        vec![load_event("hello.json")],
+    )
+    .await;
+    let resp = response(&out[0]);
+    assert_eq!(status(resp), 200);
+    assert_eq!(
+        body(resp),
+        json!({
+            "sub": "5f0c6d1e-1111-4222-8333-944455556666",
+            "username": "demo",
+            "roles": ["demo", "reader"],
+            "session_id": "0123456789abcdef0123456789abcdef",
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
+    let env = TestEnv::new().await;
+    for name in ["login", "refresh", "logout", "authorizer"] {
+        let out = tokio::process::Command::new(binary(name))
+            .env_clear()
+            .envs(function_env(&env))
+            .env("ACCESS_TOKEN_TTL", "15m")
+            .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stderr.contains("ACCESS_TOKEN_TTL") || stdout.contains("ACCESS_TOKEN_TTL"),
+            "{name}: {stderr} {stdout}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}
