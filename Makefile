@@ -4,7 +4,7 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit integration template dev-smoke dev bench clean-engines
+.PHONY: test fmt-check lint unit integration template dev-smoke dev bench build clean-engines
 
 ## make test: everything CI runs.
 test: fmt-check lint unit integration dev-smoke
@@ -36,6 +36,10 @@ dev-smoke:
 ## make dev: the whole API on http://127.0.0.1:3000 (PORT overrides) against local engines.
 dev:
 	scripts/dev.sh
+
+## make build: arm64 release bootstraps with cargo lambda (target/lambda-arm64/*/bootstrap).
+build:
+	scripts/build.sh arm64
 
 ## make bench: benchmarks, reported as ratios against baselines measured in the same run.
 bench:

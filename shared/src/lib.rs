@@ -16,6 +16,7 @@ pub mod http;
 pub mod keyring;
 pub mod password;
 pub mod ports;
+pub mod rotation;
 pub mod service;
 pub mod setup;
 pub mod telemetry;

@@ -191,3 +191,21 @@ async fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn the_rotation_binary_refuses_a_secret_without_rotation_enabled() {
+    let env = TestEnv::new().await;
+    let mut event = load_event("rotate-secret-create.json");
+    event["SecretId"] = json!(env.cfg.signing_secret_id);
+    let (out, _) = run_binary(&binary("rotate-secret"), &function_env(&env), vec![event]).await;
+    match &out[0] {
+        Some(Outcome::Error(e)) => assert!(
+            e["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains("rotation is not enabled"),
+            "{e}"
+        ),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}

@@ -27,6 +27,15 @@ enum Command {
     /// List or revoke a user's sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The signing secret.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Rotate the signing key now: the rotation function's four steps, run locally.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -177,6 +186,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                     iso8601(s.expires_at)
                 );
             }
+        }
+        Command::Secret(SecretCommand::Rotate) => {
+            let version = shared::rotation::Rotator::for_cli(app.secrets.clone())
+                .rotate_now(&app.cfg.signing_secret_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "rotated {}: AWSCURRENT is now version {version}",
+                app.cfg.signing_secret_id
+            );
         }
         Command::Sessions(SessionsCommand::Revoke(args)) => {
             let n = admin::revoke_sessions(

@@ -253,3 +253,26 @@ async fn an_unreachable_engine_is_one_clear_line() {
         .unwrap();
     assert_one_line_error(&out, "backing store");
 }
+
+#[tokio::test]
+async fn secret_rotate_moves_awscurrent_to_a_new_version() {
+    let env = env().await;
+    let current = || async {
+        env.app
+            .secrets
+            .get_secret_value()
+            .secret_id(&env.cfg.signing_secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap()
+            .version_id
+            .unwrap()
+    };
+    let before = current().await;
+    let out = env.authctl(&["secret", "rotate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = current().await;
+    assert_ne!(before, after, "{}", stdout(&out));
+    assert!(stdout(&out).contains(&after), "{}", stdout(&out));
+}

@@ -1,0 +1,32 @@
+//! The Secrets Manager rotation function for the signing key (the four protocol steps live
+//! in `shared::rotation`).
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use shared::rotation::{RotationEvent, Rotator};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let sdk = shared::aws::sdk_config().await;
+    let rotator = Arc::new(Rotator::for_lambda(aws_sdk_secretsmanager::Client::new(
+        &sdk,
+    )));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<RotationEvent>| {
+        let rotator = rotator.clone();
+        async move {
+            let RotationEvent {
+                secret_id,
+                token,
+                step,
+            } = event.payload;
+            tracing::info!(?step, version = %token, "rotation step");
+            rotator.run(&secret_id, &token, step).await.map_err(|e| {
+                tracing::error!(error = %e, ?step, "rotation step failed");
+                Error::from(e.to_string())
+            })
+        }
+    }))
+    .await
+}
