@@ -309,7 +309,73 @@ pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> 
     let svc = app.service.clone();
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let svc = svc.clone();
-        async move { Ok::<_, lambda_http::Error>(handle(&svc, endpoint, req).await) }
+        async move { Ok::<_, lambda_http::Error>(handle_logged(svc, endpoint, req).await) }
     }))
     .await
+}
+
+/// [`handle`] inside a span carrying the request id, with one outcome line (status, latency)
+/// and the panic guard. Never logs the request itself.
+pub async fn handle_logged(
+    svc: std::sync::Arc<AuthService>,
+    endpoint: Endpoint,
+    req: Request,
+) -> Response<Body> {
+    use lambda_http::RequestExt;
+    use tracing::Instrument;
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = %request_id, endpoint = ?endpoint);
+    let started = std::time::Instant::now();
+    let resp = guarded(async move { handle(&svc, endpoint, req).await })
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = resp.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        )
+    });
+    resp
+}
+
+/// Runs a handler future so that a panic becomes a 500 `server_error` with nothing internal
+/// in it, instead of an invocation error (which API Gateway would turn into its own 500).
+pub async fn guarded<F>(fut: F) -> Response<Body>
+where
+    F: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
+    match tokio::spawn(fut).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(panicked = e.is_panic(), "request handler did not complete");
+            error_response(&AuthError::Internal)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_server_error() {
+        let resp = guarded(async {
+            if std::hint::black_box(true) {
+                panic!("boom: internal detail");
+            }
+            respond(StatusCode::OK, Body::Empty)
+        })
+        .await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let Body::Text(text) = resp.body() else {
+            panic!("JSON body expected")
+        };
+        let body: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(body["error"], "server_error");
+        assert!(!text.contains("boom"));
+    }
 }

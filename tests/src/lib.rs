@@ -2,6 +2,7 @@
 //! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+pub mod proxy;
 pub mod runtime_api;
 
 use std::path::PathBuf;
@@ -97,6 +98,25 @@ impl TestEnv {
 
     /// Like [`TestEnv::new`], with configuration changes applied first.
     pub async fn with(change: impl FnOnce(&mut Config)) -> TestEnv {
+        Self::build(change, None, None).await
+    }
+
+    /// Like [`TestEnv::new`], with the functions' clients going through proxies the test can
+    /// cut (set-up itself goes direct).
+    pub async fn through_proxies() -> (TestEnv, proxy::Proxy, proxy::Proxy) {
+        require_engines();
+        let ddb = proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+        let sm =
+            proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap()).await;
+        let env = Self::build(|_| {}, Some(ddb.url.clone()), Some(sm.url.clone())).await;
+        (env, ddb, sm)
+    }
+
+    async fn build(
+        change: impl FnOnce(&mut Config),
+        dynamodb_endpoint: Option<String>,
+        secrets_endpoint: Option<String>,
+    ) -> TestEnv {
         require_engines();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut cfg = Config::from_lookup(|_| None).expect("default config is valid");
@@ -106,25 +126,34 @@ impl TestEnv {
         change(&mut cfg);
         let sdk = shared::aws::sdk_config().await;
         let dynamodb_calls = RoundTrips::default();
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(dynamodb_calls.clone())
-                .build(),
-        );
+        let mut dynamodb =
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(dynamodb_calls.clone());
+        if let Some(url) = dynamodb_endpoint {
+            dynamodb = dynamodb.endpoint_url(url);
+        }
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb.build());
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+        if let Some(url) = secrets_endpoint {
+            secrets = secrets.endpoint_url(url);
+        }
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets.build());
+        shared::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
+            .await
+            .expect("tables can be created");
+        shared::setup::ensure_signing_secret(
+            &aws_sdk_secretsmanager::Client::new(&sdk),
+            &cfg.signing_secret_id,
+        )
+        .await
+        .expect("secret can be created");
         let clock = Arc::new(FakeClock::new(SystemClock.now()));
         let app = App::from_parts(
             cfg.clone(),
             dynamodb,
-            aws_sdk_secretsmanager::Client::new(&sdk),
+            secrets,
             clock.clone(),
             Passwords::default(),
         );
-        shared::setup::ensure_tables(&app.dynamodb, &cfg)
-            .await
-            .expect("tables can be created");
-        shared::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
-            .await
-            .expect("secret can be created");
         TestEnv {
             app,
             cfg,

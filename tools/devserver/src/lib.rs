@@ -239,10 +239,17 @@ impl DevServer {
             move |req| {
                 let svc = svc.clone();
                 async move {
-                    Ok::<_, lambda_http::Error>(match route {
-                        Route::Token(endpoint) => shared::http::handle(&svc, endpoint, req).await,
-                        Route::Hello => shared::hello::hello(&req),
-                    })
+                    Ok::<_, lambda_http::Error>(
+                        shared::http::guarded(async move {
+                            match route {
+                                Route::Token(endpoint) => {
+                                    shared::http::handle(&svc, endpoint, req).await
+                                }
+                                Route::Hello => shared::hello::hello(&req),
+                            }
+                        })
+                        .await,
+                    )
                 }
             },
             event,

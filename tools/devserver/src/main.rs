@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
-    shared::telemetry::init();
+    shared::telemetry::init_to_stderr();
     let cfg = shared::Config::from_env().map_err(|e| e.to_string())?;
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
