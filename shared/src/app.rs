@@ -21,6 +21,41 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
 }
 
+/// What the authorizer needs: the key ring over Secrets Manager, and no DynamoDB client at
+/// all (it verifies offline; leaving the DynamoDB SDK out also keeps its bootstrap small).
+pub struct KeyRingApp {
+    pub cfg: Arc<Config>,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl KeyRingApp {
+    pub async fn from_config(cfg: Config) -> KeyRingApp {
+        let sdk = crate::aws::sdk_config().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let keys = Arc::new(KeyRing::new(
+            Arc::new(SecretsManagerKeySource::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                cfg.signing_secret_id.clone(),
+            )),
+            clock.clone(),
+            cfg.secret_cache_ttl,
+        ));
+        KeyRingApp {
+            cfg: Arc::new(cfg),
+            keys,
+            clock,
+        }
+    }
+
+    /// Loads the key ring during init; a failure is logged and retried on first use.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.keys.current().await {
+            tracing::warn!(error = %e, "could not load the signing key at start-up");
+        }
+    }
+}
+
 impl App {
     pub async fn from_config(cfg: Config) -> App {
         let sdk = crate::aws::sdk_config().await;
@@ -61,8 +96,7 @@ impl App {
         ));
         let service = Arc::new(AuthService::new(
             cfg.clone(),
-            store.clone(),
-            store.clone(),
+            crate::service::Stores::all_in(store.clone()),
             keys.clone(),
             clock.clone(),
             passwords,

@@ -31,6 +31,12 @@ pub struct Config {
     pub max_sessions_per_user: u32,
     /// How long the signing key ring is cached before it is re-read, seconds.
     pub secret_cache_ttl: u64,
+    /// Login throttling: failures for one username within `login_failure_window` seconds
+    /// before it is locked, and the lockout (doubling per further failure, capped).
+    pub login_max_failures: u32,
+    pub login_failure_window: u64,
+    pub login_lockout_base: u64,
+    pub login_lockout_max: u64,
 }
 
 impl Config {
@@ -124,6 +130,34 @@ impl Config {
                 0,
                 DAY,
                 "whole seconds between 0 and 86400",
+            )?,
+            login_max_failures: secs(
+                "LOGIN_MAX_FAILURES",
+                5,
+                1,
+                1000,
+                "a whole number between 1 and 1000",
+            )? as u32,
+            login_failure_window: secs(
+                "LOGIN_FAILURE_WINDOW",
+                900,
+                1,
+                DAY,
+                "whole seconds between 1 and 86400",
+            )?,
+            login_lockout_base: secs(
+                "LOGIN_LOCKOUT_BASE",
+                30,
+                1,
+                DAY,
+                "whole seconds between 1 and 86400",
+            )?,
+            login_lockout_max: secs(
+                "LOGIN_LOCKOUT_MAX",
+                900,
+                1,
+                DAY,
+                "whole seconds between 1 and 86400",
             )?,
         };
         Ok(cfg)

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
 use crate::error::{KeyError, StoreError};
 
 #[async_trait]
@@ -54,6 +54,22 @@ pub trait SessionStore: Send + Sync {
         username: &Username,
         session_ids: &[String],
     ) -> Result<(), StoreError>;
+}
+
+/// Failed-login counters, shared by every Lambda instance.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError>;
+    /// Counts one failure atomically: increments if the last one was within `window` seconds
+    /// of `now`, otherwise starts again at 1. Returns the new record.
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: u64,
+        window: u64,
+        keep_for: u64,
+    ) -> Result<FailureRecord, StoreError>;
+    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError>;
 }
 
 /// One version of the signing secret.

@@ -10,7 +10,7 @@ use crate::domain::{RefreshToken, Session, User, Username, SPENT_HISTORY};
 use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
 use crate::keyring::{KeyRing, SigningKey};
 use crate::password::Passwords;
-use crate::ports::{Clock, SessionStore, UserStore};
+use crate::ports::{Clock, SessionStore, ThrottleStore, UserStore};
 use crate::tokens::mint_access_token;
 
 /// What a successful login or refresh hands back.
@@ -45,24 +45,42 @@ pub struct AuthService {
     cfg: Arc<Config>,
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
+    throttle: Arc<dyn ThrottleStore>,
     keys: Arc<KeyRing>,
     clock: Arc<dyn Clock>,
     passwords: Passwords,
 }
 
+/// The stores the service uses (one DynamoDB adapter implements all three).
+pub struct Stores {
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub throttle: Arc<dyn ThrottleStore>,
+}
+
+impl Stores {
+    pub fn all_in<S: UserStore + SessionStore + ThrottleStore + 'static>(store: Arc<S>) -> Self {
+        Stores {
+            users: store.clone(),
+            sessions: store.clone(),
+            throttle: store,
+        }
+    }
+}
+
 impl AuthService {
     pub fn new(
         cfg: Arc<Config>,
-        users: Arc<dyn UserStore>,
-        sessions: Arc<dyn SessionStore>,
+        stores: Stores,
         keys: Arc<KeyRing>,
         clock: Arc<dyn Clock>,
         passwords: Passwords,
     ) -> Self {
         AuthService {
             cfg,
-            users,
-            sessions,
+            users: stores.users,
+            sessions: stores.sessions,
+            throttle: stores.throttle,
             keys,
             clock,
             passwords,
@@ -83,10 +101,23 @@ impl AuthService {
         let key = self.keys.current().await?;
         // A name that cannot be valid cannot exist: treat it as unknown (same answer, same work).
         let username = Username::parse(&input.username).ok();
-        let user = match &username {
-            Some(u) => self.users.get_user(u).await?,
-            None => None,
+        let (user, failures) = match &username {
+            Some(u) => tokio::try_join!(self.users.get_user(u), self.throttle.failures(u))?,
+            None => (None, None),
         };
+        if let Some(u) = &user {
+            tracing::Span::current().record("user_id", u.user_id.as_str());
+        }
+        let now = self.clock.now();
+        // Locked: refused before the password is even looked at, right or wrong.
+        if let Some(until) = failures.and_then(|f| self.locked_until(&f)) {
+            if now < until {
+                tracing::info!(event = "login_locked", "login refused: too many failures");
+                return Err(AuthError::TooManyAttempts {
+                    retry_after: until - now,
+                });
+            }
+        }
         let verified = self
             .passwords
             .verify(
@@ -97,21 +128,27 @@ impl AuthService {
         let user = match (verified, user) {
             (true, Some(user)) => user,
             (_, user) => {
-                let known = user.is_some();
-                if let Some(u) = &user {
-                    tracing::Span::current().record("user_id", u.user_id.as_str());
+                tracing::info!(
+                    event = "login_failed",
+                    known_user = user.is_some(),
+                    "login failed"
+                );
+                if let Some(u) = &username {
+                    self.count_failure(u, now).await;
                 }
-                tracing::info!(event = "login_failed", known_user = known, "login failed");
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        tracing::Span::current().record("user_id", user.user_id.as_str());
+        if failures.is_some() {
+            if let Err(e) = self.throttle.clear_failures(&user.username).await {
+                tracing::warn!(error = %e, "could not reset the failure counter");
+            }
+        }
         if user.disabled {
             tracing::info!(event = "login_failed", reason = "disabled", "login refused");
             return Err(AuthError::AccountDisabled);
         }
 
-        let now = self.clock.now();
         let session_id = uuid::Uuid::new_v4().simple().to_string();
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -140,6 +177,36 @@ impl AuthService {
         }
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
         self.issue(&key, &user, &session, &token, now)
+    }
+
+    fn locked_until(&self, f: &crate::domain::FailureRecord) -> Option<u64> {
+        f.locked_until(
+            self.cfg.login_max_failures,
+            self.cfg.login_lockout_base,
+            self.cfg.login_lockout_max,
+        )
+    }
+
+    /// Counts a failed login. A store failure here is logged, not surfaced: the caller gets
+    /// the same 401 either way (failing closed would let a DynamoDB hiccup lock everyone out).
+    async fn count_failure(&self, username: &Username, now: u64) {
+        let keep_for = self.cfg.login_failure_window + self.cfg.login_lockout_max;
+        match self
+            .throttle
+            .record_failure(username, now, self.cfg.login_failure_window, keep_for)
+            .await
+        {
+            Ok(record) => {
+                if self.locked_until(&record).is_some_and(|until| now < until) {
+                    tracing::warn!(
+                        event = "login_locked",
+                        failures = record.failures,
+                        "username locked after repeated failures"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not count a failed login"),
+        }
     }
 
     /// Evicts expired sessions and the oldest live ones beyond `MAX_SESSIONS_PER_USER`.

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
-use crate::domain::{Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
 use crate::error::StoreError;
-use crate::ports::{SessionStore, UserStore};
+use crate::ports::{SessionStore, ThrottleStore, UserStore};
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 const BATCH_WRITE_MAX: usize = 25;
@@ -447,6 +447,112 @@ impl SessionStore for DynamoStore {
                 attempt += 1;
             }
         }
+        Ok(())
+    }
+}
+
+/// Failed-login counters live in the sessions table under a partition no username can have
+/// (`#` is not allowed in usernames), so no extra table is needed and TTL cleans them up.
+fn throttle_key(username: &Username) -> Item {
+    HashMap::from([
+        (
+            "username".to_string(),
+            s(&format!("#login-failures#{}", username.as_str())),
+        ),
+        ("session_id".to_string(), s("throttle")),
+    ])
+}
+
+fn failure_record(item: &Item) -> Result<FailureRecord, StoreError> {
+    Ok(FailureRecord {
+        failures: u32::try_from(get_n(item, "failures")?).unwrap_or(u32::MAX),
+        last_failure: get_n(item, "last_failure")?,
+    })
+}
+
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(throttle_key(username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.as_ref().map(failure_record).transpose()
+    }
+
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: u64,
+        window: u64,
+        keep_for: u64,
+    ) -> Result<FailureRecord, StoreError> {
+        let ttl = n(now.saturating_add(keep_for));
+        let cutoff = n(now.saturating_sub(window));
+        for _ in 0..=UNPROCESSED_RETRIES {
+            // Atomic increment while the window is open (concurrent guesses all count) ...
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.sessions_table)
+                .set_key(Some(throttle_key(username)))
+                .update_expression("ADD failures :one SET last_failure = :now, #ttl = :ttl")
+                .condition_expression("last_failure >= :cutoff")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":ttl", ttl.clone())
+                .expression_attribute_values(":cutoff", cutoff.clone())
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            match added {
+                Ok(out) => return failure_record(&out.attributes.unwrap_or_default()),
+                Err(e) if is_conditional_failure(&e) => {}
+                Err(e) => return Err(StoreError::unavailable(e)),
+            }
+            // ... otherwise start again at 1, unless a concurrent failure just did (then the
+            // increment above wins on the next turn).
+            let mut item = throttle_key(username);
+            item.insert("failures".into(), n(1));
+            item.insert("last_failure".into(), n(now));
+            item.insert(TTL_ATTRIBUTE.into(), ttl.clone());
+            let started = self
+                .client
+                .put_item()
+                .table_name(&self.sessions_table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(username) OR last_failure < :cutoff")
+                .expression_attribute_values(":cutoff", cutoff.clone())
+                .send()
+                .await;
+            match started {
+                Ok(_) => {
+                    return Ok(FailureRecord {
+                        failures: 1,
+                        last_failure: now,
+                    })
+                }
+                Err(e) if is_conditional_failure(&e) => continue,
+                Err(e) => return Err(StoreError::unavailable(e)),
+            }
+        }
+        Err(StoreError::unavailable(Throttled))
+    }
+
+    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(throttle_key(username)))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 }

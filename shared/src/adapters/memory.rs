@@ -6,14 +6,15 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::{Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
 use crate::error::{KeyError, StoreError};
-use crate::ports::{Clock, KeySet, KeySource, SessionStore, UserStore};
+use crate::ports::{Clock, KeySet, KeySource, SessionStore, ThrottleStore, UserStore};
 
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<Username, User>>,
     sessions: Mutex<BTreeMap<(Username, String), Session>>,
+    failures: Mutex<HashMap<Username, FailureRecord>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -147,6 +148,38 @@ impl SessionStore for MemoryStore {
         for id in session_ids {
             sessions.remove(&(username.clone(), id.clone()));
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError> {
+        Ok(lock(&self.failures).get(username).copied())
+    }
+
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: u64,
+        window: u64,
+        _keep_for: u64,
+    ) -> Result<FailureRecord, StoreError> {
+        let mut all = lock(&self.failures);
+        let record = all.entry(username.clone()).or_insert(FailureRecord {
+            failures: 0,
+            last_failure: now,
+        });
+        if now.saturating_sub(record.last_failure) > window {
+            record.failures = 0;
+        }
+        record.failures = record.failures.saturating_add(1);
+        record.last_failure = now;
+        Ok(*record)
+    }
+
+    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
+        lock(&self.failures).remove(username);
         Ok(())
     }
 }

@@ -118,6 +118,23 @@ pub struct SessionSummary {
     pub expires_at: u64,
 }
 
+/// Recent failed logins of one username (known or not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureRecord {
+    pub failures: u32,
+    pub last_failure: u64,
+}
+
+impl FailureRecord {
+    /// When the lockout ends, if `failures` reached `max_failures`: `base` seconds after the
+    /// last failure, doubling with each failure beyond, at most `cap`.
+    pub fn locked_until(&self, max_failures: u32, base: u64, cap: u64) -> Option<u64> {
+        let beyond = self.failures.checked_sub(max_failures)?;
+        let lockout = base.saturating_mul(1u64 << beyond.min(30)).min(cap);
+        Some(self.last_failure.saturating_add(lockout))
+    }
+}
+
 /// Access-token claims, exactly the contract's set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -139,6 +156,20 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lockouts_start_at_the_threshold_and_double_up_to_the_cap() {
+        let r = |failures| FailureRecord {
+            failures,
+            last_failure: 1000,
+        };
+        assert_eq!(r(4).locked_until(5, 30, 900), None);
+        assert_eq!(r(5).locked_until(5, 30, 900), Some(1030));
+        assert_eq!(r(6).locked_until(5, 30, 900), Some(1060));
+        assert_eq!(r(8).locked_until(5, 30, 900), Some(1240));
+        assert_eq!(r(40).locked_until(5, 30, 900), Some(1900));
+        assert_eq!(r(u32::MAX).locked_until(5, 30, 900), Some(1900));
+    }
 
     #[test]
     fn usernames_are_lowercased_and_validated() {

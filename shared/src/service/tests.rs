@@ -35,8 +35,7 @@ fn fixture_with(cfg: Config) -> Fixture {
     let passwords = Passwords::with_params(8, 1, 1).unwrap();
     let svc = Arc::new(AuthService::new(
         cfg.clone(),
-        store.clone(),
-        store.clone(),
+        Stores::all_in(store.clone()),
         ring,
         clock.clone(),
         passwords,
@@ -318,4 +317,62 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
         .unwrap();
     let header = jsonwebtoken::decode_header(&after.access_token).unwrap();
     assert_eq!(header.kid.as_deref(), Some("v2"));
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_username_even_for_the_right_password() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    for _ in 0..f.cfg.login_max_failures {
+        assert_eq!(
+            f.login("alice", "wrong").await.unwrap_err(),
+            AuthError::InvalidCredentials
+        );
+    }
+    assert_eq!(
+        f.login("alice", "pw").await.unwrap_err(),
+        AuthError::TooManyAttempts { retry_after: 30 }
+    );
+    f.clock.advance(30);
+    // One more failure after the lockout doubles it.
+    assert_eq!(
+        f.login("alice", "wrong").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    assert_eq!(
+        f.login("alice", "pw").await.unwrap_err(),
+        AuthError::TooManyAttempts { retry_after: 60 }
+    );
+    f.clock.advance(60);
+    f.login("alice", "pw").await.unwrap();
+    // Success reset the counter.
+    assert_eq!(
+        f.login("alice", "wrong").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    f.login("alice", "pw").await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_throttled_like_known_ones() {
+    let f = fixture();
+    for _ in 0..f.cfg.login_max_failures {
+        f.login("ghost", "x").await.unwrap_err();
+    }
+    assert!(matches!(
+        f.login("ghost", "x").await.unwrap_err(),
+        AuthError::TooManyAttempts { .. }
+    ));
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_start_the_count_again() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    for _ in 0..f.cfg.login_max_failures - 1 {
+        f.login("alice", "wrong").await.unwrap_err();
+    }
+    f.clock.advance(f.cfg.login_failure_window + 1);
+    f.login("alice", "wrong").await.unwrap_err();
+    f.login("alice", "pw").await.unwrap();
 }
