@@ -99,10 +99,72 @@ fn json_object(req: &Request) -> Result<Option<Map<String, Value>>, AuthError> {
     }
     let text =
         std::str::from_utf8(bytes).map_err(|_| bad("The request body is not valid UTF-8."))?;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(Some(map)),
+    // serde_json refuses nesting deeper than 128 levels; duplicate keys we refuse ourselves
+    // (last-one-wins would let two parsers of one body disagree).
+    match serde_json::from_str::<StrictJson>(text) {
+        Ok(StrictJson(Value::Object(map))) => Ok(Some(map)),
         Ok(_) => Err(bad("The request body must be a JSON object.")),
+        Err(e) if e.to_string().starts_with(DUPLICATE_KEY) => {
+            Err(bad("The request body has a duplicate key."))
+        }
         Err(_) => Err(bad("The request body is not valid JSON.")),
+    }
+}
+
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// A JSON value whose objects (at any depth) have no duplicate keys.
+struct StrictJson(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_bool<E: Error>(self, v: bool) -> Result<StrictJson, E> {
+                Ok(StrictJson(Value::Bool(v)))
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<StrictJson, E> {
+                Ok(StrictJson(v.into()))
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<StrictJson, E> {
+                Ok(StrictJson(v.into()))
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<StrictJson, E> {
+                Ok(StrictJson(v.into()))
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<StrictJson, E> {
+                Ok(StrictJson(Value::String(v.to_string())))
+            }
+            fn visit_string<E: Error>(self, v: String) -> Result<StrictJson, E> {
+                Ok(StrictJson(Value::String(v)))
+            }
+            fn visit_unit<E: Error>(self) -> Result<StrictJson, E> {
+                Ok(StrictJson(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
+                let mut out = Vec::new();
+                while let Some(StrictJson(v)) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(StrictJson(Value::Array(out)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
+                let mut out = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let StrictJson(value) = map.next_value()?;
+                    if out.insert(key, value).is_some() {
+                        return Err(A::Error::custom(DUPLICATE_KEY));
+                    }
+                }
+                Ok(StrictJson(Value::Object(out)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -360,6 +422,40 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn post(body: &str) -> Request {
+        let mut req = Request::new(Body::Text(body.to_string()));
+        *req.method_mut() = lambda_http::http::Method::POST;
+        req
+    }
+
+    #[test]
+    fn duplicate_keys_deep_nesting_and_bad_utf8_are_invalid_requests() {
+        let dup = r#"{"username":"a","password":"x","username":"b"}"#;
+        let nested_dup = r#"{"username":"a","password":"x","extra":{"k":1,"k":2}}"#;
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let deep = format!(r#"{{"username":"a","password":"x","d":{deep}}}"#);
+        for body in [dup, nested_dup, deep.as_str()] {
+            assert!(
+                matches!(parse_login(&post(body)), Err(AuthError::InvalidRequest(_))),
+                "{body:.60}"
+            );
+        }
+        let mut req = Request::new(Body::Binary(
+            b"{\"username\":\"\xff\",\"password\":\"x\"}".to_vec(),
+        ));
+        *req.method_mut() = lambda_http::http::Method::POST;
+        assert_eq!(
+            parse_login(&req).err(),
+            Some(AuthError::InvalidRequest(
+                "The request body is not valid UTF-8."
+            ))
+        );
+        assert!(parse_login(&post(
+            r#"{"username":"a","password":"x","n":[1,{"a":null}]}"#
+        ))
+        .is_ok());
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_becomes_a_500_server_error() {

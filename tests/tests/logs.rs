@@ -1,0 +1,125 @@
+//! Captures every log line of a busy session (logins good and bad, lockout, rotation, theft,
+//! logout, authorizer, admin) and checks that they are JSON, carry the security events, and
+//! contain no password, token, refresh-token hash or key.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use integration_tests::*;
+use serde_json::{json, Value};
+use shared::authorizer::Authorizer;
+use shared::http::Endpoint;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_security_events_and_never_a_secret() {
+    let capture = Capture::default();
+    let sink = capture.clone();
+    shared::telemetry::init_with_writer(move || sink.clone());
+
+    let env = TestEnv::new().await;
+    let password = "Sup3r-secret-pw-42";
+    env.create_user("alice", password, &["admin"]).await;
+    let mut secrets: Vec<String> = vec![password.to_string(), "wrong-guess-pw-7".to_string()];
+
+    // Failures, then a lockout of another name.
+    env.login("alice", "wrong-guess-pw-7").await;
+    for _ in 0..env.cfg.login_max_failures + 1 {
+        env.login("bob", "wrong-guess-pw-7").await;
+    }
+    // A session, rotated, then its spent token replayed after the grace window (theft).
+    let first = body(&env.login("alice", password).await);
+    let t0 = first["refresh_token"].as_str().unwrap().to_string();
+    let access = first["access_token"].as_str().unwrap().to_string();
+    let t1 = refresh_token_of(&env.refresh_with_cookie(&t0).await);
+    env.clock.advance(env.cfg.reuse_grace_secs + 1);
+    assert_eq!(status(&env.refresh_with_body(&t0).await), 401);
+    // Another session, logged out everywhere.
+    let t2 = env.login_token("alice", password).await;
+    env.invoke(
+        Endpoint::Logout,
+        logout_event(
+            Some(&json!({"refresh_token": t2, "all_devices": true}).to_string()),
+            &[],
+        ),
+    )
+    .await;
+    // The authorizer, both ways.
+    let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
+    for header in [
+        format!("Bearer {access}"),
+        "Bearer garbage.token.here".into(),
+    ] {
+        let mut event = load_event("authorizer-v2.json");
+        event["headers"]["authorization"] = json!(header);
+        authorizer.handle_json(&event).await.unwrap();
+    }
+    shared::admin::set_disabled(env.app.store.as_ref(), "alice", true)
+        .await
+        .unwrap();
+
+    for token in [&t0, &t1, &t2] {
+        let parsed = shared::domain::RefreshToken::parse(token).unwrap();
+        secrets.push(token.to_string());
+        secrets.push(token.rsplit('.').next().unwrap().to_string());
+        secrets.push(parsed.hash().to_hex());
+    }
+    secrets.push(access.clone());
+    secrets.push(access.rsplit('.').next().unwrap().to_string());
+    let key = env
+        .app
+        .secrets
+        .get_secret_value()
+        .secret_id(&env.cfg.signing_secret_id)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .unwrap();
+    let key_json: Value = serde_json::from_str(key.secret_string().unwrap()).unwrap();
+    secrets.push(key_json["signing_key"].as_str().unwrap().to_string());
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 10, "{text}");
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret leaked into the logs: {secret:.12}…"
+        );
+    }
+    let events: Vec<&Value> = lines.iter().map(|l| &l["fields"]["event"]).collect();
+    for wanted in [
+        "login_failed",
+        "login_locked",
+        "refresh_reuse_detected",
+        "session_revoked",
+        "user_disabled",
+        "authorizer_allowed",
+        "authorizer_denied",
+    ] {
+        assert!(
+            events.iter().any(|e| *e == wanted),
+            "no {wanted} event in:\n{text}"
+        );
+    }
+    let theft = lines
+        .iter()
+        .find(|l| l["fields"]["event"] == "refresh_reuse_detected")
+        .unwrap();
+    assert_eq!(theft["fields"]["session_id"], first["session_id"]);
+}
