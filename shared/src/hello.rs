@@ -1,5 +1,6 @@
-//! The demo protected route `GET /hello`: echoes the identity the authorizer passed on.
-//! API Gateway only invokes it after the authorizer allowed the request.
+//! The demo function: `GET /hello` (protected: echoes the identity the authorizer passed on;
+//! API Gateway only invokes it after the authorizer allowed the request) and `GET /health`
+//! (unguarded liveness check, also the load test's baseline route).
 
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
@@ -39,4 +40,17 @@ pub fn hello(req: &Request) -> Response<Body> {
         StatusCode::OK,
         &json!({ "sub": sub, "username": username, "roles": roles, "session_id": session_id }),
     )
+}
+
+/// `GET /health`: `{"status": "ok"}`, no authorizer.
+pub fn health() -> Response<Body> {
+    json_response(StatusCode::OK, &json!({ "status": "ok" }))
+}
+
+/// The hello function's router (one Lambda serves both routes).
+pub fn route(req: &Request) -> Response<Body> {
+    match req.uri().path() {
+        "/health" => health(),
+        _ => hello(req),
+    }
 }

@@ -2,6 +2,7 @@
 //! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+pub mod http_client;
 pub mod proxy;
 pub mod runtime_api;
 

@@ -1,11 +1,11 @@
-//! The demo protected route `GET /hello`: shows the identity the authorizer passed on.
+//! The demo function: `GET /hello` (behind the authorizer) and `GET /health` (open).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     lambda_http::run(lambda_http::service_fn(
         |req: lambda_http::Request| async move {
-            Ok::<_, lambda_http::Error>(shared::hello::hello(&req))
+            Ok::<_, lambda_http::Error>(shared::hello::route(&req))
         },
     ))
     .await

@@ -30,6 +30,7 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub enum Route {
     Token(Endpoint),
     Hello,
+    Health,
 }
 
 impl Route {
@@ -39,6 +40,7 @@ impl Route {
             ("POST", "/auth/refresh") => Some(Route::Token(Endpoint::Refresh)),
             ("POST", "/auth/logout") => Some(Route::Token(Endpoint::Logout)),
             ("GET", "/hello") => Some(Route::Hello),
+            ("GET", "/health") => Some(Route::Health),
             _ => None,
         }
     }
@@ -245,7 +247,7 @@ impl DevServer {
                                 Route::Token(endpoint) => {
                                     shared::http::handle(&svc, endpoint, req).await
                                 }
-                                Route::Hello => shared::hello::hello(&req),
+                                Route::Hello | Route::Health => shared::hello::route(&req),
                             }
                         })
                         .await,

@@ -1,0 +1,96 @@
+//! Login cost: the whole login handler (request parse, user lookup, argon2id verify, session,
+//! JWT, response) over in-memory stores, against one argon2id verification alone at the same
+//! parameters, measured in the same run. Plus argon2id verify time per OWASP parameter set.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use lambda_http::{Body, Request};
+use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
+use shared::config::Config;
+use shared::domain::{User, Username};
+use shared::http::Endpoint;
+use shared::keyring::KeyRing;
+use shared::password::Passwords;
+use shared::ports::{KeyMaterial, KeySet, UserStore};
+use shared::service::{AuthService, Stores};
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let passwords = Passwords::default();
+    let hash = passwords.hash_blocking("demo-password-123").unwrap();
+    let store = Arc::new(MemoryStore::new());
+    rt.block_on(store.create_user(&User {
+        user_id: "u1".into(),
+        username: Username::parse("demo").unwrap(),
+        password_hash: hash.clone(),
+        roles: vec!["demo".into()],
+        disabled: false,
+        created_at: 0,
+    }))
+    .unwrap();
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.max_sessions_per_user = 1000;
+    let clock = Arc::new(FakeClock::new(1_800_000_000));
+    let keys = Arc::new(KeyRing::new(
+        Arc::new(StaticKeySource::new(KeySet {
+            current: KeyMaterial {
+                kid: "v1".into(),
+                secret: vec![5; 32],
+            },
+            previous: None,
+        })),
+        clock.clone(),
+        3600,
+    ));
+    let svc = AuthService::new(
+        Arc::new(cfg),
+        Stores::all_in(store),
+        keys,
+        clock,
+        passwords.clone(),
+    );
+    let body = r#"{"username":"demo","password":"demo-password-123","device_id":"bench"}"#;
+
+    let mut group = c.benchmark_group("login");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("a_handler", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp =
+                shared::http::handle(&svc, Endpoint::Login, Request::new(Body::Text(body.into())))
+                    .await;
+            assert_eq!(resp.status(), 200);
+            black_box(resp)
+        })
+    });
+    group.bench_function("b_argon2_verify", |b| {
+        b.iter(|| assert!(passwords.verify_blocking(black_box("demo-password-123"), Some(&hash))))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("argon2id");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    for (m, t, p) in [
+        (19_456, 2, 1),
+        (47_104, 1, 1),
+        (12_288, 3, 1),
+        (9_216, 4, 1),
+        (7_168, 5, 1),
+    ] {
+        let set = Passwords::with_params(m, t, p).unwrap();
+        let h = set.hash_blocking("pw").unwrap();
+        group.bench_function(format!("m{m}_t{t}_p{p}"), |b| {
+            b.iter(|| assert!(set.verify_blocking(black_box("pw"), Some(&h))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

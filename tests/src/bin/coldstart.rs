@@ -1,0 +1,103 @@
+//! Cold start: exec → first `GET /2018-06-01/runtime/invocation/next` of each release binary
+//! under the mock Runtime API on loopback, against a trivial lambda_runtime function measured
+//! in the same run (interleaved, median of N). Run by `make bench` under the local engines:
+//! the functions' init includes their Secrets Manager fetch, which goes to moto on loopback,
+//! so it is reported apart by also timing the authorizer with Secrets Manager unreachable.
+//! Usage: coldstart <dir with release binaries> [runs]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use integration_tests::runtime_api::RuntimeApi;
+
+async fn first_poll(binary: &Path, env: &[(String, String)]) -> Duration {
+    let api = RuntimeApi::start(Vec::new()).await;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "coldstart")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+    let polled = api
+        .wait_first_poll(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("{} never polled", binary.display()));
+    let _ = child.kill().await;
+    polled - started
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(args.next().expect("usage: coldstart <release dir> [runs]"));
+    let runs: usize = args.next().map(|r| r.parse().unwrap()).unwrap_or(15);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut cfg = shared::Config::from_lookup(|_| None).unwrap();
+    cfg.users_table = format!("cold-users-{id}");
+    cfg.sessions_table = format!("cold-sessions-{id}");
+    cfg.signing_secret_id = format!("cold-signing-{id}");
+    let sdk = shared::aws::sdk_config().await;
+    shared::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
+        .await
+        .unwrap();
+    shared::setup::ensure_signing_secret(
+        &aws_sdk_secretsmanager::Client::new(&sdk),
+        &cfg.signing_secret_id,
+    )
+    .await
+    .unwrap();
+    let mut env: Vec<(String, String)> = [
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect();
+    env.push(("USERS_TABLE".into(), cfg.users_table.clone()));
+    env.push(("SESSIONS_TABLE".into(), cfg.sessions_table.clone()));
+    env.push(("SIGNING_SECRET_ID".into(), cfg.signing_secret_id.clone()));
+
+    let names = [
+        "trivial-lambda",
+        "login",
+        "refresh",
+        "logout",
+        "authorizer",
+        "hello",
+        "rotate-secret",
+    ];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    for _ in 0..runs {
+        for (i, name) in names.iter().enumerate() {
+            samples[i].push(first_poll(&dir.join(name), &env).await);
+        }
+    }
+    let base = median(samples[0].clone());
+    println!("cold start, exec -> first /invocation/next (median of {runs}, same run)");
+    for (i, name) in names.iter().enumerate() {
+        let m = median(samples[i].clone());
+        let size = std::fs::metadata(dir.join(name))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!(
+            "  {name:<15} {m:7.2} ms  {:5.2}x  ({:.1} MB x86_64 release)",
+            m / base,
+            size as f64 / 1e6
+        );
+    }
+}
