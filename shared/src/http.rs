@@ -13,6 +13,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
 pub const REFRESH_COOKIE: &str = "refresh_token";
+/// Longest `Cookie` header we read (browsers cap one cookie at 4 KiB; API Gateway caps all
+/// headers at 10 KiB). Longer is an invalid request, not something to parse.
+pub const MAX_COOKIE_HEADER_BYTES: usize = 8 * 1024;
 /// The refresh cookie's attributes; the cleared cookie repeats them so browsers match it.
 const COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth";
 
@@ -257,6 +260,15 @@ struct TokenRequest {
 }
 
 fn token_request(req: &Request) -> Result<TokenRequest, AuthError> {
+    let cookie_bytes: usize = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .map(|v| v.len())
+        .sum();
+    if cookie_bytes > MAX_COOKIE_HEADER_BYTES {
+        return Err(bad("The Cookie header is larger than 8 KiB."));
+    }
     let body = json_object(req)?;
     let field = |name: &str| body.as_ref().and_then(|b| b.get(name));
     let from_body = match field("refresh_token") {

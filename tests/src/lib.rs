@@ -83,6 +83,25 @@ impl Intercept for RoundTrips {
     }
 }
 
+/// The environment a function binary needs to reach the local engines with `cfg`'s tables
+/// and secret (what the smoke tests and the cold-start benchmark give each binary).
+pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = [
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+    .collect();
+    vars.push(("USERS_TABLE".into(), cfg.users_table.clone()));
+    vars.push(("SESSIONS_TABLE".into(), cfg.sessions_table.clone()));
+    vars.push(("SIGNING_SECRET_ID".into(), cfg.signing_secret_id.clone()));
+    vars
+}
+
 /// One test's world: unique tables and secret, and the app wired over them, with a clock the
 /// test can move and a count of DynamoDB round trips.
 pub struct TestEnv {

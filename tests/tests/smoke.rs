@@ -22,26 +22,6 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-fn function_env(env: &TestEnv) -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = [
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ]
-    .iter()
-    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-    .collect();
-    vars.push(("USERS_TABLE".into(), env.cfg.users_table.clone()));
-    vars.push(("SESSIONS_TABLE".into(), env.cfg.sessions_table.clone()));
-    vars.push((
-        "SIGNING_SECRET_ID".into(),
-        env.cfg.signing_secret_id.clone(),
-    ));
-    vars
-}
-
 fn response(outcome: &Option<Outcome>) -> &Value {
     match outcome {
         Some(Outcome::Response(v)) => v,
@@ -54,7 +34,7 @@ async fn login_refresh_logout_binaries_answer_the_sample_events() {
     let env = TestEnv::new().await;
     env.create_user("demo", "demo-password-123", &["demo"])
         .await;
-    let vars = function_env(&env);
+    let vars = function_env(&env.cfg);
 
     let (login, init) =
         run_binary(&binary("login"), &vars, vec![load_event("login-ok.json")]).await;
@@ -118,7 +98,7 @@ async fn the_authorizer_binary_answers_every_flavour() {
 
     let (out, init) = run_binary(
         &binary("authorizer"),
-        &function_env(&env),
+        &function_env(&env.cfg),
         vec![
             v2,
             token,
@@ -152,7 +132,7 @@ async fn the_hello_binary_echoes_the_authorizer_context() {
     let env = TestEnv::new().await;
     let (out, _) = run_binary(
         &binary("hello"),
-        &function_env(&env),
+        &function_env(&env.cfg),
         vec![load_event("hello.json")],
     )
     .await;
@@ -175,7 +155,7 @@ async fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
     for name in ["login", "refresh", "logout", "authorizer"] {
         let out = tokio::process::Command::new(binary(name))
             .env_clear()
-            .envs(function_env(&env))
+            .envs(function_env(&env.cfg))
             .env("ACCESS_TOKEN_TTL", "15m")
             .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
             .output()
@@ -197,7 +177,12 @@ async fn the_rotation_binary_refuses_a_secret_without_rotation_enabled() {
     let env = TestEnv::new().await;
     let mut event = load_event("rotate-secret-create.json");
     event["SecretId"] = json!(env.cfg.signing_secret_id);
-    let (out, _) = run_binary(&binary("rotate-secret"), &function_env(&env), vec![event]).await;
+    let (out, _) = run_binary(
+        &binary("rotate-secret"),
+        &function_env(&env.cfg),
+        vec![event],
+    )
+    .await;
     match &out[0] {
         Some(Outcome::Error(e)) => assert!(
             e["errorMessage"]

@@ -58,19 +58,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let mut env: Vec<(String, String)> = [
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ]
-    .iter()
-    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-    .collect();
-    env.push(("USERS_TABLE".into(), cfg.users_table.clone()));
-    env.push(("SESSIONS_TABLE".into(), cfg.sessions_table.clone()));
-    env.push(("SIGNING_SECRET_ID".into(), cfg.signing_secret_id.clone()));
+    let env = integration_tests::function_env(&cfg);
 
     let names = [
         "trivial-lambda",
