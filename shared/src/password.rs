@@ -3,7 +3,9 @@
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use std::cell::RefCell;
+
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 
 /// OWASP's argon2id recommendation: m=19456 KiB (19 MiB), t=2, p=1.
 pub const DEFAULT_M_COST_KIB: u32 = 19_456;
@@ -78,16 +80,12 @@ impl Passwords {
                 tracing::error!("stored password hash is not a valid PHC string");
                 // Still spend the time, so a corrupt record is not a timing oracle.
                 if let Ok(d) = PasswordHash::new(&self.dummy) {
-                    let _ = argon(self.params.clone()).verify_password(password.as_bytes(), &d);
+                    let _ = verify_phc(password.as_bytes(), &d);
                 }
                 return false;
             }
         };
-        // verify_password takes algorithm, version and parameters from the PHC string.
-        let ok = argon(self.params.clone())
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        ok && real
+        verify_phc(password.as_bytes(), &parsed) && real
     }
 
     /// [`Self::verify_blocking`] off the async runtime's worker threads.
@@ -104,6 +102,52 @@ impl Passwords {
             .await
             .map_err(|e| HashError(e.to_string()))?
     }
+}
+
+thread_local! {
+    /// argon2's working memory (19 MiB at the default parameters), kept per thread: a fresh
+    /// allocation per verification costs thousands of page faults (about a fifth of the
+    /// verification time, measured in `benches/login.rs`). In Lambda that is one buffer per
+    /// container.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a parsed PHC string: algorithm, version, parameters, salt and
+/// output length all come from the string; the comparison is constant-time.
+fn verify_phc(password: &[u8], phc: &PasswordHash<'_>) -> bool {
+    use subtle::ConstantTimeEq;
+    let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) = (
+        Algorithm::try_from(phc.algorithm),
+        Params::try_from(phc),
+        phc.hash.as_ref(),
+        phc.salt.as_ref(),
+    ) else {
+        return false;
+    };
+    let version = match phc.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let mut out = vec![0u8; expected.len()];
+    let computed = BLOCKS.with(|cell| {
+        let mut memory = cell.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password,
+            salt,
+            &mut out,
+            &mut memory[..blocks],
+        )
+    });
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -142,6 +186,34 @@ mod tests {
         let cheap = Passwords::with_params(8, 1, 1).unwrap();
         let h = cheap.hash_blocking("pw").unwrap();
         assert!(Passwords::default().verify_blocking("pw", Some(&h)));
+    }
+
+    #[test]
+    fn verification_agrees_with_the_argon2_crate() {
+        use argon2::PasswordVerifier;
+        let p = Passwords::default();
+        let h = p.hash_blocking("pw-1").unwrap();
+        let parsed = PasswordHash::new(&h).unwrap();
+        for candidate in ["pw-1", "pw-2", ""] {
+            assert_eq!(
+                verify_phc(candidate.as_bytes(), &parsed),
+                Argon2::default()
+                    .verify_password(candidate.as_bytes(), &parsed)
+                    .is_ok(),
+                "{candidate}"
+            );
+        }
+        // argon2i / argon2d hashes and other output lengths verify too.
+        let other = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(64, 1, 1, Some(16)).unwrap(),
+        )
+        .hash_password(b"x", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(p.verify_blocking("x", Some(&other)));
+        assert!(!p.verify_blocking("y", Some(&other)));
     }
 
     #[test]
