@@ -33,14 +33,11 @@ impl KeyRingApp {
     pub async fn from_config(cfg: Config) -> KeyRingApp {
         let sdk = crate::aws::sdk_config().await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let keys = Arc::new(KeyRing::new(
-            Arc::new(SecretsManagerKeySource::new(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-                cfg.signing_secret_id.clone(),
-            )),
+        let keys = key_ring(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            &cfg,
             clock.clone(),
-            cfg.secret_cache_ttl,
-        ));
+        );
         KeyRingApp {
             cfg: Arc::new(cfg),
             keys,
@@ -48,11 +45,32 @@ impl KeyRingApp {
         }
     }
 
-    /// Loads the key ring during init; a failure is logged and retried on first use.
     pub async fn warm_up(&self) {
-        if let Err(e) = self.keys.current().await {
-            tracing::warn!(error = %e, "could not load the signing key at start-up");
-        }
+        warm_up(&self.keys).await;
+    }
+}
+
+/// The key ring over the configured secret.
+fn key_ring(
+    secrets: aws_sdk_secretsmanager::Client,
+    cfg: &Config,
+    clock: Arc<dyn Clock>,
+) -> Arc<KeyRing> {
+    Arc::new(KeyRing::new(
+        Arc::new(SecretsManagerKeySource::new(
+            secrets,
+            cfg.signing_secret_id.clone(),
+        )),
+        clock,
+        cfg.secret_cache_ttl,
+    ))
+}
+
+/// Loads the key ring during the Lambda init phase so the first request does not pay for it.
+/// A failure is logged, not fatal: the ring retries on first use.
+async fn warm_up(keys: &KeyRing) {
+    if let Err(e) = keys.current().await {
+        tracing::warn!(error = %e, "could not load the signing key at start-up");
     }
 }
 
@@ -86,14 +104,7 @@ impl App {
             cfg.users_table.clone(),
             cfg.sessions_table.clone(),
         ));
-        let keys = Arc::new(KeyRing::new(
-            Arc::new(SecretsManagerKeySource::new(
-                secrets.clone(),
-                cfg.signing_secret_id.clone(),
-            )),
-            clock.clone(),
-            cfg.secret_cache_ttl,
-        ));
+        let keys = key_ring(secrets.clone(), &cfg, clock.clone());
         let service = Arc::new(AuthService::new(
             cfg.clone(),
             crate::service::Stores::all_in(store.clone()),
@@ -112,11 +123,7 @@ impl App {
         }
     }
 
-    /// Loads the key ring during the Lambda init phase so the first request does not pay for
-    /// it. A failure is logged, not fatal: the ring retries on first use.
     pub async fn warm_up(&self) {
-        if let Err(e) = self.keys.current().await {
-            tracing::warn!(error = %e, "could not load the signing key at start-up");
-        }
+        warm_up(&self.keys).await;
     }
 }
