@@ -144,7 +144,23 @@ impl TestEnv {
         cfg.sessions_table = format!("sessions-{id}");
         cfg.signing_secret_id = format!("signing-{id}");
         change(&mut cfg);
+        let production_timeouts = dynamodb_endpoint.is_some();
         let sdk = shared::aws::sdk_config().await;
+        // The failure tests measure the production timeouts; everything else gets lenient ones,
+        // so a loaded 2-core machine (DynamoDB Local is a JVM) does not make tests flaky.
+        let sdk = if production_timeouts {
+            sdk
+        } else {
+            sdk.to_builder()
+                .timeout_config(
+                    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(std::time::Duration::from_secs(5))
+                        .operation_attempt_timeout(std::time::Duration::from_secs(15))
+                        .operation_timeout(std::time::Duration::from_secs(30))
+                        .build(),
+                )
+                .build()
+        };
         let dynamodb_calls = RoundTrips::default();
         let mut dynamodb =
             aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(dynamodb_calls.clone());
@@ -180,6 +196,22 @@ impl TestEnv {
             clock,
             dynamodb_calls,
         }
+    }
+
+    /// The signing secret's AWSCURRENT version id and key bytes, read straight from the engine.
+    pub async fn current_key(&self) -> (String, Vec<u8>) {
+        let current = self
+            .app
+            .secrets
+            .get_secret_value()
+            .secret_id(&self.cfg.signing_secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .expect("the secret is readable");
+        let key = shared::keyring::parse_signing_secret(current.secret_string().unwrap_or(""))
+            .expect("the secret has the contract's shape");
+        (current.version_id.unwrap_or_default(), key)
     }
 
     pub async fn create_user(&self, name: &str, password: &str, roles: &[&str]) -> User {

@@ -42,15 +42,7 @@ async fn login_returns_tokens_and_the_refresh_cookie_in_the_cookies_array() {
 async fn the_access_token_header_and_claims_match_the_contract() {
     let env = TestEnv::new().await;
     let user = env.create_user("alice", "pw-123456", &["reader"]).await;
-    let current = env
-        .app
-        .secrets
-        .get_secret_value()
-        .secret_id(&env.cfg.signing_secret_id)
-        .send()
-        .await
-        .unwrap();
-    let key = shared::keyring::parse_signing_secret(current.secret_string().unwrap()).unwrap();
+    let (current_version, key) = env.current_key().await;
 
     let resp = env.login("ALICE", "pw-123456").await;
     assert_eq!(status(&resp), 200, "{resp}");
@@ -60,7 +52,7 @@ async fn the_access_token_header_and_claims_match_the_contract() {
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::HS256);
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    assert_eq!(header.kid.as_deref(), current.version_id());
+    assert_eq!(header.kid.as_deref(), Some(current_version.as_str()));
 
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&[env.cfg.audience.as_str()]);

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use base64::Engine;
 use integration_tests::*;
 use serde_json::{json, Value};
 use shared::authorizer::Authorizer;
@@ -78,17 +79,8 @@ async fn logs_carry_security_events_and_never_a_secret() {
     }
     secrets.push(access.clone());
     secrets.push(access.rsplit('.').next().unwrap().to_string());
-    let key = env
-        .app
-        .secrets
-        .get_secret_value()
-        .secret_id(&env.cfg.signing_secret_id)
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .unwrap();
-    let key_json: Value = serde_json::from_str(key.secret_string().unwrap()).unwrap();
-    secrets.push(key_json["signing_key"].as_str().unwrap().to_string());
+    let (_, key) = env.current_key().await;
+    secrets.push(base64::engine::general_purpose::STANDARD.encode(&key));
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text
