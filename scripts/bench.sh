@@ -4,7 +4,8 @@
 #   1. criterion: authorizer handler vs jsonwebtoken::decode vs a hand-rolled floor;
 #      login handler vs one argon2id verify; argon2id per OWASP parameter set
 #   2. cold start of each release binary vs a trivial lambda_runtime function
-#   3. load through the dev server: /hello (authorizer) vs /health; refresh under concurrency
+#   3. refresh and logout handler latency against DynamoDB Local vs a bare GetItem
+#   4. load through the dev server: /hello (authorizer) vs /health; refresh under concurrency
 # DynamoDB round trips per request are asserted by the integration tests (README, Performance).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,7 @@ for name in sorted(os.listdir(os.path.join(root, "argon2id"))):
 PY
 cargo build --quiet --release --bins
 scripts/with-engines.sh "$target/release/coldstart" "$target/release" "${COLDSTART_RUNS:-15}" 2>/dev/null
+scripts/with-engines.sh "$target/release/dynamo_latency" 200 2>/dev/null
 if [ -d "$target/lambda-arm64" ]; then
   echo "arm64 release bootstraps (make build)"
   for f in "$target"/lambda-arm64/*/bootstrap; do
