@@ -274,7 +274,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
-    let tasks = tokio_util_tasks::Tasks::default();
+    let tasks = connections::Tasks::default();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -308,7 +308,7 @@ pub async fn serve(
 }
 
 /// A tiny join set for connection tasks (so shutdown waits for in-flight requests).
-mod tokio_util_tasks {
+mod connections {
     use std::sync::Mutex;
     use tokio::task::JoinSet;
 
