@@ -214,6 +214,21 @@ impl TestEnv {
         (current.version_id.unwrap_or_default(), key)
     }
 
+    /// Every raw item of the sessions table (tests look at what is really stored).
+    pub async fn session_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.app
+            .dynamodb
+            .scan()
+            .table_name(&self.cfg.sessions_table)
+            .send()
+            .await
+            .expect("the sessions table can be scanned")
+            .items
+            .unwrap_or_default()
+    }
+
     pub async fn create_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
         let user = User {
             user_id: uuid::Uuid::new_v4().to_string(),
@@ -234,15 +249,18 @@ impl TestEnv {
         user
     }
 
-    /// Invokes an endpoint with a raw API Gateway event, exactly as the Lambda runtime would,
-    /// and returns the serialized Lambda response.
+    /// Invokes an endpoint with a raw API Gateway event, exactly as the Lambda runtime would
+    /// (the functions' own entry point: span, panic guard, handler), and returns the
+    /// serialized Lambda response.
     pub async fn invoke(&self, endpoint: Endpoint, event: Value) -> Value {
         let svc = self.app.service.clone();
         shared::http::invoke(
             move |req| {
                 let svc = svc.clone();
                 async move {
-                    Ok::<_, lambda_http::Error>(shared::http::handle(&svc, endpoint, req).await)
+                    Ok::<_, lambda_http::Error>(
+                        shared::http::handle_logged(svc, endpoint, req).await,
+                    )
                 }
             },
             event,

@@ -94,15 +94,7 @@ async fn the_sessions_table_stores_only_the_hash_of_the_refresh_token() {
     let b = body(&env.login("alice", "pw-123456").await);
     let token = b["refresh_token"].as_str().unwrap();
 
-    let scan = env
-        .app
-        .dynamodb
-        .scan()
-        .table_name(&env.cfg.sessions_table)
-        .send()
-        .await
-        .unwrap();
-    let items = scan.items();
+    let items = env.session_items().await;
     assert_eq!(items.len(), 1);
     let dump = format!("{:?}", items[0]);
     let secret = token.rsplit('.').next().unwrap();

@@ -126,15 +126,11 @@ async fn an_expired_session_still_in_the_table_is_refused() {
     let resp = env.refresh_with_body(&t0).await;
 
     assert_eq!(status(&resp), 401);
-    let items = env
-        .app
-        .dynamodb
-        .scan()
-        .table_name(&env.cfg.sessions_table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(items.count(), 1, "the item is still there (TTL is lazy)");
+    assert_eq!(
+        env.session_items().await.len(),
+        1,
+        "the item is still there (TTL is lazy)"
+    );
 }
 
 #[tokio::test]
