@@ -78,6 +78,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    shared::jwt_crypto::install(); // the same HMAC-SHA256 code as the handler's
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_issuer(&[cfg.issuer.as_str()]);
     validation.set_audience(&[cfg.audience.as_str()]);

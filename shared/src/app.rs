@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
-use crate::adapters::secrets_manager::SecretsManagerKeySource;
+use crate::adapters::secrets_manager::{SecretsClient, SecretsManagerKeySource};
 use crate::config::Config;
 use crate::keyring::KeyRing;
 use crate::password::Passwords;
@@ -14,7 +14,7 @@ use crate::service::AuthService;
 pub struct App {
     pub cfg: Arc<Config>,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+    pub secrets: SecretsClient,
     pub store: Arc<DynamoStore>,
     pub keys: Arc<KeyRing>,
     pub service: Arc<AuthService>,
@@ -30,14 +30,11 @@ pub struct KeyRingApp {
 }
 
 impl KeyRingApp {
-    pub async fn from_config(cfg: Config) -> KeyRingApp {
-        let sdk = crate::aws::sdk_config().await;
+    /// For the authorizer Lambda: the SDK configured from Lambda's environment only.
+    pub fn from_config(cfg: Config) -> KeyRingApp {
+        let sdk = crate::aws::lambda_sdk_config(cfg.trust_store);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let keys = key_ring(
-            aws_sdk_secretsmanager::Client::new(&sdk),
-            &cfg,
-            clock.clone(),
-        );
+        let keys = key_ring(SecretsClient::new(&sdk), &cfg, clock.clone());
         KeyRingApp {
             cfg: Arc::new(cfg),
             keys,
@@ -51,11 +48,7 @@ impl KeyRingApp {
 }
 
 /// The key ring over the configured secret.
-fn key_ring(
-    secrets: aws_sdk_secretsmanager::Client,
-    cfg: &Config,
-    clock: Arc<dyn Clock>,
-) -> Arc<KeyRing> {
+fn key_ring(secrets: SecretsClient, cfg: &Config, clock: Arc<dyn Clock>) -> Arc<KeyRing> {
     Arc::new(KeyRing::new(
         Arc::new(SecretsManagerKeySource::new(
             secrets,
@@ -75,16 +68,25 @@ async fn warm_up(keys: &KeyRing) {
 }
 
 impl App {
-    pub async fn from_config(cfg: Config) -> App {
-        let sdk = crate::aws::sdk_config().await;
+    /// For the Lambda functions (and the dev server, which runs them as Lambda would): the
+    /// SDK configured from Lambda's environment only ([`crate::aws::lambda_sdk_config`]).
+    pub fn from_config(cfg: Config) -> App {
+        let sdk = crate::aws::lambda_sdk_config(cfg.trust_store);
+        Self::with_sdk_config(cfg, &sdk, Passwords::default())
+    }
+
+    /// For `authctl`: the SDK's default chains (environment, profiles, web identity, container
+    /// and instance credentials), as an admin on a laptop or CI runner expects.
+    pub async fn from_config_with_default_chain(cfg: Config) -> App {
+        let sdk = crate::aws::sdk_config(cfg.trust_store).await;
         Self::with_sdk_config(cfg, &sdk, Passwords::default())
     }
 
     pub fn with_sdk_config(cfg: Config, sdk: &aws_config::SdkConfig, passwords: Passwords) -> App {
-        Self::from_parts(
+        Self::wire(
             cfg,
             aws_sdk_dynamodb::Client::new(sdk),
-            aws_sdk_secretsmanager::Client::new(sdk),
+            SecretsClient::new(sdk),
             Arc::new(SystemClock),
             passwords,
         )
@@ -95,6 +97,22 @@ impl App {
         cfg: Config,
         dynamodb: aws_sdk_dynamodb::Client,
         secrets: aws_sdk_secretsmanager::Client,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+    ) -> App {
+        Self::wire(
+            cfg,
+            dynamodb,
+            SecretsClient::built(secrets),
+            clock,
+            passwords,
+        )
+    }
+
+    fn wire(
+        cfg: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: SecretsClient,
         clock: Arc<dyn Clock>,
         passwords: Passwords,
     ) -> App {
@@ -125,5 +143,26 @@ impl App {
 
     pub async fn warm_up(&self) {
         warm_up(&self.keys).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_secrets_manager_client_is_built_by_the_first_key_load_only() {
+        // Nothing listens on port 1: the load fails at once, after building the client.
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .build();
+        let cfg = Config::from_lookup(|_| None).unwrap();
+        let app = App::with_sdk_config(cfg, &sdk, Passwords::default());
+        // What the logout function does at init: no Secrets Manager client.
+        assert!(!app.secrets.is_built());
+        assert!(app.keys.current().await.is_err());
+        assert!(app.secrets.is_built());
     }
 }

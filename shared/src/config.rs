@@ -11,6 +11,35 @@ pub struct ConfigError {
     pub value: String,
 }
 
+/// Which roots the AWS SDK's TLS client trusts (`TLS_TRUST_STORE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrustStore {
+    /// `aws` (default): only the Amazon Trust Services roots, compiled in; no file is read.
+    #[default]
+    Aws,
+    /// `system`: the platform's store (`SSL_CERT_FILE` / `SSL_CERT_DIR` apply), read at the
+    /// first SDK client. For TLS-inspecting proxies or endpoints under other CAs.
+    System,
+}
+
+impl TrustStore {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_value(std::env::var("TLS_TRUST_STORE").ok())
+    }
+
+    fn from_value(value: Option<String>) -> Result<Self, ConfigError> {
+        match value.as_deref() {
+            None | Some("aws") => Ok(TrustStore::Aws),
+            Some("system") => Ok(TrustStore::System),
+            Some(other) => Err(ConfigError {
+                name: "TLS_TRUST_STORE",
+                expected: "`aws` or `system`",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
 /// Everything the functions and `authctl` read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -37,6 +66,7 @@ pub struct Config {
     pub login_failure_window: u64,
     pub login_lockout_base: u64,
     pub login_lockout_max: u64,
+    pub trust_store: TrustStore,
 }
 
 impl Config {
@@ -159,6 +189,7 @@ impl Config {
                 DAY,
                 "whole seconds between 1 and 86400",
             )?,
+            trust_store: TrustStore::from_value(get("TLS_TRUST_STORE"))?,
         };
         Ok(cfg)
     }
@@ -205,6 +236,7 @@ mod tests {
             ("SESSION_MAX_AGE", "7200"),
             ("MAX_SESSIONS_PER_USER", "3"),
             ("SECRET_CACHE_TTL", "0"),
+            ("TLS_TRUST_STORE", "system"),
         ])
         .unwrap();
         assert_eq!(
@@ -218,6 +250,8 @@ mod tests {
         assert_eq!(cfg.session_max_age, 7200);
         assert_eq!(cfg.max_sessions_per_user, 3);
         assert_eq!(cfg.secret_cache_ttl, 0);
+        assert_eq!(cfg.trust_store, TrustStore::System);
+        assert_eq!(from(&[]).unwrap().trust_store, TrustStore::Aws);
     }
 
     #[test]
@@ -230,6 +264,8 @@ mod tests {
             ("MAX_SESSIONS_PER_USER", "0"),
             ("USERS_TABLE", ""),
             ("TOKEN_ISSUER", " padded "),
+            ("TLS_TRUST_STORE", "native"),
+            ("TLS_TRUST_STORE", ""),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

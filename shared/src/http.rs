@@ -375,7 +375,7 @@ pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> 
     let cfg = crate::config::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;
-    let app = crate::app::App::from_config(cfg).await;
+    let app = crate::app::App::from_config(cfg);
     // Only the endpoints that sign tokens need the key (logout's role has no secret access).
     if endpoint != Endpoint::Logout {
         app.warm_up().await;

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod hello;
 pub mod http;
+pub mod jwt_crypto;
 pub mod keyring;
 pub mod password;
 pub mod ports;

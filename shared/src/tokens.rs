@@ -42,6 +42,7 @@ pub fn mint_access_token(
         exp,
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
+    crate::jwt_crypto::install();
     let token = jsonwebtoken::encode(&header, &claims, &key.encoding)?;
     Ok((token, cfg.access_token_ttl))
 }
@@ -141,6 +142,7 @@ impl AccessTokenVerifier {
             // 32 bytes of HS256 in unpadded base64url; anything else cannot verify.
             return Err(VerifyError::Invalid);
         }
+        crate::jwt_crypto::install();
         let valid = jsonwebtoken::crypto::verify(
             parts.signature,
             parts.signing_input.as_bytes(),

@@ -5,6 +5,7 @@
 pub mod http_client;
 pub mod proxy;
 pub mod runtime_api;
+pub mod secrets_stub;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,7 +146,7 @@ impl TestEnv {
         cfg.signing_secret_id = format!("signing-{id}");
         change(&mut cfg);
         let production_timeouts = dynamodb_endpoint.is_some();
-        let sdk = shared::aws::sdk_config().await;
+        let sdk = shared::aws::sdk_config(Default::default()).await;
         // The failure tests measure the production timeouts; everything else gets lenient ones,
         // so a loaded 2-core machine (DynamoDB Local is a JVM) does not make tests flaky.
         let sdk = if production_timeouts {

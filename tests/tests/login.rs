@@ -54,6 +54,7 @@ async fn the_access_token_header_and_claims_match_the_contract() {
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.kid.as_deref(), Some(current_version.as_str()));
 
+    shared::jwt_crypto::install();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&[env.cfg.audience.as_str()]);
     validation.set_issuer(&[env.cfg.issuer.as_str()]);

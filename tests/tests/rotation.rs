@@ -49,7 +49,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
     let env = TestEnv::new().await;
     let before = version_with(&env, "AWSCURRENT").await.unwrap();
 
-    let new = Rotator::for_cli(env.app.secrets.clone())
+    let new = Rotator::for_cli(env.app.secrets.client().clone())
         .rotate_now(&env.cfg.signing_secret_id)
         .await
         .unwrap();
@@ -78,12 +78,12 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
 #[tokio::test]
 async fn retried_steps_are_idempotent() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
     let id = &env.cfg.signing_secret_id;
     let token = uuid::Uuid::new_v4().to_string();
     rotator.run(id, &token, Step::Create).await.unwrap();
     let pending = |env: &TestEnv, token: String| {
-        let secrets = env.app.secrets.clone();
+        let secrets = env.app.secrets.client().clone();
         let id = id.clone();
         async move {
             secrets
@@ -123,7 +123,7 @@ async fn retried_steps_are_idempotent() {
 #[tokio::test]
 async fn steps_that_do_not_match_the_secret_state_are_refused() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
     let id = &env.cfg.signing_secret_id;
     let unknown = uuid::Uuid::new_v4().to_string();
     for step in [Step::Set, Step::Test, Step::Finish] {
@@ -141,7 +141,7 @@ async fn steps_that_do_not_match_the_secret_state_are_refused() {
     ));
     // The Lambda flavour insists that rotation is enabled on the secret.
     assert!(matches!(
-        Rotator::for_lambda(env.app.secrets.clone())
+        Rotator::for_lambda(env.app.secrets.client().clone())
             .run(id, &unknown, Step::Create)
             .await,
         Err(RotationError::NotEnabled)
@@ -153,7 +153,7 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
     let env = TestEnv::new().await;
     env.create_user("alice", "pw-123456", &[]).await;
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
-    let rotator = Rotator::for_cli(env.app.secrets.clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
     let login = body(&env.login("alice", "pw-123456").await);
     let old_access = login["access_token"].as_str().unwrap().to_string();
     let old_refresh = login["refresh_token"].as_str().unwrap().to_string();

@@ -48,7 +48,7 @@ async fn the_counter_is_shared_by_every_instance() {
     let other = shared::app::App::from_parts(
         env.cfg.clone(),
         env.app.dynamodb.clone(),
-        env.app.secrets.clone(),
+        env.app.secrets.client().clone(),
         env.clock.clone(),
         shared::password::Passwords::default(),
     );

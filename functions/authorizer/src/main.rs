@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let cfg = shared::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;
-    let app = shared::app::KeyRingApp::from_config(cfg).await;
+    let app = shared::app::KeyRingApp::from_config(cfg);
     app.warm_up().await;
     let authorizer = Arc::new(Authorizer::new(
         &app.cfg,

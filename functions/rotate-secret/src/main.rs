@@ -9,7 +9,10 @@ use shared::rotation::{RotationEvent, Rotator};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let sdk = shared::aws::sdk_config().await;
+    let trust_store = shared::config::TrustStore::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let sdk = shared::aws::lambda_sdk_config(trust_store);
     let rotator = Arc::new(Rotator::for_lambda(aws_sdk_secretsmanager::Client::new(
         &sdk,
     )));

@@ -138,7 +138,7 @@ fn iso8601(secs: u64) -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let cfg = shared::Config::from_env().map_err(|e| e.to_string())?;
-    let app = shared::app::App::from_config(cfg).await;
+    let app = shared::app::App::from_config_with_default_chain(cfg).await;
     let store = app.store.as_ref();
     match cli.command {
         Command::User(UserCommand::Create {
@@ -188,7 +188,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Secret(SecretCommand::Rotate) => {
-            let version = shared::rotation::Rotator::for_cli(app.secrets.clone())
+            let version = shared::rotation::Rotator::for_cli(app.secrets.client().clone())
                 .rotate_now(&app.cfg.signing_secret_id)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -23,7 +23,7 @@ async fn env() -> Env {
     cfg.users_table = format!("users-{id}");
     cfg.sessions_table = format!("sessions-{id}");
     cfg.signing_secret_id = format!("signing-{id}");
-    let app = App::from_config(cfg.clone()).await;
+    let app = App::from_config(cfg.clone());
     shared::setup::ensure_tables(&app.dynamodb, &cfg)
         .await
         .unwrap();

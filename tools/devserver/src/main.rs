@@ -32,7 +32,7 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("PORT must be a port number (got {p:?})"))?,
         Err(_) => 3000,
     };
-    let app = shared::app::App::from_config(cfg).await;
+    let app = shared::app::App::from_config(cfg);
     shared::setup::ensure_tables(&app.dynamodb, &app.cfg)
         .await
         .map_err(|e| format!("creating tables: {e}"))?;

@@ -1,0 +1,97 @@
+//! An instant Secrets Manager on loopback that answers `GetSecretValue` only: AWSCURRENT is one
+//! fixed signing key, any other stage does not exist. The cold-start benchmark points the
+//! functions at it to report their init without the emulator's own latency (moto answers a
+//! call in ~5 ms of Python), while the SDK's side of the fetch (connect, SigV4, JSON) still
+//! counts. It counts the calls, so the benchmark can check the key really was fetched.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+pub struct SecretsStub {
+    pub url: String,
+    calls: Arc<AtomicUsize>,
+}
+
+fn answer(body: &[u8]) -> Response<Full<Bytes>> {
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (status, body) = if request["VersionStage"] == "AWSCURRENT" {
+        let secret = json!({ "signing_key": STANDARD.encode([7u8; 64]) }).to_string();
+        (
+            200,
+            json!({
+                "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:stub-AbCdEf",
+                "Name": request["SecretId"],
+                "VersionId": "00000000-0000-4000-8000-000000000001",
+                "SecretString": secret,
+                "VersionStages": ["AWSCURRENT"],
+                "CreatedDate": 1.7e9,
+            }),
+        )
+    } else {
+        (
+            400,
+            json!({
+                "__type": "ResourceNotFoundException",
+                "message": "Secrets Manager can't find the specified secret version.",
+            }),
+        )
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_default()
+}
+
+impl SecretsStub {
+    pub async fn start() -> SecretsStub {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            Ok::<_, Infallible>(answer(&body))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        SecretsStub { url, calls }
+    }
+
+    /// `GetSecretValue` calls answered so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
