@@ -20,6 +20,9 @@ use shared::keyring::{KeyRing, SigningKey};
 use shared::ports::{KeyMaterial, KeySet, SystemClock};
 
 fn bench(c: &mut Criterion) {
+    // The production subscriber (JSON, level from RUST_LOG, default info) into a sink, so any
+    // log line on the allowed path is paid for here as it would be in Lambda.
+    shared::telemetry::init_with_writer(std::io::sink);
     let cfg = Config::from_lookup(|_| None).unwrap();
     let material = KeyMaterial {
         kid: "v1".into(),

@@ -229,7 +229,11 @@ impl Authorizer {
                 };
             }
         };
-        tracing::info!(event = "authorizer_allowed", user_id = %claims.sub, session_id = %claims.sid);
+        // Debug, not info: this runs on every call of every protected API, and a log line per
+        // call is CloudWatch volume and CPU on the hot path (it was most of the dev server's
+        // guard cost). Per-request audit belongs in API Gateway access logs
+        // ($context.authorizer.user_id); denials stay at info.
+        tracing::debug!(event = "authorizer_allowed", user_id = %claims.sub, session_id = %claims.sid);
         match flavour {
             Flavour::HttpV2 => Ok(AuthorizerResponse::Simple {
                 is_authorized: true,

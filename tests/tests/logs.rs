@@ -28,6 +28,9 @@ impl Write for Capture {
 async fn logs_carry_security_events_and_never_a_secret() {
     let capture = Capture::default();
     let sink = capture.clone();
+    // Debug: the most a deployment logs (and where authorizer_allowed is); nothing at this
+    // level, the SDK's included, may carry a secret either. The only test in this binary.
+    std::env::set_var("RUST_LOG", "debug");
     shared::telemetry::init_with_writer(move || sink.clone());
 
     let env = TestEnv::new().await;

@@ -4,7 +4,8 @@
 //! login, refresh and the authorizer fetch the signing key during init (AWSCURRENT and
 //! AWSPREVIOUS, concurrently); that fetch is reported apart: each binary is timed once with
 //! Secrets Manager answered by an instant loopback stub (the SDK's side of the fetch still
-//! counts, the server's does not) and once against moto.
+//! counts, the server's does not) and once against moto, and "without key fetch" subtracts
+//! the fetch time the function logs itself (`signing_keys_loaded`, `latency_ms`).
 //! Usage: coldstart <dir with release binaries> [runs]
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,10 @@ use std::time::{Duration, Instant};
 use integration_tests::runtime_api::RuntimeApi;
 use integration_tests::secrets_stub::SecretsStub;
 
-async fn first_poll(binary: &Path, env: &[(String, String)]) -> Duration {
+/// exec → first poll, and the key fetch the function timed itself during init (its
+/// `signing_keys_loaded` log line), if it did one.
+async fn first_poll(binary: &Path, env: &[(String, String)]) -> (Duration, Option<Duration>) {
+    use tokio::io::AsyncReadExt;
     let api = RuntimeApi::start(Vec::new()).await;
     let started = Instant::now();
     let mut child = tokio::process::Command::new(binary)
@@ -23,7 +27,7 @@ async fn first_poll(binary: &Path, env: &[(String, String)]) -> Duration {
         .env("AWS_LAMBDA_FUNCTION_NAME", "coldstart")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -33,7 +37,17 @@ async fn first_poll(binary: &Path, env: &[(String, String)]) -> Duration {
         .await
         .unwrap_or_else(|| panic!("{} never polled", binary.display()));
     let _ = child.kill().await;
-    polled - started
+    let mut logs = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut logs).await;
+    }
+    let fetch = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["event"] == "signing_keys_loaded")
+        .and_then(|l| l["fields"]["latency_ms"].as_f64())
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+    (polled - started, fetch)
 }
 
 fn median(mut v: Vec<Duration>) -> f64 {
@@ -85,14 +99,17 @@ async fn main() {
     // Interleaved: every run starts each binary once against the instant stub, then once
     // against moto, so drift on this shared machine hits all of them alike.
     let mut stubbed: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let mut without_fetch: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     let mut with_moto: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
     let mut fetches = vec![0usize; names.len()];
     for _ in 0..runs {
         for (i, name) in names.iter().enumerate() {
             let before = stub.calls();
-            stubbed[i].push(first_poll(&dir.join(name), &stub_env).await);
+            let (total, fetch) = first_poll(&dir.join(name), &stub_env).await;
             fetches[i] += stub.calls() - before;
-            with_moto[i].push(first_poll(&dir.join(name), &env).await);
+            stubbed[i].push(total);
+            without_fetch[i].push(total.saturating_sub(fetch.unwrap_or_default()));
+            with_moto[i].push(first_poll(&dir.join(name), &env).await.0);
         }
     }
     let base = median(stubbed[0].clone());
@@ -100,19 +117,22 @@ async fn main() {
         "cold start, exec -> first /invocation/next (median of {runs}, interleaved, same run)"
     );
     println!(
-        "  {:<15} {:>9} {:>7}   {:>16} {:>7}   {:>10}  x86_64 size",
-        "", "SM stub", "ratio", "SM = moto", "ratio", "SM calls"
+        "  {:<15} {:>20} {:>22} {:>22}   {:>8}  x86_64",
+        "", "without key fetch", "fetch from a stub", "fetch from moto", "SM calls"
     );
+    let cell = |v: &[Duration]| {
+        let m = median(v.to_vec());
+        format!("{m:6.2} ms {:5.2}x", m / base)
+    };
     for (i, name) in names.iter().enumerate() {
-        let fast = median(stubbed[i].clone());
-        let slow = median(with_moto[i].clone());
         let size = std::fs::metadata(dir.join(name))
             .map(|m| m.len())
             .unwrap_or(0);
         println!(
-            "  {name:<15} {fast:6.2} ms {:6.2}x   {slow:13.2} ms {:6.2}x   {:>10}  {:.2} MB",
-            fast / base,
-            slow / base,
+            "  {name:<15} {:>20} {:>22} {:>22}   {:>8}  {:.2} MB",
+            cell(&without_fetch[i]),
+            cell(&stubbed[i]),
+            cell(&with_moto[i]),
             fetches[i] / runs,
             size as f64 / 1e6
         );

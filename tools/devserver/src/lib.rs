@@ -17,7 +17,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
-use shared::authorizer::Authorizer;
+use shared::authorizer::{Authorizer, AuthorizerRequest, AuthorizerResponse};
 use shared::http::Endpoint;
 use shared::service::AuthService;
 use tokio::net::TcpListener;
@@ -216,16 +216,22 @@ impl DevServer {
             else {
                 return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            let mut auth_event = event.clone();
-            auth_event["type"] = json!("REQUEST");
-            auth_event["routeArn"] = json!(format!(
-                "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
-                parts.method, path
-            ));
-            auth_event["identitySource"] = json!([authorization]);
-            match self.authorizer.handle_json(&auth_event).await {
-                Ok(answer) if answer["isAuthorized"] == json!(true) => {
-                    event["requestContext"]["authorizer"] = json!({ "lambda": answer["context"] });
+            // The authorizer gets what it reads of API Gateway's REQUEST event (its lean
+            // `AuthorizerRequest`), built directly rather than cloned from this event and
+            // re-parsed: that JSON round trip is API Gateway's work in production, and the
+            // authorizer's parsing of the real event JSON is tested on its own.
+            let request = AuthorizerRequest {
+                version: Some("2.0".into()),
+                kind: Some("REQUEST".into()),
+                authorization_header: Some(authorization),
+                ..AuthorizerRequest::default()
+            };
+            match self.authorizer.handle(&request).await {
+                Ok(AuthorizerResponse::Simple {
+                    is_authorized: true,
+                    context: Some(context),
+                }) => {
+                    event["requestContext"]["authorizer"] = json!({ "lambda": context });
                 }
                 Ok(_) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
                 Err(_) => {
