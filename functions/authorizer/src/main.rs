@@ -5,7 +5,9 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use shared::authorizer::{Authorizer, AuthorizerRequest};
 
-#[tokio::main]
+// One thread: Lambda hands an environment one event at a time, so worker threads would only
+// add start-up work.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = shared::Config::from_env().inspect_err(|e| {

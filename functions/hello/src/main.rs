@@ -1,6 +1,8 @@
 //! The demo function: `GET /hello` (behind the authorizer) and `GET /health` (open).
 
-#[tokio::main]
+// One thread: Lambda hands an environment one event at a time, so worker threads would only
+// add start-up work.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     lambda_http::run(lambda_http::service_fn(

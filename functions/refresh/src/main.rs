@@ -1,6 +1,8 @@
 //! The refresh Lambda: a thin lambda_http entry point over `shared`.
 
-#[tokio::main]
+// One thread: Lambda hands an environment one event at a time, so worker threads would only
+// add start-up work.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::http::run_endpoint(shared::http::Endpoint::Refresh).await
 }
