@@ -3,7 +3,7 @@
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 
@@ -104,12 +104,34 @@ impl Passwords {
     }
 }
 
-thread_local! {
-    /// argon2's working memory (19 MiB at the default parameters), kept per thread: a fresh
-    /// allocation per verification costs thousands of page faults (about a fifth of the
-    /// verification time, measured in `benches/login.rs`). In Lambda that is one buffer per
-    /// container.
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// argon2's working memory (19 MiB at the default parameters), kept for reuse: a fresh
+/// allocation per verification costs thousands of page faults (about a fifth of the
+/// verification time, measured in `benches/login.rs`). A pool rather than one buffer per
+/// thread: tokio's blocking pool runs each verification on whichever of its threads is free
+/// (they come and go), so per-thread buffers were allocated and faulted in again and again,
+/// and two paths of one process could run on differently backed memory (the bench saw the
+/// login handler's verify up to 14% slower than the same verify on the bench thread). In
+/// Lambda (one event at a time) the pool holds one buffer; a dev server under load holds one
+/// per concurrent login, up to [`POOLED_BUFFERS`].
+static BUFFERS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+const POOLED_BUFFERS: usize = 4;
+
+fn with_buffer<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    let lock = || {
+        BUFFERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    let mut memory = lock().pop().unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let result = f(&mut memory[..blocks]);
+    let mut pool = lock();
+    if pool.len() < POOLED_BUFFERS {
+        pool.push(memory);
+    }
+    result
 }
 
 /// Verifies `password` against a parsed PHC string: algorithm, version, parameters, salt and
@@ -135,17 +157,9 @@ fn verify_phc(password: &[u8], phc: &PasswordHash<'_>) -> bool {
     };
     let blocks = params.block_count();
     let mut out = vec![0u8; expected.len()];
-    let computed = BLOCKS.with(|cell| {
-        let mut memory = cell.borrow_mut();
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        Argon2::new(algorithm, version, params).hash_password_into_with_memory(
-            password,
-            salt,
-            &mut out,
-            &mut memory[..blocks],
-        )
+    let computed = with_buffer(blocks, |memory| {
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt, &mut out, memory)
     });
     computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
@@ -153,6 +167,27 @@ fn verify_phc(password: &[u8], phc: &PasswordHash<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_verifications_share_a_bounded_pool_of_buffers() {
+        let p = Passwords::with_params(8192, 2, 1).unwrap();
+        let h = p.hash_blocking("pool pw").unwrap();
+        let threads = POOLED_BUFFERS + 3;
+        let start = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            for i in 0..threads {
+                let (p, h, start) = (&p, &h, &start);
+                s.spawn(move || {
+                    start.wait(); // all verifying at once: more buffers in use than pooled
+                    assert!(p.verify_blocking("pool pw", Some(h)), "thread {i}");
+                    assert!(!p.verify_blocking("pool pX", Some(h)), "thread {i}");
+                });
+            }
+        });
+        // Other tests may be borrowing a buffer right now, so only the bound is certain.
+        let pooled = BUFFERS.lock().unwrap().len();
+        assert!(pooled <= POOLED_BUFFERS, "{pooled} buffers kept");
+    }
 
     #[test]
     fn hashes_are_argon2id_phc_strings_with_owasp_parameters() {
