@@ -339,9 +339,18 @@ where
     F: FnMut(Request) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
 {
+    use lambda_http::request::LambdaRequest;
     use lambda_http::tower::Service;
-    let payload: lambda_http::request::LambdaRequest =
-        serde_json::from_value(event).map_err(|e| format!("not an API Gateway event: {e}"))?;
+    // An HTTP API (payload 2.0) event goes straight into its type. lambda_http's own detection
+    // (which the deployed functions run on the event bytes) would print this tree back to JSON
+    // and parse it as a REST event first, only to fail: the same request either way, without
+    // most of the dev server's per-request parsing.
+    let payload = if event.get("version").and_then(Value::as_str) == Some("2.0") {
+        serde_json::from_value(event).map(LambdaRequest::ApiGatewayV2)
+    } else {
+        serde_json::from_value(event)
+    }
+    .map_err(|e| format!("not an API Gateway event: {e}"))?;
     let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(handler));
     let response = adapter
         .call(lambda_http::LambdaEvent::new(
