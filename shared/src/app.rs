@@ -65,8 +65,8 @@ fn key_ring(secrets: SecretsClient, cfg: &Config, clock: Arc<dyn Clock>) -> Arc<
 /// Loads the key ring during the Lambda init phase so the first request does not pay for it.
 /// A failure is logged, not fatal: the ring retries on first use.
 /// The client is built first, so the logged `latency_ms` is the fetch alone (two concurrent
-/// `GetSecretValue`), which CloudWatch then shows per cold start and `make bench` reports
-/// apart from the rest of init.
+/// `GetSecretValue`, with the first connection's set-up), which CloudWatch then shows per cold
+/// start and `make bench` reports apart from the rest of init.
 async fn warm_up(secrets: &SecretsClient, keys: &KeyRing) {
     secrets.client();
     let started = std::time::Instant::now();

@@ -69,7 +69,7 @@ fn http_client(trust_store: TrustStore) -> SharedHttpClient {
 /// HTTPS connector (TLS roots parsed, rustls config) only to drop it, "so that native certs
 /// load at client initialization". The connector the calls use is built on the first
 /// request and cached either way, so the check was pure cold-start cost (two clients: two
-/// thrown-away connectors, ~40% of a function's init instructions under callgrind).
+/// thrown-away connectors, ~20% of a function's init instructions under callgrind).
 #[derive(Debug)]
 struct BuiltOnFirstUse(SharedHttpClient);
 
