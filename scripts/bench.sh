@@ -48,3 +48,4 @@ if [ -d "$target/lambda-arm64" ]; then
   done
 fi
 scripts/load.sh
+AUTHORIZER_CACHE_TTL=0 LOAD_SKIP_REFRESH=1 scripts/load.sh

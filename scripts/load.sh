@@ -2,7 +2,8 @@
 # Bounded load test through the `make dev` server (release build), loopback only, fixed
 # request counts (ab from apache2-utils): the authorizer-guarded GET /hello against the
 # unguarded GET /health in the same run, alternating, then refresh under concurrency
-# (refresh_load).
+# (refresh_load). The dev server caches authorizer answers as the SAM template deploys them
+# (AUTHORIZER_CACHE_TTL, default 300 s); AUTHORIZER_CACHE_TTL=0 verifies every request.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -50,10 +51,13 @@ open_cpu = [float(x.split(":")[1]) for x in sys.argv[5].split()]
 guard_cpu = [float(x.split(":")[1]) for x in sys.argv[6].split()]
 o, g = statistics.median(opens), statistics.median(guards)
 oc, gc = statistics.median(open_cpu), statistics.median(guard_cpu)
-print(f"load (ab, {n} requests x {rounds} alternating rounds per route, {c} connections, keep-alive, loopback; medians)")
+import os
+ttl = os.environ.get("AUTHORIZER_CACHE_TTL", "300")
+cache = f"authorizer answers cached {ttl} s as deployed" if ttl != "0" else "no authorizer cache: every request verified"
+print(f"load (ab, {n} requests x {rounds} alternating rounds per route, {c} connections, keep-alive, loopback; medians; {cache})")
 print(f"  GET /health (no authorizer)   {o:9.0f} req/s   (rounds: {' '.join(f'{x:.0f}' for x in opens)})")
 print(f"  GET /hello  (authorizer)      {g:9.0f} req/s   (rounds: {' '.join(f'{x:.0f}' for x in guards)})")
 print(f"  guard cost: {100 * (1 - g / o):.1f}% of throughput (goal <= 10%); non-2xx on /hello: {bad}")
 print(f"  dev server CPU per request: /health {oc:.0f} us, /hello {gc:.0f} us: the guard adds {gc - oc:.0f} us = {100 * (gc / oc - 1):.1f}%")
 PY
-"$target/release/refresh_load" "$port" 16 20
+[ -n "${LOAD_SKIP_REFRESH:-}" ] || "$target/release/refresh_load" "$port" 16 20

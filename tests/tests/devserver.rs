@@ -10,6 +10,13 @@ use serde_json::json;
 use shared::authorizer::Authorizer;
 
 async fn start(env: &TestEnv) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    start_with_cache(env, devserver::AuthorizerCache::disabled()).await
+}
+
+async fn start_with_cache(
+    env: &TestEnv,
+    authorizer_cache: devserver::AuthorizerCache,
+) -> (u16, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .unwrap();
@@ -21,6 +28,7 @@ async fn start(env: &TestEnv) -> (u16, tokio::sync::oneshot::Sender<()>) {
             env.app.keys.clone(),
             env.app.clock.clone(),
         )),
+        authorizer_cache,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(devserver::serve(listener, server, async {
@@ -243,4 +251,75 @@ async fn every_login_status_of_the_contract_is_served_over_http() {
         assert!(body["error_description"].is_string());
         assert_eq!(reply.header("content-type"), Some("application/json"));
     }
+}
+
+/// API Gateway's authorizer cache, as deployed: an allow is reused per Authorization value
+/// for the TTL, even past the token's expiry; without the cache every request is verified.
+#[tokio::test]
+async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("demo", "demo-password-123", &[]).await;
+    let (cached_port, _stop1) = start_with_cache(
+        &env,
+        devserver::AuthorizerCache::new(std::time::Duration::from_secs(300)),
+    )
+    .await;
+    let (uncached_port, _stop2) = start(&env).await;
+
+    let key = env.app.keys.current().await.unwrap();
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
+    let (token, _) = shared::tokens::mint_access_token(
+        &key,
+        &env.cfg,
+        &user,
+        "0123456789abcdef0123456789abcdef",
+        now,
+    )
+    .unwrap();
+    let bearer = format!("Bearer {token}");
+    let hello = |port| {
+        let bearer = bearer.clone();
+        async move {
+            request(
+                port,
+                "GET",
+                "/hello",
+                &[("Authorization", bearer.as_str())],
+                "",
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(hello(cached_port).await, 200);
+    assert_eq!(hello(uncached_port).await, 200);
+
+    // The token expires (beyond the leeway); the authorizer would now refuse it.
+    env.clock
+        .advance(env.cfg.access_token_ttl + shared::tokens::LEEWAY_SECS + 1);
+    assert_eq!(hello(uncached_port).await, 403, "verified again: expired");
+    assert_eq!(
+        hello(cached_port).await,
+        200,
+        "the cached allow still stands"
+    );
+
+    // A token not seen before is verified (and refused) even with the cache on.
+    let (other, _) = shared::tokens::mint_access_token(
+        &key,
+        &env.cfg,
+        &user,
+        "fedcba9876543210fedcba9876543210",
+        now,
+    )
+    .unwrap();
+    let other = request(
+        cached_port,
+        "GET",
+        "/hello",
+        &[("Authorization", &format!("Bearer {other}"))],
+        "",
+    )
+    .await;
+    assert_eq!(other.status, 403);
 }

@@ -3,10 +3,11 @@
 //! back into HTTP. Protected routes run the authorizer first, as API Gateway does: no
 //! `Authorization` header → 401, authorizer says no → 403, both with API Gateway's bodies.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -53,6 +54,59 @@ impl Route {
 pub struct DevServer {
     pub service: Arc<AuthService>,
     pub authorizer: Arc<Authorizer>,
+    pub authorizer_cache: AuthorizerCache,
+}
+
+/// API Gateway's authorizer cache, as the SAM template configures it (`ReauthorizeEvery` =
+/// `AuthorizerCacheTtl`, default 300 s): an answer, allow or deny, is kept per `Authorization`
+/// value for the TTL, and a repeated token does not run the authorizer again. So the dev
+/// server shows the deployed behaviour, including its caveat: a cached allow outlives the
+/// token's expiry by up to the TTL. `AUTHORIZER_CACHE_TTL=0` turns it off.
+pub struct AuthorizerCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Option<Value>)>>,
+}
+
+impl AuthorizerCache {
+    /// Entries beyond this are dropped wholesale (a local server never gets near it).
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn new(ttl: Duration) -> Self {
+        AuthorizerCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn disabled() -> Self {
+        Self::new(Duration::ZERO)
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<Value>)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Some(answer)` while cached: `Some(context)` for an allow, `None` for a deny.
+    fn get(&self, authorization: &str) -> Option<Option<Value>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        match self.entries().get(authorization) {
+            Some((expires, answer)) if Instant::now() < *expires => Some(answer.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, authorization: String, answer: Option<Value>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(authorization, (Instant::now() + self.ttl, answer));
+    }
 }
 
 /// API Gateway's own error bodies.
@@ -216,30 +270,42 @@ impl DevServer {
             else {
                 return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            // The authorizer gets what it reads of API Gateway's REQUEST event (its lean
-            // `AuthorizerRequest`), built directly rather than cloned from this event and
-            // re-parsed: that JSON round trip is API Gateway's work in production, and the
-            // authorizer's parsing of the real event JSON is tested on its own.
-            let request = AuthorizerRequest {
-                version: Some("2.0".into()),
-                kind: Some("REQUEST".into()),
-                authorization_header: Some(authorization),
-                ..AuthorizerRequest::default()
+            let answer = match self.authorizer_cache.get(&authorization) {
+                Some(cached) => cached,
+                None => {
+                    // The authorizer gets what it reads of API Gateway's REQUEST event (its
+                    // lean `AuthorizerRequest`), built directly rather than cloned from this
+                    // event and re-parsed: that JSON round trip is API Gateway's work in
+                    // production, and the authorizer's parsing of the real event JSON is
+                    // tested on its own.
+                    let request = AuthorizerRequest {
+                        version: Some("2.0".into()),
+                        kind: Some("REQUEST".into()),
+                        authorization_header: Some(authorization.clone()),
+                        ..AuthorizerRequest::default()
+                    };
+                    let answer = match self.authorizer.handle(&request).await {
+                        Ok(AuthorizerResponse::Simple {
+                            is_authorized: true,
+                            context: Some(context),
+                        }) => Some(json!(context)),
+                        Ok(_) => None,
+                        Err(_) => {
+                            return gateway_error(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "Internal Server Error",
+                            )
+                        }
+                    };
+                    self.authorizer_cache.put(authorization, answer.clone());
+                    answer
+                }
             };
-            match self.authorizer.handle(&request).await {
-                Ok(AuthorizerResponse::Simple {
-                    is_authorized: true,
-                    context: Some(context),
-                }) => {
+            match answer {
+                Some(context) => {
                     event["requestContext"]["authorizer"] = json!({ "lambda": context });
                 }
-                Ok(_) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
-                Err(_) => {
-                    return gateway_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    )
-                }
+                None => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
             }
         }
         let svc = self.service.clone();

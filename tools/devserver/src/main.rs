@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use devserver::{serve, DevServer};
 use shared::admin::{create_user, AdminError};
@@ -32,6 +33,14 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("PORT must be a port number (got {p:?})"))?,
         Err(_) => 3000,
     };
+    // The SAM template's AuthorizerCacheTtl default; 0 runs the authorizer on every request.
+    let cache_ttl: u64 =
+        match std::env::var("AUTHORIZER_CACHE_TTL") {
+            Ok(t) => t.parse().ok().filter(|t| *t <= 3600).ok_or_else(|| {
+                format!("AUTHORIZER_CACHE_TTL must be 0..3600 seconds (got {t:?})")
+            })?,
+            Err(_) => 300,
+        };
     let app = shared::app::App::from_config(cfg);
     shared::setup::ensure_tables(&app.dynamodb, &app.cfg)
         .await
@@ -68,6 +77,7 @@ async fn run() -> Result<(), String> {
     println!("SESSIONS_TABLE={}", app.cfg.sessions_table);
     println!("SIGNING_SECRET_ID={}", app.cfg.signing_secret_id);
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
+    println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -80,6 +90,7 @@ async fn run() -> Result<(), String> {
     let server = Arc::new(DevServer {
         service: app.service.clone(),
         authorizer,
+        authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
     });
     println!("ready on http://127.0.0.1:{port}");
     serve(listener, server, shutdown_signal()).await;
