@@ -97,6 +97,32 @@ async fn serve(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes
     accepted
 }
 
+/// Serves HTTP/1.1 on `listener` in the background, one task per connection, every request
+/// answered by `handle` (the mock Runtime API and the Secrets Manager stub both use it).
+pub fn serve_loopback<F, Fut>(listener: tokio::net::TcpListener, handle: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let answer = handle(req);
+                    async move { Ok::<_, Infallible>(answer.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
 /// A running mock Runtime API.
 pub struct RuntimeApi {
     pub addr: std::net::SocketAddr,
@@ -117,23 +143,7 @@ impl RuntimeApi {
             }
         }
         let server_state = state.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = server_state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(serve(state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        serve_loopback(listener, move |req| serve(server_state.clone(), req));
         RuntimeApi { addr, state }
     }
 

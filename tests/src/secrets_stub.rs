@@ -4,7 +4,6 @@
 //! call in ~5 ms of Python), while the SDK's side of the fetch (connect, SigV4, JSON) still
 //! counts. It counts the calls, so the benchmark can check the key really was fetched.
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -14,7 +13,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
 pub struct SecretsStub {
@@ -61,30 +59,17 @@ impl SecretsStub {
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let counter = counter.clone();
-                        async move {
-                            let body = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            counter.fetch_add(1, Ordering::SeqCst);
-                            Ok::<_, Infallible>(answer(&body))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        crate::runtime_api::serve_loopback(listener, move |req: Request<Incoming>| {
+            let counter = counter.clone();
+            async move {
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                counter.fetch_add(1, Ordering::SeqCst);
+                answer(&body)
             }
         });
         SecretsStub { url, calls }
