@@ -5,24 +5,27 @@
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::AuthError;
 use crate::http::{error_response, json_response};
 
 /// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context.
 pub fn hello(req: &Request) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Identity<'a> {
+        sub: &'a str,
+        username: &'a str,
+        roles: Vec<&'a str>,
+        session_id: &'a str,
+    }
     let fields = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().map(|a| &a.fields),
         Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
         _ => None,
     };
-    let text = |name: &str| {
-        fields
-            .and_then(|f| f.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let text = |name: &str| fields.and_then(|f| f.get(name)).and_then(Value::as_str);
     let (Some(sub), Some(username), Some(session_id)) =
         (text("sub"), text("username"), text("session_id"))
     else {
@@ -30,21 +33,29 @@ pub fn hello(req: &Request) -> Response<Body> {
         tracing::error!("hello invoked without an authorizer context");
         return error_response(&AuthError::Internal);
     };
-    let roles: Vec<String> = text("roles")
+    let roles = text("roles")
         .unwrap_or_default()
         .split(',')
         .filter(|r| !r.is_empty())
-        .map(str::to_string)
         .collect();
     json_response(
         StatusCode::OK,
-        &json!({ "sub": sub, "username": username, "roles": roles, "session_id": session_id }),
+        &Identity {
+            sub,
+            username,
+            roles,
+            session_id,
+        },
     )
 }
 
 /// `GET /health`: `{"status": "ok"}`, no authorizer.
 pub fn health() -> Response<Body> {
-    json_response(StatusCode::OK, &json!({ "status": "ok" }))
+    #[derive(Serialize)]
+    struct Health {
+        status: &'static str,
+    }
+    json_response(StatusCode::OK, &Health { status: "ok" })
 }
 
 /// The hello function's router (one Lambda serves both routes).

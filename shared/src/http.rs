@@ -3,7 +3,8 @@
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::domain::MAX_USERNAME_LEN;
 use crate::error::AuthError;
@@ -29,8 +30,19 @@ fn respond(status: StatusCode, body: Body) -> Response<Body> {
     resp
 }
 
-pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut resp = respond(status, Body::Text(value.to_string()));
+/// A JSON response, serialised with `serde_json::to_string` (not `Display`, which writes
+/// through `fmt` a piece at a time), from typed values where a handler has them so no `Value`
+/// tree is built only to be printed.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = match serde_json::to_string(value) {
+        Ok(body) => body,
+        // Unreachable for the types served here (string-keyed, no custom serialisers).
+        Err(e) => {
+            tracing::error!(error = %e, "response body not serialisable");
+            return error_response(&AuthError::Internal);
+        }
+    };
+    let mut resp = respond(status, Body::Text(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -41,9 +53,17 @@ pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
 /// The contract's error body, status and `Retry-After`; nothing internal.
 pub fn error_response(err: &AuthError) -> Response<Body> {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    #[derive(Serialize)]
+    struct ErrorBody {
+        error: &'static str,
+        error_description: &'static str,
+    }
     let mut resp = json_response(
         status,
-        &json!({ "error": err.code(), "error_description": err.description() }),
+        &ErrorBody {
+            error: err.code(),
+            error_description: err.description(),
+        },
     );
     if let Some(secs) = err.retry_after() {
         resp.headers_mut()
@@ -68,14 +88,23 @@ fn with_cookie(mut resp: Response<Body>, cookie: String) -> Response<Body> {
 }
 
 pub fn issued_response(issued: &Issued) -> Response<Body> {
-    let body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "refresh_token": issued.refresh_token,
-        "refresh_expires_in": issued.refresh_expires_in,
-        "session_id": issued.session_id,
-    });
+    #[derive(Serialize)]
+    struct TokenBody<'a> {
+        access_token: &'a str,
+        token_type: &'static str,
+        expires_in: u64,
+        refresh_token: &'a str,
+        refresh_expires_in: u64,
+        session_id: &'a str,
+    }
+    let body = TokenBody {
+        access_token: &issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        refresh_token: &issued.refresh_token,
+        refresh_expires_in: issued.refresh_expires_in,
+        session_id: &issued.session_id,
+    };
     with_cookie(
         json_response(StatusCode::OK, &body),
         refresh_cookie(&issued.refresh_token, issued.refresh_expires_in),
@@ -340,17 +369,28 @@ where
     Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
 {
     use lambda_http::request::LambdaRequest;
-    use lambda_http::tower::Service;
     // An HTTP API (payload 2.0) event goes straight into its type. lambda_http's own detection
     // (which the deployed functions run on the event bytes) would print this tree back to JSON
-    // and parse it as a REST event first, only to fail: the same request either way, without
-    // most of the dev server's per-request parsing.
+    // and parse it as a REST event first, only to fail: the same request either way.
     let payload = if event.get("version").and_then(Value::as_str) == Some("2.0") {
         serde_json::from_value(event).map(LambdaRequest::ApiGatewayV2)
     } else {
         serde_json::from_value(event)
     }
     .map_err(|e| format!("not an API Gateway event: {e}"))?;
+    invoke_request(handler, payload).await
+}
+
+/// [`invoke`] with the event already in lambda_http's type (the dev server builds it so).
+pub async fn invoke_request<F, Fut>(
+    handler: F,
+    payload: lambda_http::request::LambdaRequest,
+) -> Result<Value, String>
+where
+    F: FnMut(Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    use lambda_http::tower::Service;
     let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(handler));
     let response = adapter
         .call(lambda_http::LambdaEvent::new(

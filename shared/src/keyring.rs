@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use sha2::Sha256;
 
@@ -49,7 +49,9 @@ pub fn render_signing_secret(key: &[u8]) -> String {
 pub struct SigningKey {
     pub kid: String,
     pub(crate) encoding: EncodingKey,
-    pub(crate) decoding: DecodingKey,
+    /// HMAC-SHA256 already keyed with the secret (its inner and outer pads hashed): each
+    /// verification clones it instead of keying a new one.
+    verifier: HmacSha256,
     /// Sub-key for deriving refresh-token successors, so the JWT key has one use only.
     successor_key: [u8; 32],
 }
@@ -72,7 +74,8 @@ impl SigningKey {
         Ok(SigningKey {
             kid: material.kid.clone(),
             encoding: EncodingKey::from_secret(&material.secret),
-            decoding: DecodingKey::from_secret(&material.secret),
+            verifier: <HmacSha256 as Mac>::new_from_slice(&material.secret)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
             successor_key: hmac(&material.secret, b"lambda-jwt-auth/refresh-successor/v1"),
         })
     }
@@ -82,8 +85,12 @@ impl SigningKey {
         hmac(&self.successor_key, predecessor)
     }
 
-    pub fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding
+    /// Whether `signature` is this key's HS256 MAC of `signing_input` (constant-time
+    /// comparison, `hmac`'s `verify_slice`).
+    pub fn verifies_hs256(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        let mut mac = self.verifier.clone();
+        mac.update(signing_input);
+        mac.verify_slice(signature).is_ok()
     }
 }
 

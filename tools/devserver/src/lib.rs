@@ -17,8 +17,13 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Map, Value};
-use shared::authorizer::{Authorizer, AuthorizerRequest, AuthorizerResponse};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::LambdaRequest;
+use serde_json::{json, Value};
+use shared::authorizer::{Authorizer, AuthorizerRequest, AuthorizerResponse, IdentityContext};
 use shared::http::Endpoint;
 use shared::service::AuthService;
 use tokio::net::TcpListener;
@@ -64,7 +69,7 @@ pub struct DevServer {
 /// token's expiry by up to the TTL. `AUTHORIZER_CACHE_TTL=0` turns it off.
 pub struct AuthorizerCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Option<Value>)>>,
+    entries: Mutex<HashMap<String, (Instant, Option<IdentityContext>)>>,
 }
 
 impl AuthorizerCache {
@@ -82,12 +87,18 @@ impl AuthorizerCache {
         Self::new(Duration::ZERO)
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<Value>)>> {
+    pub fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<IdentityContext>)>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `Some(answer)` while cached: `Some(context)` for an allow, `None` for a deny.
-    fn get(&self, authorization: &str) -> Option<Option<Value>> {
+    fn get(&self, authorization: &str) -> Option<Option<IdentityContext>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -97,7 +108,7 @@ impl AuthorizerCache {
         }
     }
 
-    fn put(&self, authorization: String, answer: Option<Value>) {
+    fn put(&self, authorization: String, answer: Option<IdentityContext>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -122,84 +133,103 @@ fn gateway_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     resp
 }
 
-/// The HTTP API v2 event for a request, as API Gateway builds it.
-pub fn v2_event(
+/// The HTTP API (payload 2.0) event for a request, as API Gateway builds it, in the type the
+/// functions' runtime (lambda_http) parses that event's JSON into. Built directly rather than
+/// as a JSON tree to be parsed again: the handlers get the same request either way, and that
+/// JSON round trip (API Gateway's printing, the runtime's parsing) is not the dev server's to
+/// pay on every request. Header names arrive lower-case from hyper, as API Gateway sends them;
+/// repeated headers are joined with commas and `Cookie` moves to `cookies`, as API Gateway does.
+pub fn v2_request(
     method: &Method,
     path: &str,
     query: &str,
     headers: &hyper::HeaderMap,
     body: &[u8],
     peer: SocketAddr,
-) -> Value {
-    let mut hmap = Map::new();
+) -> ApiGatewayV2httpRequest {
+    let mut event_headers = hyper::HeaderMap::with_capacity(headers.keys_len());
     let mut cookies = Vec::new();
     for name in headers.keys() {
-        let values: Vec<&str> = headers
+        // A JSON event carries strings: values that are not UTF-8 cannot travel.
+        let mut values = headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+            .filter_map(|v| Some((v, std::str::from_utf8(v.as_bytes()).ok()?)));
         if name == hyper::header::COOKIE {
-            // HTTP API moves cookies into the `cookies` array.
-            for v in values {
+            for (_, v) in values {
                 cookies.extend(
                     v.split(';')
                         .map(str::trim)
                         .filter(|c| !c.is_empty())
-                        .map(|c| Value::String(c.to_string())),
+                        .map(str::to_string),
                 );
             }
             continue;
         }
-        hmap.insert(name.as_str().to_string(), Value::String(values.join(",")));
+        let Some((first, _)) = values.next() else {
+            continue;
+        };
+        let value = match values.next() {
+            // The usual case: the value as hyper read it (no copy).
+            None => first.clone(),
+            Some(second) => {
+                let mut joined = first.as_bytes().to_vec();
+                for (v, _) in std::iter::once(second).chain(values) {
+                    joined.push(b',');
+                    joined.extend_from_slice(v.as_bytes());
+                }
+                match HeaderValue::from_bytes(&joined) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                }
+            }
+        };
+        event_headers.insert(name.clone(), value);
     }
-    let user_agent = headers
-        .get(hyper::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let host = headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let now = std::time::SystemTime::now()
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| std::str::from_utf8(v.as_bytes()).ok())
+            .map(str::to_string)
+    };
+    let time_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let route_key = Route::key(method, path);
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": hmap,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": host,
-            "domainPrefix": "local",
-            "http": {
-                "method": method.as_str(),
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": user_agent,
-            },
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "timeEpoch": now,
-        },
-        "isBase64Encoded": false,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = Value::Array(cookies);
-    }
+
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = method.clone();
+    http.path = Some(path.to_string());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some(peer.ip().to_string());
+    http.user_agent = Some(text(hyper::header::USER_AGENT).unwrap_or_default());
+
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.account_id = Some("000000000000".into());
+    context.apiid = Some("local".into());
+    context.domain_name = Some(text(hyper::header::HOST).unwrap_or_else(|| "127.0.0.1".into()));
+    context.domain_prefix = Some("local".into());
+    context.http = http;
+    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.route_key = Some(route_key.clone());
+    context.stage = Some("$default".into());
+    context.time_epoch = time_epoch;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route_key);
+    event.raw_path = Some(path.to_string());
+    event.raw_query_string = Some(query.to_string());
+    event.headers = event_headers;
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.request_context = context;
     if !body.is_empty() {
         match std::str::from_utf8(body) {
-            Ok(text) => event["body"] = Value::String(text.to_string()),
+            Ok(text) => event.body = Some(text.to_string()),
             Err(_) => {
-                event["body"] = Value::String(STANDARD.encode(body));
-                event["isBase64Encoded"] = Value::Bool(true);
+                event.body = Some(STANDARD.encode(body));
+                event.is_base64_encoded = true;
             }
         }
     }
@@ -253,7 +283,7 @@ impl DevServer {
                 return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
             }
         };
-        let mut event = v2_event(
+        let mut event = v2_request(
             &parts.method,
             &path,
             parts.uri.query().unwrap_or(""),
@@ -264,31 +294,31 @@ impl DevServer {
         if route == Route::Hello {
             // Identity source: the Authorization header. Missing → API Gateway answers 401
             // without calling the authorizer.
-            let Some(authorization) = event["headers"]["authorization"]
-                .as_str()
-                .map(str::to_string)
+            let Some(authorization) = event
+                .headers
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
             else {
                 return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            let answer = match self.authorizer_cache.get(&authorization) {
+            let answer = match self.authorizer_cache.get(authorization) {
                 Some(cached) => cached,
                 None => {
                     // The authorizer gets what it reads of API Gateway's REQUEST event (its
-                    // lean `AuthorizerRequest`), built directly rather than cloned from this
-                    // event and re-parsed: that JSON round trip is API Gateway's work in
-                    // production, and the authorizer's parsing of the real event JSON is
-                    // tested on its own.
+                    // lean `AuthorizerRequest`), built directly: printing and re-parsing that
+                    // event is API Gateway's work in production, and the authorizer's parsing
+                    // of the real event JSON is tested and benchmarked on its own.
                     let request = AuthorizerRequest {
                         version: Some("2.0".into()),
                         kind: Some("REQUEST".into()),
-                        authorization_header: Some(authorization.clone()),
+                        authorization_header: Some(authorization.to_string()),
                         ..AuthorizerRequest::default()
                     };
                     let answer = match self.authorizer.handle(&request).await {
                         Ok(AuthorizerResponse::Simple {
                             is_authorized: true,
                             context: Some(context),
-                        }) => Some(json!(context)),
+                        }) => Some(context),
                         Ok(_) => None,
                         Err(_) => {
                             return gateway_error(
@@ -297,19 +327,28 @@ impl DevServer {
                             )
                         }
                     };
-                    self.authorizer_cache.put(authorization, answer.clone());
+                    if self.authorizer_cache.enabled() {
+                        self.authorizer_cache
+                            .put(authorization.to_string(), answer.clone());
+                    }
                     answer
                 }
             };
-            match answer {
-                Some(context) => {
-                    event["requestContext"]["authorizer"] = json!({ "lambda": context });
-                }
-                None => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
-            }
+            let Some(identity) = answer else {
+                return gateway_error(StatusCode::FORBIDDEN, "Forbidden");
+            };
+            // `requestContext.authorizer.lambda`: the context the authorizer returned.
+            let mut authorizer = ApiGatewayRequestAuthorizer::default();
+            authorizer.fields = HashMap::from([
+                ("sub".to_string(), Value::String(identity.sub)),
+                ("username".to_string(), Value::String(identity.username)),
+                ("roles".to_string(), Value::String(identity.roles)),
+                ("session_id".to_string(), Value::String(identity.session_id)),
+            ]);
+            event.request_context.authorizer = Some(authorizer);
         }
         let svc = self.service.clone();
-        let result = shared::http::invoke(
+        let result = shared::http::invoke_request(
             move |req| {
                 let svc = svc.clone();
                 async move {
@@ -326,7 +365,7 @@ impl DevServer {
                     )
                 }
             },
-            event,
+            LambdaRequest::ApiGatewayV2(event),
         )
         .await;
         match result {
@@ -337,6 +376,25 @@ impl DevServer {
             }
         }
     }
+}
+
+/// The access log line, `GET /hello 200 0.4ms`, formatted first and written to stderr in one
+/// `write` (`eprintln!` on unbuffered stderr made a system call per piece: nine per request,
+/// the dev server's largest cost under load after the sockets).
+fn access_log(method: &Method, path: &str, status: StatusCode, elapsed: Duration) {
+    use std::io::Write;
+    let line = access_log_line(method, path, status, elapsed);
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+fn access_log_line(method: &Method, path: &str, status: StatusCode, elapsed: Duration) -> String {
+    let tenths = elapsed.as_micros() / 100;
+    format!(
+        "{method} {path} {} {}.{}ms\n",
+        status.as_u16(),
+        tenths / 10,
+        tenths % 10
+    )
 }
 
 /// Serves until `shutdown` resolves; in-flight requests are finished first.
@@ -361,11 +419,7 @@ pub async fn serve(
                             let (method, path) = (req.method().clone(), req.uri().path().to_string());
                             let resp = server.handle(req, peer).await;
                             // One line per request; never the query string, headers or body.
-                            eprintln!(
-                                "{method} {path} {} {:.1}ms",
-                                resp.status().as_u16(),
-                                started.elapsed().as_secs_f64() * 1000.0
-                            );
+                            access_log(&method, &path, resp.status(), started.elapsed());
                             Ok::<_, Infallible>(resp)
                         }
                     });
@@ -401,5 +455,61 @@ mod connections {
             })
             .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_line_has_method_path_status_and_milliseconds() {
+        let line = |micros| {
+            access_log_line(
+                &Method::POST,
+                "/auth/login",
+                StatusCode::UNAUTHORIZED,
+                Duration::from_micros(micros),
+            )
+        };
+        assert_eq!(line(0), "POST /auth/login 401 0.0ms\n");
+        assert_eq!(line(48_260), "POST /auth/login 401 48.2ms\n");
+        assert_eq!(line(1_234_567), "POST /auth/login 401 1234.5ms\n");
+    }
+
+    #[test]
+    fn v2_request_joins_repeated_headers_and_moves_cookies_as_api_gateway_does() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.append("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        headers.append("x-forwarded-for", HeaderValue::from_static(""));
+        headers.append("x-forwarded-for", HeaderValue::from_static("10.0.0.2"));
+        headers.append("accept", HeaderValue::from_static("application/json"));
+        headers.append("cookie", HeaderValue::from_static("a=1; b=2"));
+        headers.append("cookie", HeaderValue::from_static("c=3"));
+        headers.append("x-latin1", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        headers.append("user-agent", HeaderValue::from_static("curl/8"));
+        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let event = v2_request(&Method::GET, "/hello", "x=1", &headers, b"\xff\x00", peer);
+        // What the functions see is what they would parse from the event's JSON.
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["version"], "2.0");
+        assert_eq!(json["headers"]["x-forwarded-for"], "10.0.0.1,,10.0.0.2");
+        assert_eq!(json["headers"]["accept"], "application/json");
+        assert!(json["headers"].get("cookie").is_none());
+        assert!(json["headers"].get("x-latin1").is_none());
+        assert_eq!(json["cookies"], json!(["a=1", "b=2", "c=3"]));
+        assert_eq!(json["routeKey"], "GET /hello");
+        assert_eq!(json["rawPath"], "/hello");
+        assert_eq!(json["rawQueryString"], "x=1");
+        assert_eq!(json["body"], "/wA=");
+        assert_eq!(json["isBase64Encoded"], true);
+        let context = &json["requestContext"];
+        assert_eq!(context["routeKey"], "GET /hello");
+        assert_eq!(context["stage"], "$default");
+        assert_eq!(context["http"]["method"], "GET");
+        assert_eq!(context["http"]["sourceIp"], "127.0.0.1");
+        assert_eq!(context["http"]["userAgent"], "curl/8");
+        assert!(context["timeEpoch"].as_i64().unwrap() > 1_700_000_000_000);
+        assert_eq!(context["requestId"].as_str().unwrap().len(), 36);
     }
 }
