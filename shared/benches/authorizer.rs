@@ -2,6 +2,7 @@
 //! (a) the whole handler: event JSON parse, header extraction, verify, response;
 //! (b) `jsonwebtoken::decode` alone, key and `Validation` built once;
 //! (c) a hand-rolled floor: HMAC-SHA256 over the signing input, base64url decode, JSON parse.
+//! Not baselines: (d) the event parse alone, (e) the handler on an already-parsed request.
 //! `scripts/bench.sh` turns the estimates into the ratios the README reports.
 
 use std::hint::black_box;
@@ -93,6 +94,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
         })
+    });
+
+    // Not a baseline: the handler on an already-parsed request, as the dev server calls it.
+    let request: AuthorizerRequest = serde_json::from_str(&event_text).unwrap();
+    group.bench_function("e_handler_parsed_request", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(authorizer.handle(black_box(&request)).await.unwrap()) })
     });
 
     // Not a baseline: how much of (a) is parsing the API Gateway event itself.
