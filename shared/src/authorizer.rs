@@ -112,6 +112,19 @@ pub struct IdentityContext {
     pub session_id: String,
 }
 
+impl IdentityContext {
+    /// The context as the name/value pairs API Gateway hands the backend (the names its JSON
+    /// form has; a test keeps the two the same).
+    pub fn into_pairs(self) -> [(&'static str, String); 4] {
+        [
+            ("sub", self.sub),
+            ("username", self.username),
+            ("roles", self.roles),
+            ("session_id", self.session_id),
+        ]
+    }
+}
+
 impl From<Claims> for IdentityContext {
     fn from(c: Claims) -> Self {
         IdentityContext {
@@ -360,6 +373,23 @@ mod tests {
         ] {
             assert_eq!(has_space_or_control(t), naive(t), "{t:?}");
         }
+    }
+
+    #[test]
+    fn the_context_pairs_are_its_json_fields() {
+        let context = IdentityContext {
+            sub: "u-1".into(),
+            username: "alice".into(),
+            roles: "admin,reader".into(),
+            session_id: "s-1".into(),
+        };
+        let json = serde_json::to_value(&context).unwrap();
+        let pairs: serde_json::Map<String, Value> = context
+            .into_pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect();
+        assert_eq!(Value::Object(pairs), json);
     }
 
     #[test]

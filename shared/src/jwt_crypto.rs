@@ -5,7 +5,9 @@
 //! accepted here. This provider signs and verifies HS256 with the same RustCrypto `hmac` +
 //! `sha2` (constant-time comparison) and refuses every other algorithm with
 //! `InvalidAlgorithm`. It is installed once per process by [`install`], which every signing
-//! and verifying path of this crate calls first.
+//! path of this crate calls first (and any code that decodes with jsonwebtoken, the tests and
+//! benchmarks). Access tokens are verified by [`crate::tokens::AccessTokenVerifier`] with an
+//! HMAC keyed once per key version: the same `hmac` code, without a verifier built per call.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};

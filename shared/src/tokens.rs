@@ -98,9 +98,10 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
 /// HMAC sizes and every asymmetric algorithm are refused before any key is touched), `typ`
 /// `at+jwt` (jsonwebtoken does not check it), a `kid` naming a cached key version, the HMAC
 /// (HMAC-SHA256 keyed once per key version, constant-time comparison: the same `hmac` code as
-/// the jsonwebtoken provider in [`crate::jwt_crypto`] that signs), then the claims into the strictly typed [`Claims`]
-/// (all required, `exp`/`nbf` integers: a string `exp` fails the parse), `iss`, `aud`, a
-/// non-empty `sub`, and `exp`/`nbf` against our [`Clock`] with [`LEEWAY_SECS`].
+/// the jsonwebtoken provider in [`crate::jwt_crypto`] that signs), then the claims into the
+/// strictly typed [`Claims`] (all required, `exp`/`nbf` integers: a string `exp` fails the
+/// parse), `iss`, `aud`, a non-empty `sub`, and `exp`/`nbf` against our [`Clock`] with
+/// [`LEEWAY_SECS`].
 ///
 /// Why not `jsonwebtoken::decode` with a `Validation`: it parses the header a second time,
 /// the claims twice (into a map, then the type) and keys a new HMAC per call; the whole

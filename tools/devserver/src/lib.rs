@@ -339,12 +339,11 @@ impl DevServer {
             };
             // `requestContext.authorizer.lambda`: the context the authorizer returned.
             let mut authorizer = ApiGatewayRequestAuthorizer::default();
-            authorizer.fields = HashMap::from([
-                ("sub".to_string(), Value::String(identity.sub)),
-                ("username".to_string(), Value::String(identity.username)),
-                ("roles".to_string(), Value::String(identity.roles)),
-                ("session_id".to_string(), Value::String(identity.session_id)),
-            ]);
+            authorizer.fields = identity
+                .into_pairs()
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), Value::String(value)))
+                .collect();
             event.request_context.authorizer = Some(authorizer);
         }
         let svc = self.service.clone();
