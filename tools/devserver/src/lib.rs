@@ -87,10 +87,6 @@ impl AuthorizerCache {
         Self::new(Duration::ZERO)
     }
 
-    pub fn enabled(&self) -> bool {
-        !self.ttl.is_zero()
-    }
-
     fn entries(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<IdentityContext>)>> {
@@ -108,7 +104,8 @@ impl AuthorizerCache {
         }
     }
 
-    fn put(&self, authorization: String, answer: Option<IdentityContext>) {
+    /// Keeps `answer` for `authorization` (copies of both, made only when caching is on).
+    fn put(&self, authorization: &str, answer: &Option<IdentityContext>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -116,7 +113,10 @@ impl AuthorizerCache {
         if entries.len() >= Self::MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(authorization, (Instant::now() + self.ttl, answer));
+        entries.insert(
+            authorization.to_string(),
+            (Instant::now() + self.ttl, answer.clone()),
+        );
     }
 }
 
@@ -327,10 +327,7 @@ impl DevServer {
                             )
                         }
                     };
-                    if self.authorizer_cache.enabled() {
-                        self.authorizer_cache
-                            .put(authorization.to_string(), answer.clone());
-                    }
+                    self.authorizer_cache.put(authorization, &answer);
                     answer
                 }
             };
