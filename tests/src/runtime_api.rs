@@ -40,12 +40,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn serve(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = body_bytes(req).await;
     let parsed = || serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
     if path == "/2018-06-01/runtime/invocation/next" {
         lock(&state.first_poll).get_or_insert_with(Instant::now);
@@ -95,6 +90,16 @@ async fn serve(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes
     let mut accepted = Response::new(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}")));
     *accepted.status_mut() = hyper::StatusCode::ACCEPTED;
     accepted
+}
+
+/// A request's whole body (empty if it could not be read): the loopback servers' bodies are
+/// small JSON documents.
+pub async fn body_bytes(req: Request<Incoming>) -> Bytes {
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
 }
 
 /// Serves HTTP/1.1 on `listener` in the background, one task per connection, every request

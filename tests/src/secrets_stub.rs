@@ -10,7 +10,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{json, Value};
@@ -62,12 +62,7 @@ impl SecretsStub {
         crate::runtime_api::serve_loopback(listener, move |req: Request<Incoming>| {
             let counter = counter.clone();
             async move {
-                let body = req
-                    .into_body()
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
+                let body = crate::runtime_api::body_bytes(req).await;
                 counter.fetch_add(1, Ordering::SeqCst);
                 answer(&body)
             }
