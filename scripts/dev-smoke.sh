@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives `make dev` from outside, as a newcomer would: start it on a free port, wait for
 # "ready on", walk login → /hello → refresh → logout → refresh refused with curl, run authctl
-# with the printed NAME=value lines, then Ctrl-C (SIGINT to its process group) and check that
+# with the printed NAME=value lines, check the cross-site refusals (415, 403) and that the server's
+# log at RUST_LOG=trace holds no password or password hash, then Ctrl-C (SIGINT to its process group) and check that
 # nothing it started is left running or listening.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,7 +11,7 @@ cargo build --quiet -p devserver -p authctl
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 work=$(mktemp -d)
 out="$work/out" err="$work/err"
-setsid env PORT="$port" make --no-print-directory dev >"$out" 2>"$err" &
+setsid env PORT="$port" RUST_LOG=trace make --no-print-directory dev >"$out" 2>"$err" &
 pgid=$!
 fail() {
   echo "dev-smoke: FAIL: $*" >&2
@@ -43,6 +44,16 @@ refresh=$(awk '$6 == "refresh_token" {print $7}' "$jar")
 [ -n "$refresh" ] || fail "no refresh_token cookie stored"
 [ "$(code -H "Cookie: refresh_token=$refresh" -X POST "$base/auth/refresh")" = 200 ] || fail "refresh"
 rotated=$(field refresh_token)
+# Cross-site: a form-encodable body logs nobody in; a foreign page cannot log anyone out.
+[ "$(code -H 'Content-Type: text/plain' -d '{"username":"demo","password":"demo-password-123"}' "$base/auth/login")" = 415 ] \
+  || fail "a text/plain login must be 415"
+[ "$(field error)" = invalid_request ] || fail "415 body"
+headers="$work/headers"
+[ "$(curl -s -o "$work/body" -D "$headers" -w '%{http_code}' -H "Origin: https://evil.example" \
+      -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/logout")" = 403 ] || fail "a foreign-origin logout must be 403"
+[ "$(field error)" = invalid_origin ] || fail "403 body"
+grep -qi '^set-cookie' "$headers" && fail "a refused cross-site logout must not touch the cookie"
+awk '$6 == "device_token" {found=1} END {exit !found}' "$jar" || fail "no device_token cookie stored"
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/logout")" = 204 ] || fail "logout"
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/refresh")" = 401 ] || fail "refresh after logout"
 
@@ -51,6 +62,12 @@ vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
   || fail "authctl sessions list with the printed variables"
 grep -q '^SESSION_ID' "$work/sessions" || fail "authctl output"
+
+# RUST_LOG=trace reached the server (its debug lines are there), which logged neither the
+# password nor its stored hash (the SDK's GetItem responses carry it at debug and trace).
+grep -q '"level":"DEBUG"' "$err" || fail "RUST_LOG=trace did not reach the server's log"
+grep -q 'demo-password-123' "$err" && fail "the demo password is in the server's log"
+grep -q 'argon2id' "$err" && fail "a password hash is in the server's log"
 
 # Ctrl-C: SIGINT to the whole foreground process group.
 kill -INT -- "-$pgid"

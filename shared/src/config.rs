@@ -67,9 +67,22 @@ pub struct Config {
     pub login_lockout_base: u64,
     pub login_lockout_max: u64,
     pub trust_store: TrustStore,
+    /// Browser origins other than the API's own that may call it (`CORS_ALLOW_ORIGIN`,
+    /// comma-separated, each `scheme://host[:port]`; empty = none).
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Config {
+    /// The lockout settings as one value.
+    pub fn lockout_policy(&self) -> crate::domain::LockoutPolicy {
+        crate::domain::LockoutPolicy {
+            max_failures: self.login_max_failures,
+            window: self.login_failure_window,
+            base: self.login_lockout_base,
+            cap: self.login_lockout_max,
+        }
+    }
+
     pub const DEFAULT_USERS_TABLE: &'static str = "auth-users";
     pub const DEFAULT_SESSIONS_TABLE: &'static str = "auth-sessions";
     pub const DEFAULT_SIGNING_SECRET_ID: &'static str = "lambda-jwt-auth/signing-key";
@@ -190,9 +203,57 @@ impl Config {
                 "whole seconds between 1 and 86400",
             )?,
             trust_store: TrustStore::from_value(get("TLS_TRUST_STORE"))?,
+            cors_allow_origins: parse_origins(get("CORS_ALLOW_ORIGIN"))?,
         };
         Ok(cfg)
     }
+}
+
+/// `CORS_ALLOW_ORIGIN`: empty, or comma-separated origins exactly as browsers send them in
+/// `Origin` (`https://app.example.com`, `http://localhost:5173`): a scheme, a host, an optional
+/// port, no path, no wildcard (a credentialed CORS response cannot allow `*`).
+fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let error = || {
+        ConfigError {
+        name: "CORS_ALLOW_ORIGIN",
+        expected: "empty or comma-separated origins like https://app.example.com (scheme, host, optional port; no path, no *)",
+        value: value.clone(),
+    }
+    };
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(error)?;
+        // `[v6]:port` or `host:port`; the port is optional.
+        let (host, port) = match rest.find(']') {
+            Some(end) if rest.starts_with('[') => {
+                let (host, tail) = rest.split_at(end + 1);
+                match tail {
+                    "" => (host, None),
+                    _ => (host, Some(tail.strip_prefix(':').ok_or_else(error)?)),
+                }
+            }
+            _ => match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            },
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+        if !host_ok || !port_ok || origin.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(error());
+        }
+        origins.push(origin.to_string());
+    }
+    Ok(origins)
 }
 
 #[cfg(test)]
@@ -206,6 +267,42 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_or_refused() {
+        let ok = from(&[(
+            "CORS_ALLOW_ORIGIN",
+            "https://app.example.com, http://localhost:5173,http://[::1]:8080",
+        )])
+        .unwrap();
+        assert_eq!(
+            ok.cors_allow_origins,
+            [
+                "https://app.example.com",
+                "http://localhost:5173",
+                "http://[::1]:8080"
+            ]
+        );
+        assert!(from(&[("CORS_ALLOW_ORIGIN", "")])
+            .unwrap()
+            .cors_allow_origins
+            .is_empty());
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "https://*.example.com",
+            "https://App.example.com",
+            "https://app.example.com:",
+            "https://app.example.com:99999",
+            "ftp://app.example.com",
+            "https://[::1",
+        ] {
+            let err = from(&[("CORS_ALLOW_ORIGIN", bad)]).unwrap_err();
+            assert_eq!(err.name, "CORS_ALLOW_ORIGIN", "{bad}");
+        }
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
 pub enum AuthError {
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// A non-empty body not sent as `application/json` (a form post needs no CORS preflight).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// A browser request from an origin that is neither the API's own nor an allowed one.
+    #[error("invalid origin")]
+    InvalidOrigin,
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("account disabled")]
@@ -65,8 +71,9 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             AuthError::InvalidRequest(_) => 400,
+            AuthError::UnsupportedMediaType => 415,
             AuthError::InvalidCredentials | AuthError::InvalidGrant => 401,
-            AuthError::AccountDisabled => 403,
+            AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
             AuthError::TooManyAttempts { .. } => 429,
             AuthError::Unavailable { .. } => 503,
             AuthError::Internal => 500,
@@ -75,7 +82,8 @@ impl AuthError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidRequest(_) | AuthError::UnsupportedMediaType => "invalid_request",
+            AuthError::InvalidOrigin => "invalid_origin",
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::TooManyAttempts { .. } => "too_many_attempts",
@@ -89,6 +97,12 @@ impl AuthError {
     pub fn description(&self) -> &'static str {
         match self {
             AuthError::InvalidRequest(why) => why,
+            AuthError::UnsupportedMediaType => {
+                "The request body must be sent with Content-Type: application/json."
+            }
+            AuthError::InvalidOrigin => {
+                "Requests from this origin are not allowed; nothing was changed."
+            }
             AuthError::InvalidCredentials => "The username or password is incorrect.",
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::TooManyAttempts { .. } => {

@@ -14,11 +14,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
 pub const REFRESH_COOKIE: &str = "refresh_token";
+pub const DEVICE_COOKIE: &str = "device_token";
+/// Device tokens considered per login (the body's and a few cookies); more is not a browser.
+const MAX_DEVICE_TOKENS: usize = 4;
+/// Refresh tokens a logout acts on when several cookies of that name arrive (cookie tossing).
+const MAX_LOGOUT_TOKENS: usize = 4;
 /// Longest `Cookie` header we read (browsers cap one cookie at 4 KiB; API Gateway caps all
 /// headers at 10 KiB). Longer is an invalid request, not something to parse.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 8 * 1024;
 /// The refresh cookie's attributes; the cleared cookie repeats them so browsers match it.
 const COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth";
+/// The device cookie goes to login only.
+const DEVICE_COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth/login";
 
 fn respond(status: StatusCode, body: Body) -> Response<Body> {
     let mut resp = Response::new(body);
@@ -76,6 +83,10 @@ pub fn refresh_cookie(token: &str, max_age: u64) -> String {
     format!("{REFRESH_COOKIE}={token}; {COOKIE_ATTRIBUTES}; Max-Age={max_age}")
 }
 
+pub fn device_cookie(token: &str, max_age: u64) -> String {
+    format!("{DEVICE_COOKIE}={token}; {DEVICE_COOKIE_ATTRIBUTES}; Max-Age={max_age}")
+}
+
 pub fn cleared_cookie() -> String {
     format!("{REFRESH_COOKIE}=; {COOKIE_ATTRIBUTES}; Max-Age=0")
 }
@@ -96,6 +107,8 @@ pub fn issued_response(issued: &Issued) -> Response<Body> {
         refresh_token: &'a str,
         refresh_expires_in: u64,
         session_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device_token: Option<&'a str>,
     }
     let body = TokenBody {
         access_token: &issued.access_token,
@@ -104,11 +117,16 @@ pub fn issued_response(issued: &Issued) -> Response<Body> {
         refresh_token: &issued.refresh_token,
         refresh_expires_in: issued.refresh_expires_in,
         session_id: &issued.session_id,
+        device_token: issued.device_token.as_ref().map(|d| d.token.as_str()),
     };
-    with_cookie(
+    let resp = with_cookie(
         json_response(StatusCode::OK, &body),
         refresh_cookie(&issued.refresh_token, issued.refresh_expires_in),
-    )
+    );
+    match &issued.device_token {
+        Some(device) => with_cookie(resp, device_cookie(&device.token, device.max_age)),
+        None => resp,
+    }
 }
 
 fn bad(why: &'static str) -> AuthError {
@@ -213,16 +231,86 @@ fn required_string(
     }
 }
 
-/// The value of one cookie. API Gateway v2 folds the `cookies` array into `Cookie` headers.
+/// The value of one cookie (the first of that name). API Gateway v2 folds the `cookies` array
+/// into `Cookie` headers.
 pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    cookies(req, name).into_iter().next()
+}
+
+/// Every non-empty value of the cookies called `name`, in the order sent. More than one
+/// means another site under the same parent domain may have set one (cookie tossing).
+pub fn cookies(req: &Request, name: &str) -> Vec<String> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| k.trim() == name)
+        .filter(|(k, _)| k.trim() == name)
         .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn header_str(req: &Request, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The cross-site defences every POST under /auth runs before anything else (login CSRF,
+/// forced logout): a browser's `Origin` must be the API's own or an allowed one, a
+/// `Sec-Fetch-Site: cross-site` request must come from an allowed origin, and a body must be
+/// `application/json`, which a cross-site page can send only after a CORS preflight that the
+/// API answers for allowed origins only. Requests without these headers (servers, apps, curl)
+/// are not browsers acting for someone else, and pass.
+pub fn check_cross_site(req: &Request, allowed: &[String]) -> Result<(), AuthError> {
+    let origin = header_str(req, header::ORIGIN);
+    let allowed_origin =
+        origin.is_some_and(|o| is_own_origin(req, o) || allowed.iter().any(|a| a == o));
+    if origin.is_some() && !allowed_origin {
+        return Err(AuthError::InvalidOrigin);
+    }
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) && !allowed_origin {
+        return Err(AuthError::InvalidOrigin);
+    }
+    let has_body = match req.body() {
+        Body::Empty => false,
+        Body::Text(t) => !t.is_empty(),
+        Body::Binary(b) => !b.is_empty(),
+        _ => true,
+    };
+    if has_body && !is_json_content_type(header_str(req, header::CONTENT_TYPE)) {
+        return Err(AuthError::UnsupportedMediaType);
+    }
+    Ok(())
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), in any case.
+fn is_json_content_type(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// Whether `origin` is the API's own: `https://` and the `Host` the request was sent to (API
+/// Gateway sets it to the domain the client used, custom domains included). Plain `http://`
+/// only for a loopback host (`make dev`).
+fn is_own_origin(req: &Request, origin: &str) -> bool {
+    let Some(host) = header_str(req, header::HOST) else {
+        return false;
+    };
+    if origin.strip_prefix("https://") == Some(host) {
+        return true;
+    }
+    let loopback = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|l| host == *l || host.strip_prefix(l).is_some_and(|p| p.starts_with(':')));
+    loopback && origin.strip_prefix("http://") == Some(host)
 }
 
 fn default_device_id(req: &Request) -> String {
@@ -273,17 +361,27 @@ pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
             ))
         }
     };
+    // The body's device token first (a client that keeps its own), then the cookies.
+    let mut device_tokens = match body.get("device_token") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(_) => return Err(bad("device_token must be a string.")),
+    };
+    device_tokens.extend(cookies(req, DEVICE_COOKIE));
+    device_tokens.truncate(MAX_DEVICE_TOKENS);
     Ok(LoginInput {
         username,
         password,
         device_id,
+        device_tokens,
     })
 }
 
 /// What refresh and logout read from a request.
 struct TokenRequest {
-    /// From the body's `refresh_token` (wins) or the `refresh_token` cookie.
-    token: Option<String>,
+    /// The body's `refresh_token` (wins), or every `refresh_token` cookie: more than one
+    /// means a sibling site tossed one in, and only logout may act on them (all of them).
+    tokens: Vec<String>,
     /// The body's `all_devices`, `false` unless literally `true`.
     all_devices: bool,
 }
@@ -306,7 +404,10 @@ fn token_request(req: &Request) -> Result<TokenRequest, AuthError> {
         Some(_) => return Err(bad("refresh_token must be a non-empty string.")),
     };
     Ok(TokenRequest {
-        token: from_body.or_else(|| cookie(req, REFRESH_COOKIE).filter(|c| !c.is_empty())),
+        tokens: match from_body {
+            Some(token) => vec![token],
+            None => cookies(req, REFRESH_COOKIE),
+        },
         all_devices: field("all_devices")
             .and_then(Value::as_bool)
             .unwrap_or(false),
@@ -314,7 +415,9 @@ fn token_request(req: &Request) -> Result<TokenRequest, AuthError> {
 }
 
 pub async fn login(svc: &AuthService, req: Request) -> Response<Body> {
-    let result = match parse_login(&req) {
+    let result = match check_cross_site(&req, &svc.config().cors_allow_origins)
+        .and_then(|()| parse_login(&req))
+    {
         Ok(input) => svc.login(input).await,
         Err(e) => Err(e),
     };
@@ -325,13 +428,21 @@ pub async fn login(svc: &AuthService, req: Request) -> Response<Body> {
 }
 
 pub async fn refresh(svc: &AuthService, req: Request) -> Response<Body> {
-    let token = match token_request(&req) {
-        Ok(TokenRequest {
-            token: Some(token), ..
-        }) => token,
-        Ok(TokenRequest { token: None, .. }) => {
+    if let Err(e) = check_cross_site(&req, &svc.config().cors_allow_origins) {
+        return error_response(&e);
+    }
+    let token = match token_request(&req).map(|r| r.tokens) {
+        Ok(mut tokens) if tokens.len() == 1 => tokens.remove(0),
+        Ok(tokens) if tokens.is_empty() => {
             return error_response(&bad(
                 "No refresh token: send the refresh_token cookie or a JSON body {\"refresh_token\": ...}.",
+            ))
+        }
+        // Which one is ours cannot be told: using either could rotate a session planted by
+        // another site (logging the user into its account). Nothing is spent.
+        Ok(_) => {
+            return error_response(&bad(
+                "More than one refresh_token cookie was sent; send the token in the body.",
             ))
         }
         Err(e) => return error_response(&e),
@@ -344,15 +455,25 @@ pub async fn refresh(svc: &AuthService, req: Request) -> Response<Body> {
 }
 
 pub async fn logout(svc: &AuthService, req: Request) -> Response<Body> {
+    // A cross-site logout changes nothing, the cookie included.
+    if let Err(e) = check_cross_site(&req, &svc.config().cors_allow_origins) {
+        return error_response(&e);
+    }
     // Always 204 and a cleared cookie, whatever was sent: logout answers no questions.
-    let request = token_request(&req).unwrap_or(TokenRequest {
-        token: None,
+    let mut request = token_request(&req).unwrap_or(TokenRequest {
+        tokens: Vec::new(),
         all_devices: false,
     });
-    let resp = match svc
-        .logout(request.token.as_deref(), request.all_devices)
-        .await
-    {
+    // Several cookies (one tossed in by a sibling site): end every session they name; the
+    // user asked to be logged out, and ending a planted session harms nobody.
+    request.tokens.truncate(MAX_LOGOUT_TOKENS);
+    let mut result = Ok(());
+    for token in &request.tokens {
+        if let Err(e) = svc.logout(Some(token), request.all_devices).await {
+            result = Err(e);
+        }
+    }
+    let resp = match result {
         Ok(()) => respond(StatusCode::NO_CONTENT, Body::Empty),
         // The session may still be alive: say so rather than pretend.
         Err(e) => error_response(&e),

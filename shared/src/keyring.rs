@@ -54,6 +54,8 @@ pub struct SigningKey {
     verifier: HmacSha256,
     /// Sub-key for deriving refresh-token successors, so the JWT key has one use only.
     successor_key: [u8; 32],
+    /// Sub-key for device tokens (login's "known device" proof), another single use.
+    device_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -77,7 +79,13 @@ impl SigningKey {
             verifier: <HmacSha256 as Mac>::new_from_slice(&material.secret)
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
             successor_key: hmac(&material.secret, b"lambda-jwt-auth/refresh-successor/v1"),
+            device_key: hmac(&material.secret, b"lambda-jwt-auth/device-token/v1"),
         })
+    }
+
+    /// The device-token MAC of `data` under this key version.
+    pub fn device_mac(&self, data: &[u8]) -> [u8; 32] {
+        hmac(&self.device_key, data)
     }
 
     /// Deterministic successor secret of a refresh token.
@@ -159,6 +167,12 @@ impl KeyRing {
                 Ok(None)
             }
         }
+    }
+
+    /// The key named by `kid` among those already loaded, never triggering a reload: for
+    /// values an attacker may mint at will where an unknown kid is simply not ours.
+    pub async fn loaded_key(&self, kid: &str) -> Result<Option<Arc<SigningKey>>, KeyError> {
+        Ok(self.loaded().await?.by_kid.get(kid).cloned())
     }
 
     fn snapshot(&self) -> Option<Arc<Loaded>> {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod authorizer;
 pub mod aws;
 pub mod config;
+pub mod device_token;
 pub mod domain;
 pub mod error;
 pub mod hello;

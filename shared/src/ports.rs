@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{
+    FailureRecord, LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
+};
 use crate::error::{KeyError, StoreError};
 
 #[async_trait]
@@ -32,14 +34,16 @@ pub trait SessionStore: Send + Sync {
     async fn rotate(&self, next: &Session, expected_version: u64) -> Result<bool, StoreError>;
 
     /// Deletes a session if `token_hash` is its live token or its immediate predecessor and
-    /// it has not expired at `now`. `Ok(false)` otherwise (including no such session).
+    /// it has not expired at `now`, and returns the session as it was (so the caller can tell
+    /// which of the two it was, and how long ago the predecessor was spent). `Ok(None)`
+    /// otherwise (including no such session).
     async fn delete_session_if_token(
         &self,
         username: &Username,
         session_id: &str,
         token_hash: &TokenHash,
         now: u64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<Session>, StoreError>;
 
     /// Deletes a session unconditionally (revocation). Unknown ids are not an error.
     async fn delete_session(&self, username: &Username, session_id: &str)
@@ -56,20 +60,40 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Failed-login counters, shared by every Lambda instance.
+/// What [`ThrottleStore::reserve_attempt`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// This attempt may check a password; it is already counted as a failure (the
+    /// `failures`-th of the window) until [`ThrottleStore::clear`] says otherwise.
+    Granted { failures: u32 },
+    /// Locked: no password may be checked for this key until `until` (epoch seconds).
+    Refused { until: u64 },
+}
+
+/// Failed-login counters, shared by every Lambda instance. An attempt is *reserved* (counted
+/// as a failure) before its password is checked, atomically, so that however many attempts
+/// arrive at once no more than the policy's `max_failures` are let through; a success clears it.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
-    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError>;
-    /// Counts one failure atomically: increments if the last one was within `window` seconds
-    /// of `now`, otherwise starts again at 1. Returns the new record.
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
-        username: &Username,
+        key: &ThrottleKey,
         now: u64,
-        window: u64,
-        keep_for: u64,
-    ) -> Result<FailureRecord, StoreError>;
-    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError>;
+        policy: &LockoutPolicy,
+    ) -> Result<Reservation, StoreError>;
+    /// The reserved attempt that was the `failures`-th failed: starts or extends the lockout
+    /// if that reached the threshold (never shortens one).
+    async fn lock_after_failure(
+        &self,
+        key: &ThrottleKey,
+        failures: u32,
+        now: u64,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StoreError>;
+    /// A success: the count starts again.
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError>;
+    /// The stored record, for tests and tools.
+    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError>;
 }
 
 /// One version of the signing secret.
@@ -100,18 +124,24 @@ pub trait KeySource: Send + Sync {
     async fn load(&self) -> Result<KeySet, KeyError>;
 }
 
-/// Wall-clock seconds since the Unix epoch.
+/// Wall-clock time since the Unix epoch.
 pub trait Clock: Send + Sync {
-    fn now(&self) -> u64;
+    /// Milliseconds: what the grace window and the session order are measured in.
+    fn now_ms(&self) -> u64;
+
+    /// Whole seconds (token claims, lifetimes, lockouts).
+    fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
 }
 
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
 }

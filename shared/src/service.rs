@@ -6,11 +6,12 @@ use std::sync::Arc;
 use rand::RngCore;
 
 use crate::config::Config;
-use crate::domain::{RefreshToken, Session, User, Username, SPENT_HISTORY};
+use crate::device_token;
+use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
 use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
 use crate::keyring::{KeyRing, SigningKey};
 use crate::password::Passwords;
-use crate::ports::{Clock, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 use crate::tokens::mint_access_token;
 
 /// What a successful login or refresh hands back.
@@ -21,6 +22,15 @@ pub struct Issued {
     pub refresh_token: String,
     pub refresh_expires_in: u64,
     pub session_id: String,
+    /// Login only: proof that this device has logged in as this user (see [`device_token`]).
+    pub device_token: Option<DeviceToken>,
+}
+
+/// A device token and its lifetime in seconds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceToken {
+    pub token: String,
+    pub max_age: u64,
 }
 
 impl std::fmt::Debug for Issued {
@@ -36,6 +46,8 @@ pub struct LoginInput {
     pub username: String,
     pub password: String,
     pub device_id: String,
+    /// Device tokens presented (the body's first, then each cookie); any may be invalid.
+    pub device_tokens: Vec<String>,
 }
 
 /// How often a refresh re-reads and retries after losing a rotation race.
@@ -99,25 +111,46 @@ impl AuthService {
     pub async fn login(&self, input: LoginInput) -> Result<Issued, AuthError> {
         // The key first: with no key there is nothing to issue, so fail before any work.
         let key = self.keys.current().await?;
+        let now = self.clock.now();
+        let policy = self.cfg.lockout_policy();
         // A name that cannot be valid cannot exist: treat it as unknown (same answer, same work).
         let username = Username::parse(&input.username).ok();
-        let (user, failures) = match &username {
-            Some(u) => tokio::try_join!(self.users.get_user(u), self.throttle.failures(u))?,
+        let (user, throttle) = match &username {
+            Some(u) => {
+                let device =
+                    device_token::verified_device(&self.keys, &input.device_tokens, u, now).await;
+                let key = ThrottleKey {
+                    username: u.clone(),
+                    device,
+                };
+                // The attempt is counted before the password is looked at, atomically: of any
+                // number of concurrent attempts, at most LOGIN_MAX_FAILURES get this far.
+                let (user, reservation) = tokio::try_join!(
+                    self.users.get_user(u),
+                    self.throttle.reserve_attempt(&key, now, &policy)
+                )?;
+                (user, Some((key, reservation)))
+            }
             None => (None, None),
         };
         if let Some(u) = &user {
             tracing::Span::current().record("user_id", u.user_id.as_str());
         }
-        let now = self.clock.now();
-        // Locked: refused before the password is even looked at, right or wrong.
-        if let Some(until) = failures.and_then(|f| self.locked_until(&f)) {
-            if now < until {
-                tracing::info!(event = "login_locked", "login refused: too many failures");
+        let (throttle_key, failures) = match throttle {
+            Some((key, Reservation::Granted { failures })) => (Some(key), failures),
+            // Locked: refused before the password is even looked at, right or wrong.
+            Some((key, Reservation::Refused { until })) => {
+                tracing::info!(
+                    event = "login_locked",
+                    known_device = key.device.is_some(),
+                    "login refused: too many failures"
+                );
                 return Err(AuthError::TooManyAttempts {
-                    retry_after: until - now,
+                    retry_after: until.saturating_sub(now).max(1),
                 });
             }
-        }
+            None => (None, 0),
+        };
         let verified = self
             .passwords
             .verify(
@@ -133,18 +166,18 @@ impl AuthService {
                     known_user = user.is_some(),
                     "login failed"
                 );
-                if let Some(u) = &username {
-                    self.count_failure(u, now).await;
+                if let Some(key) = &throttle_key {
+                    self.lock_if_due(key, failures, now).await;
                 }
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if failures.is_some() {
-            if let Err(e) = self.throttle.clear_failures(&user.username).await {
-                tracing::warn!(error = %e, "could not reset the failure counter");
-            }
-        }
+        let Some(throttle_key) = throttle_key else {
+            // Unreachable: a verified password belongs to a parsed username.
+            return Err(AuthError::Internal);
+        };
         if user.disabled {
+            self.clear_failures(&throttle_key).await;
             tracing::info!(event = "login_failed", reason = "disabled", "login refused");
             return Err(AuthError::AccountDisabled);
         }
@@ -154,58 +187,79 @@ impl AuthService {
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let token = RefreshToken::new(user.username.clone(), session_id.clone(), secret);
         let absolute = now.saturating_add(self.cfg.session_max_age);
+        let now_ms = self.clock.now_ms();
         let session = Session {
             username: user.username.clone(),
             session_id,
             user_id: user.user_id.clone(),
             device_id: input.device_id,
-            created_at: now,
+            created_at_ms: now_ms,
             last_used_at: now,
             expires_at: now.saturating_add(self.cfg.refresh_token_ttl).min(absolute),
             absolute_expires_at: absolute,
             token_hash: token.hash(),
             prev_hash: None,
-            rotated_at: now,
+            rotated_at_ms: now_ms,
             successor_kid: None,
             spent: Vec::new(),
             version: 0,
         };
-        self.sessions.create_session(&session).await?;
+        // The count starts again (this device's, or the username's), beside the new session.
+        let (created, ()) = tokio::join!(
+            self.sessions.create_session(&session),
+            self.clear_failures(&throttle_key)
+        );
+        created?;
         // The login has happened; a failed clean-up must not turn it into an error.
         if let Err(e) = self.enforce_session_cap(&session, now).await {
             tracing::warn!(error = %e, "could not enforce the session cap");
         }
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
-        self.issue(&key, &user, &session, &token, now)
+        // The same device keeps its id (and so its counter); a new one gets a new id.
+        let device_id = throttle_key
+            .device
+            .unwrap_or_else(device_token::new_device_id);
+        let max_age = self.cfg.session_max_age;
+        let device = DeviceToken {
+            token: device_token::mint(
+                &key,
+                &user.username,
+                &device_id,
+                now.saturating_add(max_age),
+            ),
+            max_age,
+        };
+        let mut issued = self.issue(&key, &user, &session, &token, now)?;
+        issued.device_token = Some(device);
+        Ok(issued)
     }
 
-    fn locked_until(&self, f: &crate::domain::FailureRecord) -> Option<u64> {
-        f.locked_until(
-            self.cfg.login_max_failures,
-            self.cfg.login_lockout_base,
-            self.cfg.login_lockout_max,
-        )
-    }
-
-    /// Counts a failed login. A store failure here is logged, not surfaced: the caller gets
-    /// the same 401 either way (failing closed would let a DynamoDB hiccup lock everyone out).
-    async fn count_failure(&self, username: &Username, now: u64) {
-        let keep_for = self.cfg.login_failure_window + self.cfg.login_lockout_max;
+    /// After a failed check: locks the key if this failure reached the threshold. A store
+    /// failure here is logged, not surfaced (the caller gets the same 401 either way; the
+    /// attempt was already counted when it was reserved).
+    async fn lock_if_due(&self, key: &ThrottleKey, failures: u32, now: u64) {
+        let policy = self.cfg.lockout_policy();
+        if policy.lockout(failures).is_none() {
+            return;
+        }
         match self
             .throttle
-            .record_failure(username, now, self.cfg.login_failure_window, keep_for)
+            .lock_after_failure(key, failures, now, &policy)
             .await
         {
-            Ok(record) => {
-                if self.locked_until(&record).is_some_and(|until| now < until) {
-                    tracing::warn!(
-                        event = "login_locked",
-                        failures = record.failures,
-                        "username locked after repeated failures"
-                    );
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "could not count a failed login"),
+            Ok(()) => tracing::warn!(
+                event = "login_locked",
+                failures,
+                known_device = key.device.is_some(),
+                "login locked after repeated failures"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not record a lockout"),
+        }
+    }
+
+    async fn clear_failures(&self, key: &ThrottleKey) {
+        if let Err(e) = self.throttle.clear(key).await {
+            tracing::warn!(error = %e, "could not reset the failure counter");
         }
     }
 
@@ -282,7 +336,7 @@ impl AuthService {
                 }
                 next.prev_hash = Some(presented);
                 next.token_hash = next_token.hash();
-                next.rotated_at = now;
+                next.rotated_at_ms = self.clock.now_ms();
                 next.last_used_at = now;
                 next.expires_at = now
                     .saturating_add(self.cfg.refresh_token_ttl)
@@ -298,7 +352,7 @@ impl AuthService {
             }
 
             if session.prev_hash.is_some_and(|p| p.matches(&presented)) {
-                if now.saturating_sub(session.rotated_at) <= self.cfg.reuse_grace_secs {
+                if session.in_grace(self.clock.now_ms(), self.grace_ms()) {
                     return self.repeat_within_grace(&token, &session, user, now).await;
                 }
                 self.revoke_for_reuse(&session).await;
@@ -394,40 +448,57 @@ impl AuthService {
             return Ok(());
         };
         tracing::Span::current().record("session_id", token.session_id.as_str());
+        let presented = token.hash();
         let deleted = self
             .sessions
             .delete_session_if_token(
                 &token.username,
                 &token.session_id,
-                &token.hash(),
+                &presented,
                 self.clock.now(),
             )
             .await?;
-        if !deleted {
+        let Some(session) = deleted else {
             return Ok(());
-        }
+        };
         tracing::info!(
             event = "session_revoked",
             reason = "logout",
             "session revoked"
         );
-        if all_devices {
-            let ids: Vec<String> = self
-                .sessions
-                .list_sessions(&token.username)
-                .await?
-                .into_iter()
-                .map(|s| s.session_id)
-                .collect();
-            self.sessions.delete_sessions(&token.username, &ids).await?;
-            tracing::info!(
-                event = "session_revoked",
-                reason = "logout_all",
-                count = ids.len(),
-                "all sessions revoked"
-            );
+        if !all_devices {
+            return Ok(());
         }
+        // Every device only on the word of a live token: the current one, or the one it just
+        // replaced inside the grace window. A long-spent token ended its own session (it is
+        // no longer to be trusted with it) but speaks for nothing more.
+        if !session.honours(&presented, self.clock.now_ms(), self.grace_ms()) {
+            tracing::info!(
+                event = "logout_all_refused",
+                reason = "spent_token",
+                "logout of all devices refused: the token was spent"
+            );
+            return Ok(());
+        }
+        let ids: Vec<String> = self
+            .sessions
+            .list_sessions(&token.username)
+            .await?
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect();
+        self.sessions.delete_sessions(&token.username, &ids).await?;
+        tracing::info!(
+            event = "session_revoked",
+            reason = "logout_all",
+            count = ids.len(),
+            "all sessions revoked"
+        );
         Ok(())
+    }
+
+    fn grace_ms(&self) -> u64 {
+        self.cfg.reuse_grace_secs.saturating_mul(1000)
     }
 
     fn issue(
@@ -449,6 +520,7 @@ impl AuthService {
             refresh_token: refresh.encode(),
             refresh_expires_in: session.ends_at().saturating_sub(now),
             session_id: session.session_id.clone(),
+            device_token: None,
         })
     }
 }

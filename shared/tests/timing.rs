@@ -61,6 +61,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
                     username: username.into(),
                     password: password.into(),
                     device_id: "t".into(),
+                    device_tokens: Vec::new(),
                 })
                 .await;
             assert!(result.is_err());

@@ -33,6 +33,20 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// A function binary built by `cargo build --bins` (make test builds them first).
+pub fn built_binary(name: &str) -> PathBuf {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    let path = dir.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --bins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
 pub fn load_event(name: &str) -> Value {
     let path = repo_root().join("events").join(name);
     let text = std::fs::read_to_string(&path)
@@ -308,9 +322,14 @@ pub fn login_event(body: &str) -> Value {
     with_body(load_event("login-ok.json"), Some(body))
 }
 
-/// The sample refresh event with the given body and cookies.
+/// The sample refresh event with the given body (sent as `application/json`, as every client
+/// does) and cookies.
 pub fn refresh_event(body: Option<&str>, cookies: &[&str]) -> Value {
-    with_cookies(with_body(load_event("refresh-cookie.json"), body), cookies)
+    let mut event = with_cookies(with_body(load_event("refresh-cookie.json"), body), cookies);
+    if body.is_some() {
+        event["headers"]["content-type"] = Value::String("application/json".into());
+    }
+    event
 }
 
 pub fn logout_event(body: Option<&str>, cookies: &[&str]) -> Value {

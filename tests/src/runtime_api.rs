@@ -202,6 +202,18 @@ pub async fn run_binary(
     env: &[(String, String)],
     events: Vec<Value>,
 ) -> (Vec<Option<Outcome>>, Option<Value>) {
+    let (outcomes, init_error, _) = run_binary_logged(binary, env, events).await;
+    (outcomes, init_error)
+}
+
+/// [`run_binary`], also returning everything the binary wrote to stdout and stderr (its logs;
+/// read while it runs, so a chatty log level cannot fill a pipe and stall it).
+pub async fn run_binary_logged(
+    binary: &Path,
+    env: &[(String, String)],
+    events: Vec<Value>,
+) -> (Vec<Option<Outcome>>, Option<Value>, String) {
+    use tokio::io::AsyncReadExt;
     let n = events.len();
     let api = RuntimeApi::start(events).await;
     let mut child = tokio::process::Command::new(binary)
@@ -215,13 +227,30 @@ pub async fn run_binary(
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "smoke")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "smoke")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let drain = |pipe: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>| {
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text).await;
+            }
+            text
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let outcomes = api.outcomes(n, Duration::from_secs(60)).await;
     let init_error = api.init_error();
     let _ = child.kill().await;
-    (outcomes, init_error)
+    let mut logs = stdout.await.unwrap_or_default();
+    logs.extend(stderr.await.unwrap_or_default());
+    (
+        outcomes,
+        init_error,
+        String::from_utf8_lossy(&logs).into_owned(),
+    )
 }

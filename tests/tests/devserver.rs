@@ -75,11 +75,22 @@ async fn login_hello_refresh_logout_over_http() {
         "refresh_token",
         "refresh_expires_in",
         "session_id",
+        "device_token",
     ] {
         assert!(b.get(field).is_some(), "login body lacks {field}");
     }
     let set = login.all("set-cookie");
-    assert_eq!(set.len(), 1);
+    assert_eq!(set.len(), 2, "the refresh and the device cookie: {set:?}");
+    let device = cookie_attrs(set[1]);
+    assert!(set[1].starts_with(&format!(
+        "device_token={};",
+        b["device_token"].as_str().unwrap()
+    )));
+    assert_eq!(device["path"], "/auth/login");
+    assert_eq!(device["samesite"], "Strict");
+    for flag in ["httponly", "secure"] {
+        assert!(device.contains_key(flag), "device cookie: {flag}");
+    }
     assert!(set[0].starts_with(&format!(
         "refresh_token={};",
         b["refresh_token"].as_str().unwrap()

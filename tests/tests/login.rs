@@ -28,12 +28,18 @@ async fn login_returns_tokens_and_the_refresh_cookie_in_the_cookies_array() {
     let refresh = b["refresh_token"].as_str().unwrap();
     assert!(b["access_token"].as_str().unwrap().split('.').count() == 3);
     assert!(b["session_id"].as_str().is_some_and(|s| !s.is_empty()));
+    let device = b["device_token"].as_str().unwrap();
     // HTTP API payload 2.0: cookies travel in the `cookies` array, not as a header.
     assert_eq!(
         cookies(&resp),
-        vec![format!(
-            "refresh_token={refresh}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=1209600"
-        )]
+        vec![
+            format!(
+                "refresh_token={refresh}; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=1209600"
+            ),
+            format!(
+                "device_token={device}; HttpOnly; Secure; SameSite=Strict; Path=/auth/login; Max-Age=2592000"
+            ),
+        ]
     );
     assert!(resp["headers"].get("set-cookie").is_none());
 }

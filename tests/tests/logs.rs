@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use integration_tests::runtime_api::{run_binary_logged, Outcome};
 use integration_tests::*;
 use serde_json::{json, Value};
 use shared::authorizer::Authorizer;
@@ -28,9 +29,9 @@ impl Write for Capture {
 async fn logs_carry_security_events_and_never_a_secret() {
     let capture = Capture::default();
     let sink = capture.clone();
-    // Debug: the most a deployment logs (and where authorizer_allowed is); nothing at this
-    // level, the SDK's included, may carry a secret either. The only test in this binary.
-    std::env::set_var("RUST_LOG", "debug");
+    // Trace, the most anyone can ask for: nothing at this level, the SDK's and the runtime's
+    // included, may carry a secret. The only test in this binary that installs a subscriber.
+    std::env::set_var("RUST_LOG", "trace");
     shared::telemetry::init_with_writer(move || sink.clone());
 
     let env = TestEnv::new().await;
@@ -117,4 +118,134 @@ async fn logs_carry_security_events_and_never_a_secret() {
         .find(|l| l["fields"]["event"] == "refresh_reuse_detected")
         .unwrap();
     assert_eq!(theft["fields"]["session_id"], first["session_id"]);
+}
+
+fn answer(outcomes: &[Option<Outcome>], i: usize) -> &Value {
+    match &outcomes[i] {
+        Some(Outcome::Response(v)) => v,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+/// The deployed binaries at `RUST_LOG=trace`, each with the events that make it touch every
+/// secret it handles: passwords (right and wrong), the stored password hash, refresh tokens
+/// and their hashes, the access token, the device token, the signing key, and the new key the
+/// rotation writes with PutSecretValue.
+#[tokio::test]
+async fn the_function_binaries_log_no_secret_at_trace() {
+    let env = TestEnv::new().await;
+    let password = "Binary-secret-pw-9";
+    let wrong = "Wrong-guess-pw-3";
+    let user = env.create_user("carol", password, &["admin"]).await;
+    let mut vars = function_env(&env.cfg);
+    vars.push(("RUST_LOG".into(), "trace".into()));
+    let mut logs = String::new();
+
+    let login = |p: &str| login_event(&json!({"username": "carol", "password": p}).to_string());
+    let (out, _, log) = run_binary_logged(
+        &built_binary("login"),
+        &vars,
+        vec![login(wrong), login(password)],
+    )
+    .await;
+    logs.push_str(&log);
+    let first = body(answer(&out, 1));
+    let t0 = first["refresh_token"].as_str().unwrap().to_string();
+    let access = first["access_token"].as_str().unwrap().to_string();
+    let device = first["device_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let (out, _, log) = run_binary_logged(
+        &built_binary("refresh"),
+        &vars,
+        vec![refresh_event(None, &[&format!("refresh_token={t0}")])],
+    )
+    .await;
+    logs.push_str(&log);
+    let t1 = refresh_token_of(answer(&out, 0));
+
+    let (_, _, log) = run_binary_logged(
+        &built_binary("logout"),
+        &vars,
+        vec![logout_event(
+            Some(&json!({"refresh_token": t1, "all_devices": true}).to_string()),
+            &[],
+        )],
+    )
+    .await;
+    logs.push_str(&log);
+
+    let mut authorize = load_event("authorizer-v2.json");
+    authorize["headers"]["authorization"] = json!(format!("Bearer {access}"));
+    let (out, _, log) =
+        run_binary_logged(&built_binary("authorizer"), &vars, vec![authorize]).await;
+    logs.push_str(&log);
+    assert_eq!(answer(&out, 0)["isAuthorized"], true);
+
+    // A whole rotation by the rotation function (moto enables rotation without a Lambda).
+    let (_, old_key) = env.current_key().await;
+    env.app
+        .secrets
+        .client()
+        .rotate_secret()
+        .secret_id(&env.cfg.signing_secret_id)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("moto enables rotation");
+    let token = uuid::Uuid::new_v4().to_string();
+    let steps: Vec<Value> = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+        .iter()
+        .map(|step| {
+            json!({"Step": step, "SecretId": env.cfg.signing_secret_id, "ClientRequestToken": token})
+        })
+        .collect();
+    let (out, _, log) = run_binary_logged(&built_binary("rotate-secret"), &vars, steps).await;
+    logs.push_str(&log);
+    for (i, o) in out.iter().enumerate() {
+        assert!(matches!(o, Some(Outcome::Response(_))), "step {i}: {o:?}");
+    }
+    let (new_kid, new_key) = env.current_key().await;
+    assert_eq!(new_kid, token, "the rotation ran");
+
+    let stored = shared::ports::UserStore::get_user(env.app.store.as_ref(), &user.username)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut secrets = vec![
+        password.to_string(),
+        wrong.to_string(),
+        stored.password_hash.clone(),
+        access.clone(),
+        access.rsplit('.').next().unwrap().to_string(),
+        device.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&old_key),
+        base64::engine::general_purpose::STANDARD.encode(&new_key),
+    ];
+    assert!(!device.is_empty(), "login hands out a device token");
+    for token in [&t0, &t1] {
+        secrets.push(token.to_string());
+        secrets.push(token.rsplit('.').next().unwrap().to_string());
+        secrets.push(
+            shared::domain::RefreshToken::parse(token)
+                .unwrap()
+                .hash()
+                .to_hex(),
+        );
+    }
+    // The logs are real: every binary said something, the SDK's info lines included.
+    assert!(logs.lines().count() > 10, "{logs}");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret leaked into a binary's trace logs: {secret:.12}…"
+        );
+    }
 }

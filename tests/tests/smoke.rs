@@ -10,16 +10,7 @@ use integration_tests::*;
 use serde_json::{json, Value};
 
 fn binary(name: &str) -> PathBuf {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target"));
-    let path = dir.join("debug").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --bins` first (make test does)",
-        path.display()
-    );
-    path
+    built_binary(name)
 }
 
 fn response(outcome: &Option<Outcome>) -> &Value {

@@ -63,6 +63,7 @@ async fn the_counter_is_shared_by_every_instance() {
                 username: "alice".into(),
                 password: "wrong".into(),
                 device_id: "x".into(),
+                device_tokens: Vec::new(),
             })
             .await
             .unwrap_err();

@@ -14,9 +14,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
-use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{
+    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
+    User, Username,
+};
 use crate::error::StoreError;
-use crate::ports::{SessionStore, ThrottleStore, UserStore};
+use crate::ports::{Reservation, SessionStore, ThrottleStore, UserStore};
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 const BATCH_WRITE_MAX: usize = 25;
@@ -73,6 +76,15 @@ fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
         _ => Err(StoreError::Corrupt(format!(
             "attribute {name} missing or not N"
         ))),
+    }
+}
+
+/// `<name>_ms`, or for an item written before milliseconds were stored, `<name>` seconds
+/// (rounded down: a grace window then looks older than it is, never younger).
+fn get_ms(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match get_n(item, &format!("{name}_ms")) {
+        Ok(ms) => Ok(ms),
+        Err(_) => Ok(get_n(item, name)?.saturating_mul(1000)),
     }
 }
 
@@ -134,7 +146,9 @@ fn session_to_item(session: &Session) -> Item {
     let mut item = DynamoStore::session_key(&session.username, &session.session_id);
     item.insert("user_id".into(), s(&session.user_id));
     item.insert("device_id".into(), s(&session.device_id));
-    item.insert("created_at".into(), n(session.created_at));
+    // Seconds for people and tools, milliseconds for the eviction order.
+    item.insert("created_at".into(), n(session.created_at()));
+    item.insert("created_at_ms".into(), n(session.created_at_ms));
     item.insert("last_used_at".into(), n(session.last_used_at));
     item.insert("expires_at".into(), n(session.expires_at));
     item.insert("absolute_expires_at".into(), n(session.absolute_expires_at));
@@ -143,7 +157,8 @@ fn session_to_item(session: &Session) -> Item {
     if let Some(prev) = &session.prev_hash {
         item.insert("prev_hash".into(), s(&prev.to_hex()));
     }
-    item.insert("rotated_at".into(), n(session.rotated_at));
+    item.insert("rotated_at".into(), n(session.rotated_at_ms / 1000));
+    item.insert("rotated_at_ms".into(), n(session.rotated_at_ms));
     if let Some(kid) = &session.successor_kid {
         item.insert("successor_kid".into(), s(kid));
     }
@@ -161,14 +176,14 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
         session_id: get_s(item, "session_id")?,
         user_id: get_s(item, "user_id")?,
         device_id: get_s(item, "device_id")?,
-        created_at: get_n(item, "created_at")?,
+        created_at_ms: get_ms(item, "created_at")?,
         last_used_at: get_n(item, "last_used_at")?,
         expires_at: get_n(item, "expires_at")?,
         absolute_expires_at: get_n(item, "absolute_expires_at")?,
         token_hash: get_hash(item, "token_hash")?
             .ok_or_else(|| StoreError::Corrupt("token_hash missing".into()))?,
         prev_hash: get_hash(item, "prev_hash")?,
-        rotated_at: get_n(item, "rotated_at")?,
+        rotated_at_ms: get_ms(item, "rotated_at")?,
         successor_kid: item
             .get("successor_kid")
             .and_then(|v| v.as_s().ok())
@@ -187,7 +202,7 @@ fn summary_from_item(item: &Item) -> Result<SessionSummary, StoreError> {
     Ok(SessionSummary {
         session_id: get_s(item, "session_id")?,
         device_id: get_s(item, "device_id")?,
-        created_at: get_n(item, "created_at")?,
+        created_at_ms: get_ms(item, "created_at")?,
         last_used_at: get_n(item, "last_used_at")?,
         expires_at: expires_at.min(absolute),
     })
@@ -347,7 +362,7 @@ impl SessionStore for DynamoStore {
         session_id: &str,
         token_hash: &TokenHash,
         now: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Session>, StoreError> {
         let result = self
             .client
             .delete_item()
@@ -357,11 +372,12 @@ impl SessionStore for DynamoStore {
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":h", s(&token_hash.to_hex()))
             .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Ok(out) => out.attributes.as_ref().map(session_from_item).transpose(),
+            Err(e) if is_conditional_failure(&e) => Ok(None),
             Err(e) => Err(StoreError::unavailable(e)),
         }
     }
@@ -392,7 +408,7 @@ impl SessionStore for DynamoStore {
                 .key_condition_expression("username = :u")
                 .expression_attribute_values(":u", s(username.as_str()))
                 .projection_expression(
-                    "session_id, device_id, created_at, last_used_at, expires_at, absolute_expires_at",
+                    "session_id, device_id, created_at, created_at_ms, last_used_at, expires_at, absolute_expires_at",
                 )
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -407,7 +423,7 @@ impl SessionStore for DynamoStore {
                 break;
             }
         }
-        out.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
+        out.sort_by(|a, b| (a.created_at_ms, &a.session_id).cmp(&(b.created_at_ms, &b.session_id)));
         Ok(out)
     }
 
@@ -452,14 +468,21 @@ impl SessionStore for DynamoStore {
 }
 
 /// Failed-login counters live in the sessions table under a partition no username can have
-/// (`#` is not allowed in usernames), so no extra table is needed and TTL cleans them up.
-fn throttle_key(username: &Username) -> Item {
+/// (`#` is not allowed in usernames), so no extra table is needed and TTL cleans them up: one
+/// item for the username from anywhere, one per known device (`device#<id>`).
+fn throttle_key(key: &ThrottleKey) -> Item {
     HashMap::from([
         (
             "username".to_string(),
-            s(&format!("#login-failures#{}", username.as_str())),
+            s(&format!("#login-failures#{}", key.username.as_str())),
         ),
-        ("session_id".to_string(), s("throttle")),
+        (
+            "session_id".to_string(),
+            s(&match &key.device {
+                None => "throttle".to_string(),
+                Some(device) => format!("device#{device}"),
+            }),
+        ),
     ])
 }
 
@@ -467,93 +490,169 @@ fn failure_record(item: &Item) -> Result<FailureRecord, StoreError> {
     Ok(FailureRecord {
         failures: u32::try_from(get_n(item, "failures")?).unwrap_or(u32::MAX),
         last_failure: get_n(item, "last_failure")?,
+        locked_until: match item.get("locked_until") {
+            None => None,
+            Some(_) => Some(get_n(item, "locked_until")?),
+        },
     })
+}
+
+/// How long a counter item is kept: past its window and the longest lockout.
+fn throttle_ttl(now: u64, policy: &LockoutPolicy) -> AttributeValue {
+    n(now
+        .saturating_add(policy.window)
+        .saturating_add(policy.cap)
+        .saturating_add(1))
 }
 
 #[async_trait]
 impl ThrottleStore for DynamoStore {
-    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.sessions_table)
-            .set_key(Some(throttle_key(username)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item.as_ref().map(failure_record).transpose()
-    }
-
-    async fn record_failure(
+    /// One conditional UpdateItem in the common case: DynamoDB applies updates of one item one
+    /// at a time, and the condition lets an increment through only while the count is below
+    /// the threshold (or a lockout has run out), so of any number of concurrent attempts at most
+    /// the threshold's worth get `Granted`. A refusal returns the item (ALL_OLD on condition
+    /// failure), so telling "locked" from "no record yet" costs no extra read.
+    async fn reserve_attempt(
         &self,
-        username: &Username,
+        key: &ThrottleKey,
         now: u64,
-        window: u64,
-        keep_for: u64,
-    ) -> Result<FailureRecord, StoreError> {
-        let ttl = n(now.saturating_add(keep_for));
-        let cutoff = n(now.saturating_sub(window));
+        policy: &LockoutPolicy,
+    ) -> Result<Reservation, StoreError> {
+        let cutoff = n(now.saturating_sub(policy.window));
         for _ in 0..=UNPROCESSED_RETRIES {
-            // Atomic increment while the window is open (concurrent guesses all count) ...
-            let added = self
+            let counted = self
                 .client
                 .update_item()
                 .table_name(&self.sessions_table)
-                .set_key(Some(throttle_key(username)))
-                .update_expression("ADD failures :one SET last_failure = :now, #ttl = :ttl")
-                .condition_expression("last_failure >= :cutoff")
+                .set_key(Some(throttle_key(key)))
+                .update_expression(
+                    "ADD failures :one SET last_failure = :now, #ttl = :ttl REMOVE locked_until",
+                )
+                .condition_expression(
+                    "last_failure >= :cutoff AND (failures < :max OR locked_until <= :now)",
+                )
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":ttl", ttl.clone())
+                .expression_attribute_values(":ttl", throttle_ttl(now, policy))
                 .expression_attribute_values(":cutoff", cutoff.clone())
+                .expression_attribute_values(":max", n(u64::from(policy.max_failures)))
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
-            match added {
-                Ok(out) => return failure_record(&out.attributes.unwrap_or_default()),
-                Err(e) if is_conditional_failure(&e) => {}
+            let current = match counted {
+                Ok(out) => {
+                    let record = failure_record(&out.attributes.unwrap_or_default())?;
+                    return Ok(Reservation::Granted {
+                        failures: record.failures,
+                    });
+                }
+                Err(e) if is_conditional_failure(&e) => e
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item.clone(),
+                        _ => None,
+                    })
+                    .map(|item| failure_record(&item))
+                    .transpose()?,
                 Err(e) => return Err(StoreError::unavailable(e)),
+            };
+            match policy.next_attempt(current.as_ref(), now) {
+                NextAttempt::Refuse { until } => return Ok(Reservation::Refused { until }),
+                // The record changed between the two (a lockout ran out, a success cleared
+                // it): try the increment again.
+                NextAttempt::Count => continue,
+                NextAttempt::Restart => {}
             }
-            // ... otherwise start again at 1, unless a concurrent failure just did (then the
-            // increment above wins on the next turn).
-            let mut item = throttle_key(username);
+            // No record, or a stale one: start again at 1, unless a concurrent attempt just
+            // did (then the increment above takes the next turn).
+            let mut item = throttle_key(key);
             item.insert("failures".into(), n(1));
             item.insert("last_failure".into(), n(now));
-            item.insert(TTL_ATTRIBUTE.into(), ttl.clone());
+            item.insert(TTL_ATTRIBUTE.into(), throttle_ttl(now, policy));
             let started = self
                 .client
                 .put_item()
                 .table_name(&self.sessions_table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(username) OR last_failure < :cutoff")
+                .condition_expression(
+                    "attribute_not_exists(username) OR (last_failure < :cutoff AND \
+                     (attribute_not_exists(locked_until) OR locked_until <= :now))",
+                )
                 .expression_attribute_values(":cutoff", cutoff.clone())
+                .expression_attribute_values(":now", n(now))
                 .send()
                 .await;
             match started {
-                Ok(_) => {
-                    return Ok(FailureRecord {
-                        failures: 1,
-                        last_failure: now,
-                    })
-                }
+                Ok(_) => return Ok(Reservation::Granted { failures: 1 }),
                 Err(e) if is_conditional_failure(&e) => continue,
                 Err(e) => return Err(StoreError::unavailable(e)),
             }
         }
-        Err(StoreError::unavailable(Throttled))
+        // Still contended after every retry: so many attempts on one name at once is itself
+        // the attack this guards against; refuse briefly rather than check a password.
+        Ok(Reservation::Refused {
+            until: now.saturating_add(1),
+        })
     }
 
-    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
+    async fn lock_after_failure(
+        &self,
+        key: &ThrottleKey,
+        failures: u32,
+        now: u64,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        let Some(lockout) = policy.lockout(failures) else {
+            return Ok(());
+        };
+        let until = n(now.saturating_add(lockout));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(throttle_key(key)))
+            .update_expression("SET locked_until = :until")
+            // Never shorten a lockout, never resurrect a cleared record.
+            .condition_expression(
+                "attribute_exists(username) AND \
+                 (attribute_not_exists(locked_until) OR locked_until < :until)",
+            )
+            .expression_attribute_values(":until", until)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.sessions_table)
-            .set_key(Some(throttle_key(username)))
+            .set_key(Some(throttle_key(key)))
             .send()
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
+    }
+
+    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(throttle_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.as_ref().map(failure_record).transpose()
     }
 }
 

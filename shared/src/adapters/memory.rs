@@ -6,15 +6,18 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::{FailureRecord, Session, SessionSummary, TokenHash, User, Username};
+use crate::domain::{
+    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
+    User, Username,
+};
 use crate::error::{KeyError, StoreError};
-use crate::ports::{Clock, KeySet, KeySource, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{Clock, KeySet, KeySource, Reservation, SessionStore, ThrottleStore, UserStore};
 
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<Username, User>>,
     sessions: Mutex<BTreeMap<(Username, String), Session>>,
-    failures: Mutex<HashMap<Username, FailureRecord>>,
+    failures: Mutex<HashMap<ThrottleKey, FailureRecord>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -100,7 +103,7 @@ impl SessionStore for MemoryStore {
         session_id: &str,
         token_hash: &TokenHash,
         now: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Session>, StoreError> {
         let key = (username.clone(), session_id.to_string());
         let mut sessions = lock(&self.sessions);
         let matches = sessions.get(&key).is_some_and(|s| {
@@ -108,10 +111,7 @@ impl SessionStore for MemoryStore {
                 && (s.token_hash.matches(token_hash)
                     || s.prev_hash.is_some_and(|p| p.matches(token_hash)))
         });
-        if matches {
-            sessions.remove(&key);
-        }
-        Ok(matches)
+        Ok(if matches { sessions.remove(&key) } else { None })
     }
 
     async fn delete_session(
@@ -130,12 +130,12 @@ impl SessionStore for MemoryStore {
             .map(|s| SessionSummary {
                 session_id: s.session_id.clone(),
                 device_id: s.device_id.clone(),
-                created_at: s.created_at,
+                created_at_ms: s.created_at_ms,
                 last_used_at: s.last_used_at,
                 expires_at: s.ends_at(),
             })
             .collect();
-        out.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
+        out.sort_by(|a, b| (a.created_at_ms, &a.session_id).cmp(&(b.created_at_ms, &b.session_id)));
         Ok(out)
     }
 
@@ -154,33 +154,56 @@ impl SessionStore for MemoryStore {
 
 #[async_trait]
 impl ThrottleStore for MemoryStore {
-    async fn failures(&self, username: &Username) -> Result<Option<FailureRecord>, StoreError> {
-        Ok(lock(&self.failures).get(username).copied())
-    }
-
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
-        username: &Username,
+        key: &ThrottleKey,
         now: u64,
-        window: u64,
-        _keep_for: u64,
-    ) -> Result<FailureRecord, StoreError> {
+        policy: &LockoutPolicy,
+    ) -> Result<Reservation, StoreError> {
+        // One lock around read and write: the atomicity DynamoDB's conditions give.
         let mut all = lock(&self.failures);
-        let record = all.entry(username.clone()).or_insert(FailureRecord {
-            failures: 0,
-            last_failure: now,
-        });
-        if now.saturating_sub(record.last_failure) > window {
-            record.failures = 0;
-        }
-        record.failures = record.failures.saturating_add(1);
-        record.last_failure = now;
-        Ok(*record)
+        let failures = match policy.next_attempt(all.get(key), now) {
+            NextAttempt::Refuse { until } => return Ok(Reservation::Refused { until }),
+            NextAttempt::Restart => 1,
+            NextAttempt::Count => all.get(key).map_or(1, |r| r.failures.saturating_add(1)),
+        };
+        all.insert(
+            key.clone(),
+            FailureRecord {
+                failures,
+                last_failure: now,
+                locked_until: None,
+            },
+        );
+        Ok(Reservation::Granted { failures })
     }
 
-    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
-        lock(&self.failures).remove(username);
+    async fn lock_after_failure(
+        &self,
+        key: &ThrottleKey,
+        failures: u32,
+        now: u64,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StoreError> {
+        let Some(lockout) = policy.lockout(failures) else {
+            return Ok(());
+        };
+        let until = now.saturating_add(lockout);
+        if let Some(r) = lock(&self.failures).get_mut(key) {
+            if r.locked_until.is_none_or(|u| u < until) {
+                r.locked_until = Some(until);
+            }
+        }
         Ok(())
+    }
+
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        lock(&self.failures).remove(key);
+        Ok(())
+    }
+
+    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError> {
+        Ok(lock(&self.failures).get(key).copied())
     }
 }
 
@@ -229,25 +252,31 @@ impl KeySource for StaticKeySource {
     }
 }
 
-/// A clock that moves only when told to.
+/// A clock that moves only when told to (milliseconds inside; seconds where tests think in
+/// seconds).
 pub struct FakeClock(AtomicU64);
 
 impl FakeClock {
+    /// Starts at `now` epoch seconds.
     pub fn new(now: u64) -> Self {
-        FakeClock(AtomicU64::new(now))
+        FakeClock(AtomicU64::new(now.saturating_mul(1000)))
     }
 
     pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.advance_ms(secs.saturating_mul(1000));
+    }
+
+    pub fn advance_ms(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
     pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst);
+        self.0.store(now.saturating_mul(1000), Ordering::SeqCst);
     }
 }
 
 impl Clock for FakeClock {
-    fn now(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

@@ -78,7 +78,8 @@ pub struct Session {
     pub session_id: String,
     pub user_id: String,
     pub device_id: String,
-    pub created_at: u64,
+    /// Epoch milliseconds: sessions are evicted strictly oldest first, even within a second.
+    pub created_at_ms: u64,
     pub last_used_at: u64,
     /// Inactivity expiry: slides on each rotation, never past `absolute_expires_at`.
     pub expires_at: u64,
@@ -86,9 +87,10 @@ pub struct Session {
     pub absolute_expires_at: u64,
     /// SHA-256 of the live refresh token.
     pub token_hash: TokenHash,
-    /// SHA-256 of the token the live one replaced, if any, and when that happened.
+    /// SHA-256 of the token the live one replaced, if any, and when that happened (epoch
+    /// milliseconds: the grace window is measured to the millisecond).
     pub prev_hash: Option<TokenHash>,
-    pub rotated_at: u64,
+    pub rotated_at_ms: u64,
     /// Key id used to derive the live token from its predecessor (for grace-window repeats).
     pub successor_kid: Option<String>,
     /// Hashes of older spent tokens (most recent last), at most [`SPENT_HISTORY`].
@@ -106,6 +108,24 @@ impl Session {
     pub fn is_expired(&self, now: u64) -> bool {
         now >= self.ends_at()
     }
+
+    /// Creation time in whole seconds (what lists and tools show).
+    pub fn created_at(&self) -> u64 {
+        self.created_at_ms / 1000
+    }
+
+    /// Whether `hash` is a token this session would still honour as its own: the live one,
+    /// or the one it just replaced while `now_ms` is less than `grace_ms` after the rotation
+    /// (`0` = no grace at all).
+    pub fn honours(&self, hash: &TokenHash, now_ms: u64, grace_ms: u64) -> bool {
+        self.token_hash.matches(hash)
+            || (self.prev_hash.is_some_and(|p| p.matches(hash)) && self.in_grace(now_ms, grace_ms))
+    }
+
+    /// Whether `now_ms` is inside the grace window that followed the last rotation.
+    pub fn in_grace(&self, now_ms: u64, grace_ms: u64) -> bool {
+        now_ms.saturating_sub(self.rotated_at_ms) < grace_ms
+    }
 }
 
 /// What `sessions list` shows; also what eviction and logout-all need.
@@ -113,25 +133,99 @@ impl Session {
 pub struct SessionSummary {
     pub session_id: String,
     pub device_id: String,
-    pub created_at: u64,
+    /// Epoch milliseconds (the eviction order).
+    pub created_at_ms: u64,
     pub last_used_at: u64,
     pub expires_at: u64,
 }
 
-/// Recent failed logins of one username (known or not).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FailureRecord {
-    pub failures: u32,
-    pub last_failure: u64,
+/// Whose failed logins a counter counts: a username from anywhere, or a username from one
+/// device that has logged in as that user before (it presented a valid device token).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ThrottleKey {
+    pub username: Username,
+    /// The device token's random id, when one was presented and verified for this user.
+    pub device: Option<String>,
 }
 
-impl FailureRecord {
-    /// When the lockout ends, if `failures` reached `max_failures`: `base` seconds after the
-    /// last failure, doubling with each failure beyond, at most `cap`.
-    pub fn locked_until(&self, max_failures: u32, base: u64, cap: u64) -> Option<u64> {
-        let beyond = self.failures.checked_sub(max_failures)?;
-        let lockout = base.saturating_mul(1u64 << beyond.min(30)).min(cap);
-        Some(self.last_failure.saturating_add(lockout))
+/// Recent failed logins of one [`ThrottleKey`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// Attempts counted in the window, including those whose password is still being checked.
+    pub failures: u32,
+    /// When the last attempt was counted (epoch seconds).
+    pub last_failure: u64,
+    /// Set when a failure reached the threshold: no password is checked before this.
+    pub locked_until: Option<u64>,
+}
+
+/// `LOGIN_MAX_FAILURES`, `LOGIN_FAILURE_WINDOW`, `LOGIN_LOCKOUT_BASE`, `LOGIN_LOCKOUT_MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub window: u64,
+    pub base: u64,
+    pub cap: u64,
+}
+
+/// What a counter allows the next attempt to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextAttempt {
+    /// No record, or only an old one: count from 1 again.
+    Restart,
+    /// Count it on top of the record.
+    Count,
+    /// Refused until then (epoch seconds).
+    Refuse { until: u64 },
+}
+
+impl LockoutPolicy {
+    /// The lockout after `failures` failures: `base` at the threshold, doubling with each
+    /// failure beyond, at most `cap`; none below the threshold.
+    pub fn lockout(&self, failures: u32) -> Option<u64> {
+        let beyond = failures.checked_sub(self.max_failures)?;
+        Some(
+            self.base
+                .saturating_mul(1u64 << beyond.min(30))
+                .min(self.cap),
+        )
+    }
+
+    /// Whether the record no longer counts: its last attempt left the window and no lockout
+    /// is still running.
+    pub fn is_stale(&self, record: &FailureRecord, now: u64) -> bool {
+        now.saturating_sub(record.last_failure) > self.window
+            && record.locked_until.is_none_or(|until| until <= now)
+    }
+
+    /// The one decision every adapter makes, atomically, about the next attempt.
+    pub fn next_attempt(&self, record: Option<&FailureRecord>, now: u64) -> NextAttempt {
+        let Some(r) = record.filter(|r| !self.is_stale(r, now)) else {
+            return NextAttempt::Restart;
+        };
+        if r.failures < self.max_failures {
+            return NextAttempt::Count;
+        }
+        match r.locked_until {
+            // The lockout ran out: one more attempt may be checked (and locks everyone else
+            // out again while it is).
+            Some(until) if until <= now => NextAttempt::Count,
+            Some(until) => NextAttempt::Refuse { until },
+            // The threshold is reached by attempts still being checked: refused as if they
+            // all fail. If that time has passed they never finished (their instance died):
+            // the record holds until it leaves the window.
+            None => {
+                let if_all_fail = r
+                    .last_failure
+                    .saturating_add(self.lockout(r.failures).unwrap_or(self.base));
+                let until = if if_all_fail > now {
+                    if_all_fail
+                } else {
+                    r.last_failure.saturating_add(self.window).saturating_add(1)
+                };
+                NextAttempt::Refuse { until }
+            }
+        }
     }
 }
 
@@ -157,18 +251,66 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 mod tests {
     use super::*;
 
-    #[test]
-    fn lockouts_start_at_the_threshold_and_double_up_to_the_cap() {
-        let r = |failures| FailureRecord {
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        max_failures: 5,
+        window: 900,
+        base: 30,
+        cap: 900,
+    };
+
+    fn record(failures: u32, locked_until: Option<u64>) -> FailureRecord {
+        FailureRecord {
             failures,
             last_failure: 1000,
-        };
-        assert_eq!(r(4).locked_until(5, 30, 900), None);
-        assert_eq!(r(5).locked_until(5, 30, 900), Some(1030));
-        assert_eq!(r(6).locked_until(5, 30, 900), Some(1060));
-        assert_eq!(r(8).locked_until(5, 30, 900), Some(1240));
-        assert_eq!(r(40).locked_until(5, 30, 900), Some(1900));
-        assert_eq!(r(u32::MAX).locked_until(5, 30, 900), Some(1900));
+            locked_until,
+        }
+    }
+
+    #[test]
+    fn lockouts_start_at_the_threshold_and_double_up_to_the_cap() {
+        assert_eq!(POLICY.lockout(4), None);
+        assert_eq!(POLICY.lockout(5), Some(30));
+        assert_eq!(POLICY.lockout(6), Some(60));
+        assert_eq!(POLICY.lockout(8), Some(240));
+        assert_eq!(POLICY.lockout(40), Some(900));
+        assert_eq!(POLICY.lockout(u32::MAX), Some(900));
+    }
+
+    #[test]
+    fn attempts_are_counted_until_the_threshold_then_refused_while_locked() {
+        use NextAttempt::*;
+        assert_eq!(POLICY.next_attempt(None, 1000), Restart);
+        assert_eq!(POLICY.next_attempt(Some(&record(4, None)), 1001), Count);
+        assert_eq!(
+            POLICY.next_attempt(Some(&record(5, Some(1030))), 1029),
+            Refuse { until: 1030 }
+        );
+        assert_eq!(
+            POLICY.next_attempt(Some(&record(5, Some(1030))), 1030),
+            Count
+        );
+        // Past the window, but a lockout longer than the window still runs.
+        assert_eq!(POLICY.next_attempt(Some(&record(4, None)), 1901), Restart);
+        assert_eq!(
+            POLICY.next_attempt(Some(&record(9, Some(2000))), 1950),
+            Refuse { until: 2000 }
+        );
+    }
+
+    #[test]
+    fn attempts_still_being_checked_refuse_the_rest_as_if_they_fail() {
+        use NextAttempt::*;
+        // Five reserved, none finished: refused for the lockout five failures would start.
+        assert_eq!(
+            POLICY.next_attempt(Some(&record(5, None)), 1000),
+            Refuse { until: 1030 }
+        );
+        // They never finished (the instance died): refused until the record leaves the window.
+        assert_eq!(
+            POLICY.next_attempt(Some(&record(5, None)), 1100),
+            Refuse { until: 1901 }
+        );
+        assert_eq!(POLICY.next_attempt(Some(&record(5, None)), 1901), Restart);
     }
 
     #[test]

@@ -76,6 +76,7 @@ impl Fixture {
                 username: name.into(),
                 password: password.into(),
                 device_id: "test".into(),
+                device_tokens: Vec::new(),
             })
             .await
     }
@@ -167,11 +168,45 @@ async fn reuse_inside_the_grace_window_returns_the_same_successor() {
     f.add_user("alice", "pw").await;
     let first = f.login("alice", "pw").await.unwrap();
     let a = f.svc.refresh(&first.refresh_token).await.unwrap();
-    f.clock.advance(f.cfg.reuse_grace_secs);
+    // The window is measured in milliseconds: its last one still counts.
+    f.clock.advance_ms(f.cfg.reuse_grace_secs * 1000 - 1);
     let b = f.svc.refresh(&first.refresh_token).await.unwrap();
     assert_eq!(a.refresh_token, b.refresh_token);
     // And that one token is live.
     f.svc.refresh(&b.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_grace_window_ends_on_its_millisecond() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let first = f.login("alice", "pw").await.unwrap();
+    let next = f.svc.refresh(&first.refresh_token).await.unwrap();
+    f.clock.advance_ms(f.cfg.reuse_grace_secs * 1000);
+    assert_eq!(
+        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    assert_eq!(
+        f.svc.refresh(&next.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant,
+        "reuse revoked the session"
+    );
+}
+
+#[tokio::test]
+async fn a_zero_grace_window_honours_no_repeat_even_in_the_same_millisecond() {
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.reuse_grace_secs = 0;
+    let f = fixture_with(cfg);
+    f.add_user("alice", "pw").await;
+    let first = f.login("alice", "pw").await.unwrap();
+    let next = f.svc.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(
+        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    assert!(f.svc.refresh(&next.refresh_token).await.is_err());
 }
 
 #[tokio::test]
@@ -292,6 +327,103 @@ async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
     assert!(f.svc.refresh(&oldest.refresh_token).await.is_err());
     f.svc.refresh(&middle.refresh_token).await.unwrap();
     f.svc.refresh(&newest.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn eviction_is_strictly_oldest_first_within_one_second() {
+    let mut cfg = Config::from_lookup(|_| None).unwrap();
+    cfg.max_sessions_per_user = 3;
+    let f = fixture_with(cfg);
+    f.add_user("alice", "pw").await;
+    // Ten rounds: with whole seconds (and random ids breaking the tie) one would fail.
+    for _ in 0..10 {
+        let mut logins = Vec::new();
+        for _ in 0..4 {
+            logins.push(f.login("alice", "pw").await.unwrap());
+            f.clock.advance_ms(1);
+        }
+        assert!(f.svc.refresh(&logins[0].refresh_token).await.is_err());
+        for later in &logins[1..] {
+            f.svc.refresh(&later.refresh_token).await.unwrap();
+        }
+        f.clock.advance(1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_guesses_check_at_most_max_failures_passwords() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let svc = f.svc.clone();
+            tokio::spawn(async move {
+                svc.login(LoginInput {
+                    username: "alice".into(),
+                    password: format!("wrong-{i}"),
+                    device_id: "x".into(),
+                    device_tokens: Vec::new(),
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(AuthError::TooManyAttempts { .. }) => {}
+            Err(AuthError::InvalidCredentials) => checked += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked, f.cfg.login_max_failures);
+}
+
+#[tokio::test]
+async fn logout_all_needs_a_live_token() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let t0 = f.login("alice", "pw").await.unwrap();
+    let _t1 = f.svc.refresh(&t0.refresh_token).await.unwrap();
+    let other = f.login("alice", "pw").await.unwrap();
+    f.clock.advance(f.cfg.reuse_grace_secs);
+    f.svc.logout(Some(&t0.refresh_token), true).await.unwrap();
+    f.svc.refresh(&other.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_device_token_gets_past_a_lockout_of_its_username() {
+    let f = fixture();
+    f.add_user("alice", "pw").await;
+    let device = f.login("alice", "pw").await.unwrap().device_token.unwrap();
+    assert_eq!(device.max_age, f.cfg.session_max_age);
+    for _ in 0..f.cfg.login_max_failures {
+        f.login("alice", "wrong").await.unwrap_err();
+    }
+    let with = |password: &str| LoginInput {
+        username: "alice".into(),
+        password: password.into(),
+        device_id: "x".into(),
+        device_tokens: vec![device.token.clone()],
+    };
+    let again = f.svc.login(with("pw")).await.unwrap();
+    // The same device keeps its id (and so its own counter).
+    assert_eq!(
+        again.device_token.unwrap().token.split('.').nth(1),
+        device.token.split('.').nth(1)
+    );
+    assert!(matches!(
+        f.login("alice", "pw").await.unwrap_err(),
+        AuthError::TooManyAttempts { .. }
+    ));
+    // Its own failures lock it too.
+    for _ in 0..f.cfg.login_max_failures {
+        f.svc.login(with("wrong")).await.unwrap_err();
+    }
+    assert!(matches!(
+        f.svc.login(with("pw")).await.unwrap_err(),
+        AuthError::TooManyAttempts { .. }
+    ));
 }
 
 #[tokio::test]

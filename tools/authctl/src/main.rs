@@ -181,7 +181,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "{}\t{}\t{}\t{}\t{}",
                     s.session_id,
                     s.device_id.replace(['\t', '\n'], " "),
-                    iso8601(s.created_at),
+                    iso8601(s.created_at_ms / 1000),
                     iso8601(s.last_used_at),
                     iso8601(s.expires_at)
                 );

@@ -61,6 +61,7 @@ impl Env {
                 username: username.into(),
                 password: password.into(),
                 device_id: device.into(),
+                device_tokens: Vec::new(),
             })
             .await
             .unwrap()
@@ -168,6 +169,7 @@ async fn disable_makes_login_fail_and_enable_restores_it() {
             username: "erin".into(),
             password: "erin-password-1".into(),
             device_id: "cli".into(),
+            device_tokens: Vec::new(),
         })
         .await;
     assert_eq!(refused.unwrap_err(), shared::AuthError::AccountDisabled);
