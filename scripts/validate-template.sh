@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Validates template.yaml offline with sam validate, sam validate --lint and cfn-lint.
+# Validates template.yaml offline with sam validate, sam validate --lint and cfn-lint, then
+# checks its abuse limits on SAM's own translation (scripts/check-template.py).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/engines.sh
@@ -12,4 +13,5 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 .venv/bin/sam validate --template template.yaml
 .venv/bin/sam validate --lint --template template.yaml
 .venv/bin/cfn-lint template.yaml
-echo "template.yaml: sam validate, sam validate --lint and cfn-lint passed"
+.venv/bin/python scripts/check-template.py template.yaml
+echo "template.yaml: sam validate, sam validate --lint, cfn-lint and check-template passed"
