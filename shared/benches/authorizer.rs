@@ -56,6 +56,7 @@ fn bench(c: &mut Criterion) {
         Arc::new(StaticKeySource::new(KeySet {
             current: material.clone(),
             previous: None,
+            pending: None,
         })),
         Arc::new(SystemClock),
         3600,

@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
                 secret: vec![5; 32],
             },
             previous: None,
+            pending: None,
         })),
         clock.clone(),
         3600,

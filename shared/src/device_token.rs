@@ -126,6 +126,7 @@ mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v2", 2),
             previous: previous.then(|| material("v1", 1)),
+            pending: None,
         }));
         let ring = KeyRing::new(source.clone(), Arc::new(FakeClock::new(1_000)), 300);
         (ring, source)
@@ -188,6 +189,7 @@ mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v3", 3),
             previous: Some(material("v2", 2)),
+            pending: None,
         }));
         let rotated = KeyRing::new(source.clone(), Arc::new(FakeClock::new(1_000)), 300);
         assert!(

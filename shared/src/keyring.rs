@@ -1,4 +1,5 @@
-//! The signing key ring: AWSCURRENT (signs and verifies) and AWSPREVIOUS (verifies only),
+//! The signing key ring: AWSCURRENT (signs and verifies), AWSPREVIOUS and, during a rotation,
+//! AWSPENDING (verify only),
 //! keyed by Secrets Manager version id (`kid`), cached for `SECRET_CACHE_TTL`.
 //!
 //! Keys are built once per version, never per request. While the source is down the ring keeps
@@ -201,13 +202,15 @@ impl KeyRing {
             let current = Arc::new(SigningKey::new(&set.current)?);
             let mut by_kid = HashMap::new();
             by_kid.insert(current.kid.clone(), current.clone());
-            if let Some(prev) = set.previous.as_ref() {
-                match SigningKey::new(prev) {
+            // Verify-only versions: a bad one must not stop new tokens from being issued.
+            for (stage, material) in [("AWSPREVIOUS", &set.previous), ("AWSPENDING", &set.pending)]
+            {
+                let Some(material) = material else { continue };
+                match SigningKey::new(material) {
                     Ok(k) => {
-                        by_kid.insert(k.kid.clone(), Arc::new(k));
+                        by_kid.entry(k.kid.clone()).or_insert_with(|| Arc::new(k));
                     }
-                    // A bad previous version must not stop new tokens from being issued.
-                    Err(e) => tracing::warn!(error = %e, "ignoring unusable AWSPREVIOUS key"),
+                    Err(e) => tracing::warn!(error = %e, stage, "ignoring an unusable key version"),
                 }
             }
             Ok(Loaded {
@@ -282,6 +285,7 @@ pub(crate) mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v1", 1),
             previous: None,
+            pending: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 300);
@@ -292,6 +296,7 @@ pub(crate) mod tests {
         source.set(KeySet {
             current: material("v2", 2),
             previous: Some(material("v1", 1)),
+            pending: None,
         });
         clock.advance(299);
         assert_eq!(ring.current().await.unwrap().kid, "v1");
@@ -306,6 +311,7 @@ pub(crate) mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v1", 1),
             previous: None,
+            pending: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 300);
@@ -326,6 +332,7 @@ pub(crate) mod tests {
         source.set(KeySet {
             current: material("v2", 2),
             previous: Some(material("v1", 1)),
+            pending: None,
         });
         clock.advance(UNKNOWN_KID_RELOAD_INTERVAL);
         assert!(ring.key_for("v2").await.unwrap().is_some());
@@ -337,6 +344,7 @@ pub(crate) mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v1", 1),
             previous: None,
+            pending: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 60);
@@ -352,6 +360,7 @@ pub(crate) mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: material("v1", 1),
             previous: None,
+            pending: None,
         }));
         source.fail(true);
         let ring = ring(&source, &Arc::new(FakeClock::new(0)), 60);
@@ -366,6 +375,7 @@ pub(crate) mod tests {
                 secret: vec![1; 16],
             },
             previous: None,
+            pending: None,
         }));
         let ring = ring(&source, &Arc::new(FakeClock::new(0)), 60);
         assert!(matches!(ring.current().await, Err(KeyError::TooShort(16))));

@@ -112,11 +112,14 @@ impl std::fmt::Debug for KeyMaterial {
     }
 }
 
-/// The versions a verifier accepts: AWSCURRENT (which also signs) and AWSPREVIOUS.
+/// The versions a verifier accepts: AWSCURRENT (which also signs), AWSPREVIOUS, and AWSPENDING
+/// while a rotation is under way (verify-only: a function that already sees the new version
+/// as current may sign with it before this one's cache catches up).
 #[derive(Clone, Debug)]
 pub struct KeySet {
     pub current: KeyMaterial,
     pub previous: Option<KeyMaterial>,
+    pub pending: Option<KeyMaterial>,
 }
 
 #[async_trait]

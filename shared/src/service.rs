@@ -204,6 +204,9 @@ impl AuthService {
             spent: Vec::new(),
             version: 0,
         };
+        // Everything the answer holds is made before anything is stored: a token that cannot
+        // be minted (the verifier would refuse it) leaves no session behind.
+        let mut issued = self.issue(&key, &user, &session, &token, now)?;
         // The count starts again (this device's, or the username's), beside the new session.
         let (created, ()) = tokio::join!(
             self.sessions.create_session(&session),
@@ -229,7 +232,6 @@ impl AuthService {
             ),
             max_age,
         };
-        let mut issued = self.issue(&key, &user, &session, &token, now)?;
         issued.device_token = Some(device);
         Ok(issued)
     }
@@ -343,8 +345,10 @@ impl AuthService {
                     .min(session.absolute_expires_at);
                 next.successor_kid = Some(key.kid.clone());
                 next.version = session.version + 1;
+                // Minted before the rotation is written: no spent token without a successor.
+                let issued = self.issue(&key, &user, &next, &next_token, now)?;
                 if self.sessions.rotate(&next, session.version).await? {
-                    return self.issue(&key, &user, &next, &next_token, now);
+                    return Ok(issued);
                 }
                 // Another presentation of this token rotated first: read again, and this
                 // presentation is now the grace-window repeat of the winner.

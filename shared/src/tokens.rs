@@ -19,13 +19,24 @@ pub const LEEWAY_SECS: u64 = 30;
 /// Longest `Authorization` token we look at; real ones are well under 1 KiB.
 pub const MAX_ACCESS_TOKEN_LEN: usize = 4096;
 
+/// Why an access token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    #[error("could not sign the access token")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+    /// The verifier would refuse it (a user with very many or very long roles): better no
+    /// token than one every authorizer refuses.
+    #[error("the access token would be {len} bytes with a {payload}-byte payload; the verifier takes at most {MAX_ACCESS_TOKEN_LEN} and {MAX_SEGMENT_LEN}")]
+    TooLarge { len: usize, payload: usize },
+}
+
 pub fn mint_access_token(
     key: &SigningKey,
     cfg: &Config,
     user: &User,
     session_id: &str,
     now: u64,
-) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+) -> Result<(String, u64), MintError> {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(ACCESS_TOKEN_TYP.to_string());
     header.kid = Some(key.kid.clone());
@@ -43,7 +54,18 @@ pub fn mint_access_token(
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
     crate::jwt_crypto::install();
-    let token = jsonwebtoken::encode(&header, &claims, &key.encoding)?;
+    let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(MintError::Sign)?;
+    // The verifier's own limits, applied to what we hand out.
+    let segment = |i: usize| token.split('.').nth(i).map_or(0, str::len);
+    if token.len() > MAX_ACCESS_TOKEN_LEN
+        || segment(0) > MAX_SEGMENT_LEN
+        || segment(1) > MAX_SEGMENT_LEN
+    {
+        return Err(MintError::TooLarge {
+            len: token.len(),
+            payload: segment(1),
+        });
+    }
     Ok((token, cfg.access_token_ttl))
 }
 

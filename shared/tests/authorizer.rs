@@ -36,6 +36,7 @@ fn fixture() -> Fixture {
     let source = Arc::new(StaticKeySource::new(KeySet {
         current: key("v1", 1),
         previous: None,
+        pending: None,
     }));
     let clock = Arc::new(FakeClock::new(SystemClock.now()));
     let ring = Arc::new(KeyRing::new(
@@ -432,6 +433,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
     f.source.set(KeySet {
         current: key("v2", 2),
         previous: Some(key("v1", 1)),
+        pending: None,
     });
     f.clock.advance(f.cfg.secret_cache_ttl);
     let new = f.token_with(&key("v2", 2));
@@ -441,6 +443,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
     f.source.set(KeySet {
         current: key("v3", 3),
         previous: Some(key("v2", 2)),
+        pending: None,
     });
     f.clock.advance(f.cfg.secret_cache_ttl);
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], false);
@@ -454,6 +457,7 @@ async fn a_new_kid_is_picked_up_before_the_cache_expires() {
     f.source.set(KeySet {
         current: key("v2", 2),
         previous: Some(key("v1", 1)),
+        pending: None,
     });
     let new = f.token_with(&key("v2", 2));
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);

@@ -33,6 +33,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
                 secret: vec![1; 32],
             },
             previous: None,
+            pending: None,
         })),
         clock.clone(),
         300,

@@ -222,3 +222,61 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
         "v2 is AWSPREVIOUS now"
     );
 }
+
+/// Mid-rotation (after createSecret, before finishSecret) an instance that already sees the
+/// new version may sign with it; every verifier holds AWSPENDING as verify-only, so its tokens
+/// verify without a reload (which a flood of forged kids could keep rate-limited).
+#[tokio::test]
+async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("alice", "pw-123456", &[]).await;
+    let token_id = uuid::Uuid::new_v4().to_string();
+    Rotator::for_cli(env.app.secrets.client().clone())
+        .run(&env.cfg.signing_secret_id, &token_id, Step::Create)
+        .await
+        .unwrap();
+    let pending = env
+        .app
+        .secrets
+        .get_secret_value()
+        .secret_id(&env.cfg.signing_secret_id)
+        .version_stage("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let key = shared::keyring::SigningKey::new(&shared::ports::KeyMaterial {
+        kid: pending.version_id.clone().unwrap(),
+        secret: shared::keyring::parse_signing_secret(pending.secret_string().unwrap()).unwrap(),
+    })
+    .unwrap();
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
+    let (jwt, _) =
+        shared::tokens::mint_access_token(&key, &env.cfg, &user, &"0".repeat(32), now).unwrap();
+
+    // A verifier that loads its keys now, mid-rotation; a forged kid first uses up its one
+    // reload for the next 30 s.
+    let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
+    let forged = format!(
+        "{}.{}",
+        jsonwebtoken::encode(
+            &{
+                let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+                h.typ = Some("at+jwt".into());
+                h.kid = Some("forged-kid".into());
+                h
+            },
+            &json!({}),
+            &jsonwebtoken::EncodingKey::from_secret(b"x"),
+        )
+        .map(|t| t.rsplit_once('.').unwrap().0.to_string())
+        .unwrap_or_default(),
+        "AAAA"
+    );
+    assert!(!v2_allows(&authorizer, &forged).await);
+
+    assert!(
+        v2_allows(&authorizer, &jwt).await,
+        "the pending key's token"
+    );
+    assert_eq!(kid(&jwt), token_id);
+}

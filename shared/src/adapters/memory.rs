@@ -29,6 +29,13 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Replaces a stored user's roles (tests of what tokens can carry).
+    pub fn set_roles_for_test(&self, user: &User) {
+        if let Some(u) = lock(&self.users).get_mut(&user.username) {
+            u.roles = user.roles.clone();
+        }
+    }
+
     pub fn session(&self, username: &Username, session_id: &str) -> Option<Session> {
         lock(&self.sessions)
             .get(&(username.clone(), session_id.to_string()))

@@ -109,14 +109,31 @@ impl SecretsManagerKeySource {
 #[async_trait]
 impl KeySource for SecretsManagerKeySource {
     async fn load(&self) -> Result<KeySet, KeyError> {
-        let (current, previous) = tokio::join!(self.version(AWSCURRENT), self.version(AWSPREVIOUS));
+        // Concurrently: one round trip's latency for all three.
+        let (current, previous, pending) = tokio::join!(
+            self.version(AWSCURRENT),
+            self.version(AWSPREVIOUS),
+            self.version(AWSPENDING)
+        );
         let current = current?
             .ok_or_else(|| KeyError::Malformed("secret has no AWSCURRENT version".into()))?;
-        // An unusable previous version must not block signing with the current one.
         let previous = previous.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "ignoring AWSPREVIOUS signing key");
             None
         });
-        Ok(KeySet { current, previous })
+        // Between createSecret and finishSecret: verify-only, so tokens signed by an instance
+        // that already sees the new version as current are accepted without a reload (which
+        // forged kids could otherwise keep rate-limited).
+        let pending = pending
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "ignoring AWSPENDING signing key");
+                None
+            })
+            .filter(|p| p.kid != current.kid);
+        Ok(KeySet {
+            current,
+            previous,
+            pending,
+        })
     }
 }

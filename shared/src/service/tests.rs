@@ -26,6 +26,7 @@ fn fixture_with(cfg: Config) -> Fixture {
     let keys = Arc::new(StaticKeySource::new(KeySet {
         current: material("v1", 1),
         previous: None,
+        pending: None,
     }));
     let ring = Arc::new(KeyRing::new(
         keys.clone(),
@@ -436,6 +437,7 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
     f.keys.set(KeySet {
         current: material("v2", 2),
         previous: Some(material("v1", 1)),
+        pending: None,
     });
     let after = f.svc.refresh(&before.refresh_token).await.unwrap();
     let verifier = AccessTokenVerifier::new(&f.cfg, f.clock.clone());
@@ -507,4 +509,57 @@ async fn failures_outside_the_window_start_the_count_again() {
     f.clock.advance(f.cfg.login_failure_window + 1);
     f.login("alice", "wrong").await.unwrap_err();
     f.login("alice", "pw").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_user_whose_token_the_verifier_would_refuse_gets_no_session() {
+    let f = fixture();
+    let mut user = f.add_user("alice", "pw").await;
+    // 80 roles of 60 characters: a ~6 KB payload, past the verifier's 2048-byte segment limit.
+    user.roles = (0..80)
+        .map(|i| format!("{i:02}{}", "r".repeat(58)))
+        .collect();
+    f.store.set_roles_for_test(&user);
+
+    assert_eq!(
+        f.login("alice", "pw").await.unwrap_err(),
+        AuthError::Internal
+    );
+    assert!(f
+        .store
+        .list_sessions(&user.username)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn minted_tokens_stay_within_the_verifiers_limits() {
+    let cfg = Config::from_lookup(|_| None).unwrap();
+    let key = SigningKey::new(&material("v1", 1)).unwrap();
+    let mut user = User {
+        user_id: "u".into(),
+        username: Username::parse("alice").unwrap(),
+        password_hash: String::new(),
+        roles: Vec::new(),
+        disabled: false,
+        created_at: 0,
+    };
+    // Grow the roles until minting refuses; every token it did hand out verifies.
+    let verifier = AccessTokenVerifier::new(&cfg, Arc::new(FakeClock::new(T0)));
+    let mut refused = false;
+    for i in 0..100 {
+        user.roles.push(format!("{i:02}{}", "r".repeat(58)));
+        match crate::tokens::mint_access_token(&key, &cfg, &user, "sid", T0) {
+            Ok((token, _)) => {
+                verifier.verify_with(&token, &key).unwrap();
+            }
+            Err(crate::tokens::MintError::TooLarge { .. }) => {
+                refused = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused, "100 long roles must exceed the limit");
 }
