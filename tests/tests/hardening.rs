@@ -382,3 +382,89 @@ async fn two_refresh_cookies_are_refused_without_rotating_either() {
     assert_eq!(status(&env.refresh_with_body(&victims).await), 200);
     assert_eq!(status(&env.refresh_with_body(&tossed).await), 200);
 }
+
+// ---- The lockout denial of service, measured --------------------------------------------
+
+struct DosFigures {
+    attacker_requests: u32,
+    attacker_passwords_checked: u32,
+    user_attempts: u32,
+    user_logins: u32,
+}
+
+/// One simulated hour: an attacker who knows the username sends a wrong password whenever the
+/// lockout has run out (it reads `Retry-After`), and the real user logs in once a minute from
+/// a device that logged in before (with or without presenting its device token).
+async fn lockout_dos_hour(with_device_token: bool) -> DosFigures {
+    let env = env_with_alice().await;
+    let device = body(&env.login("alice", PW).await)["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = shared::ports::Clock::now(env.clock.as_ref());
+    let (mut next_attack, mut next_user) = (start, start + 60);
+    let mut f = DosFigures {
+        attacker_requests: 0,
+        attacker_passwords_checked: 0,
+        user_attempts: 0,
+        user_logins: 0,
+    };
+    while next_attack.min(next_user) < start + 3600 {
+        // The attacker goes first when both are due: the worst case for the user.
+        if next_attack <= next_user {
+            env.clock.set(next_attack);
+            let resp = env.login("alice", "attacker-guess").await;
+            f.attacker_requests += 1;
+            next_attack += match status(&resp) {
+                429 => header(&resp, "retry-after")
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+                401 => {
+                    f.attacker_passwords_checked += 1;
+                    0
+                }
+                other => panic!("attacker got {other}"),
+            };
+        } else {
+            env.clock.set(next_user);
+            let mut body = json!({"username": "alice", "password": PW});
+            if with_device_token {
+                body["device_token"] = json!(device);
+            }
+            let resp = env
+                .invoke(Endpoint::Login, login_event(&body.to_string()))
+                .await;
+            f.user_attempts += 1;
+            if status(&resp) == 200 {
+                f.user_logins += 1;
+            }
+            next_user += 60;
+        }
+    }
+    f
+}
+
+#[tokio::test]
+async fn a_device_token_keeps_the_user_in_while_an_attacker_holds_the_username_locked() {
+    let without = lockout_dos_hour(false).await;
+    let with = lockout_dos_hour(true).await;
+    for (name, f) in [
+        ("without a device token", &without),
+        ("with a device token", &with),
+    ] {
+        println!(
+            "lockout DoS, one hour, {name}: attacker {} requests ({} passwords checked); user {}/{} logins",
+            f.attacker_requests, f.attacker_passwords_checked, f.user_logins, f.user_attempts
+        );
+    }
+    // The attack is cheap: a few requests an hour keep the name locked for everyone else...
+    assert!(
+        without.attacker_requests < 40,
+        "{}",
+        without.attacker_requests
+    );
+    assert!(without.user_logins * 4 < without.user_attempts);
+    // ... but not for a device that logged in before.
+    assert_eq!(with.user_logins, with.user_attempts);
+}
