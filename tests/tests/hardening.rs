@@ -468,3 +468,18 @@ async fn a_device_token_keeps_the_user_in_while_an_attacker_holds_the_username_l
     // ... but not for a device that logged in before.
     assert_eq!(with.user_logins, with.user_attempts);
 }
+
+#[tokio::test]
+async fn a_login_costs_five_round_trips_and_a_refused_one_two() {
+    let env = env_with_alice().await;
+    env.dynamodb_calls.reset();
+    assert_eq!(status(&env.login("alice", PW).await), 200);
+    // GetItem ∥ UpdateItem (the attempt reserved), PutItem ∥ DeleteItem (session, counter
+    // reset), Query (the session cap).
+    assert_eq!(env.dynamodb_calls.get(), 5);
+    lock_out_alice(&env).await;
+    env.dynamodb_calls.reset();
+    assert_eq!(status(&env.login("alice", PW).await), 429);
+    // GetItem ∥ the refused UpdateItem, which returns the record it refused on.
+    assert_eq!(env.dynamodb_calls.get(), 2);
+}

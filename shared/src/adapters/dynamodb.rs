@@ -528,8 +528,10 @@ impl ThrottleStore for DynamoStore {
                 .update_expression(
                     "ADD failures :one SET last_failure = :now, #ttl = :ttl REMOVE locked_until",
                 )
+                // No record yet is the common case (a success deletes it): ADD creates it at 1.
                 .condition_expression(
-                    "last_failure >= :cutoff AND (failures < :max OR locked_until <= :now)",
+                    "attribute_not_exists(username) OR \
+                     (last_failure >= :cutoff AND (failures < :max OR locked_until <= :now))",
                 )
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                 .expression_attribute_values(":one", n(1))
@@ -567,8 +569,8 @@ impl ThrottleStore for DynamoStore {
                 NextAttempt::Count => continue,
                 NextAttempt::Restart => {}
             }
-            // No record, or a stale one: start again at 1, unless a concurrent attempt just
-            // did (then the increment above takes the next turn).
+            // A stale record (its window passed): start again at 1, unless a concurrent attempt
+            // just did (then the increment above takes the next turn).
             let mut item = throttle_key(key);
             item.insert("failures".into(), n(1));
             item.insert("last_failure".into(), n(now));
