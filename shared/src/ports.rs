@@ -81,15 +81,9 @@ pub trait ThrottleStore: Send + Sync {
         now: u64,
         policy: &LockoutPolicy,
     ) -> Result<Reservation, StoreError>;
-    /// The reserved attempt that was the `failures`-th failed: starts or extends the lockout
-    /// if that reached the threshold (never shortens one).
-    async fn lock_after_failure(
-        &self,
-        key: &ThrottleKey,
-        failures: u32,
-        now: u64,
-        policy: &LockoutPolicy,
-    ) -> Result<(), StoreError>;
+    /// A failure reached the threshold: no password is checked for `key` before `until`
+    /// (epoch seconds). Never shortens a lockout, never recreates a cleared record.
+    async fn lock_until(&self, key: &ThrottleKey, until: u64) -> Result<(), StoreError>;
     /// A success: the count starts again.
     async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError>;
     /// The stored record, for tests and tools.

@@ -240,13 +240,12 @@ impl AuthService {
     /// failure here is logged, not surfaced (the caller gets the same 401 either way; the
     /// attempt was already counted when it was reserved).
     async fn lock_if_due(&self, key: &ThrottleKey, failures: u32, now: u64) {
-        let policy = self.cfg.lockout_policy();
-        if policy.lockout(failures).is_none() {
+        let Some(lockout) = self.cfg.lockout_policy().lockout(failures) else {
             return;
-        }
+        };
         match self
             .throttle
-            .lock_after_failure(key, failures, now, &policy)
+            .lock_until(key, now.saturating_add(lockout))
             .await
         {
             Ok(()) => tracing::warn!(

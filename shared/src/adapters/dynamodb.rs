@@ -601,17 +601,7 @@ impl ThrottleStore for DynamoStore {
         })
     }
 
-    async fn lock_after_failure(
-        &self,
-        key: &ThrottleKey,
-        failures: u32,
-        now: u64,
-        policy: &LockoutPolicy,
-    ) -> Result<(), StoreError> {
-        let Some(lockout) = policy.lockout(failures) else {
-            return Ok(());
-        };
-        let until = n(now.saturating_add(lockout));
+    async fn lock_until(&self, key: &ThrottleKey, until: u64) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -623,7 +613,7 @@ impl ThrottleStore for DynamoStore {
                 "attribute_exists(username) AND \
                  (attribute_not_exists(locked_until) OR locked_until < :until)",
             )
-            .expression_attribute_values(":until", until)
+            .expression_attribute_values(":until", n(until))
             .send()
             .await;
         match result {

@@ -185,17 +185,7 @@ impl ThrottleStore for MemoryStore {
         Ok(Reservation::Granted { failures })
     }
 
-    async fn lock_after_failure(
-        &self,
-        key: &ThrottleKey,
-        failures: u32,
-        now: u64,
-        policy: &LockoutPolicy,
-    ) -> Result<(), StoreError> {
-        let Some(lockout) = policy.lockout(failures) else {
-            return Ok(());
-        };
-        let until = now.saturating_add(lockout);
+    async fn lock_until(&self, key: &ThrottleKey, until: u64) -> Result<(), StoreError> {
         if let Some(r) = lock(&self.failures).get_mut(key) {
             if r.locked_until.is_none_or(|u| u < until) {
                 r.locked_until = Some(until);
