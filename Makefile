@@ -14,6 +14,7 @@ fmt-check:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/check-layers.py
 
 unit:
 	cargo test --workspace --exclude integration-tests --exclude authctl

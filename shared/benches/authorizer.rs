@@ -5,6 +5,7 @@
 //! Not baselines: (d) the event parse alone, (e) the handler on an already-parsed request.
 //! `scripts/bench.sh` turns the estimates into the ratios the README reports.
 
+use secrecy::ExposeSecret;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -14,11 +15,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shared::adapters::memory::StaticKeySource;
-use shared::authorizer::{Authorizer, AuthorizerRequest};
 use shared::config::Config;
+use shared::crypto::keyring::{KeyRing, SigningKey};
+use shared::domain::ports::{KeyMaterial, KeySet, SystemClock};
 use shared::domain::{Claims, User, Username};
-use shared::keyring::{KeyRing, SigningKey};
-use shared::ports::{KeyMaterial, KeySet, SystemClock};
+use shared::service::authorizer::{Authorizer, AuthorizerRequest};
 
 fn bench(c: &mut Criterion) {
     // The production subscriber (JSON, level from RUST_LOG, default info) into a sink, so any
@@ -27,7 +28,7 @@ fn bench(c: &mut Criterion) {
     let cfg = Config::from_lookup(|_| None).unwrap();
     let material = KeyMaterial {
         kid: "v1".into(),
-        secret: vec![7u8; 32],
+        secret: vec![7u8; 32].into(),
     };
     let key = SigningKey::new(&material).unwrap();
     let user = User {
@@ -38,10 +39,10 @@ fn bench(c: &mut Criterion) {
         disabled: false,
         created_at: 0,
     };
-    let now = shared::ports::Clock::now(&SystemClock);
-    let (token, _) = shared::tokens::mint_access_token(
+    let now = shared::domain::ports::Clock::now(&SystemClock);
+    let (token, _) = shared::crypto::tokens::mint_access_token(
         &key,
-        &cfg,
+        &shared::crypto::tokens::TokenSettings::from(&cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
         now,
@@ -83,14 +84,14 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    shared::jwt_crypto::install(); // the same HMAC-SHA256 code as the handler's
+    shared::crypto::jwt_crypto::install(); // the same HMAC-SHA256 code as the handler's
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_issuer(&[cfg.issuer.as_str()]);
     validation.set_audience(&[cfg.audience.as_str()]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
     validation.leeway = 30;
-    let decoding = jsonwebtoken::DecodingKey::from_secret(&material.secret);
+    let decoding = jsonwebtoken::DecodingKey::from_secret(material.secret.expose_secret());
     group.bench_function("b_jsonwebtoken_decode", |b| {
         b.iter(|| {
             jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
@@ -108,7 +109,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("d_event_parse_only", |b| {
         b.iter(|| serde_json::from_str::<AuthorizerRequest>(black_box(&event_text)).unwrap())
     });
-    let mac_key = Hmac::<Sha256>::new_from_slice(&material.secret).unwrap();
+    let mac_key = Hmac::<Sha256>::new_from_slice(material.secret.expose_secret()).unwrap();
     group.bench_function("c_hand_rolled_floor", |b| {
         b.iter(|| {
             let t = black_box(&token);

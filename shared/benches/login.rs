@@ -10,11 +10,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::{Body, Request};
 use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
+use shared::crypto::keyring::KeyRing;
+use shared::crypto::password::Passwords;
+use shared::domain::ports::{KeyMaterial, KeySet, UserStore};
 use shared::domain::{User, Username};
-use shared::http::Endpoint;
-use shared::keyring::KeyRing;
-use shared::password::Passwords;
-use shared::ports::{KeyMaterial, KeySet, UserStore};
+use shared::http::handlers::{Api, Endpoint};
 use shared::service::{AuthService, Stores};
 
 fn bench(c: &mut Criterion) {
@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
         Arc::new(StaticKeySource::new(KeySet {
             current: KeyMaterial {
                 kid: "v1".into(),
-                secret: vec![5; 32],
+                secret: vec![5; 32].into(),
             },
             previous: None,
             pending: None,
@@ -46,12 +46,16 @@ fn bench(c: &mut Criterion) {
         clock.clone(),
         3600,
     ));
-    let svc = AuthService::new(
-        Arc::new(cfg),
-        Stores::all_in(store),
-        keys,
-        clock,
-        passwords.clone(),
+    let allowed_origins = cfg.cors_allow_origins.clone();
+    let svc = Api::new(
+        Arc::new(AuthService::new(
+            Arc::new(cfg),
+            Stores::all_in(store),
+            keys,
+            clock,
+            passwords.clone(),
+        )),
+        &allowed_origins,
     );
     let body = r#"{"username":"demo","password":"demo-password-123","device_id":"bench"}"#;
 
@@ -61,9 +65,12 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     group.bench_function("a_handler", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp =
-                shared::http::handle(&svc, Endpoint::Login, Request::new(Body::Text(body.into())))
-                    .await;
+            let resp = shared::http::handlers::handle(
+                &svc,
+                Endpoint::Login,
+                Request::new(Body::Text(body.into())),
+            )
+            .await;
             assert_eq!(resp.status(), 200);
             black_box(resp)
         })
@@ -80,7 +87,7 @@ fn bench(c: &mut Criterion) {
     let (mut handler, mut verify) = (Vec::new(), Vec::new());
     for _ in 0..PAIRS {
         let started = Instant::now();
-        let resp = rt.block_on(shared::http::handle(
+        let resp = rt.block_on(shared::http::handlers::handle(
             &svc,
             Endpoint::Login,
             Request::new(Body::Text(body.into())),

@@ -1,29 +1,34 @@
-//! lambda-jwt-auth's library: the domain (tokens, sessions, passwords), the ports it needs
-//! (stores, key source, clock), their AWS and in-memory adapters, and the HTTP glue every
-//! function shares. Handlers stay thin: they parse a request, call [`service::AuthService`]
-//! and map the result through [`http`].
+//! lambda-jwt-auth's library, in layers. Each folder imports only from the layers listed
+//! before it (`scripts/check-layers.py` enforces it in `make test`; test modules may wire
+//! anything):
+//!
+//! 1. [`domain`]: types and rules (usernames, sessions, the lockout policy, refresh tokens),
+//!    the [`domain::ports`] the rest implements (stores, key source, clock), and the errors.
+//!    [`telemetry`] (log set-up) stands beside it and imports nothing.
+//! 2. [`config`]: settings from the environment.
+//! 3. [`crypto`]: argon2id passwords, the signing key ring, access and device tokens.
+//! 4. [`service`] (login, refresh, logout, the authorizer, administration) and [`adapters`]
+//!    (DynamoDB, Secrets Manager, in-memory fakes): side by side, neither imports the other.
+//! 5. [`aws`] (SDK configuration, provisioning, key rotation) and [`http`] (requests,
+//!    responses, handlers, the Lambda glue): side by side.
+//! 6. [`app`]: the wiring. Builds clients, adapters and the service once per container and
+//!    runs a function; the mains, the dev server and `authctl` start here.
+
+pub mod domain;
+pub mod telemetry;
+
+pub mod config;
+
+pub mod crypto;
 
 pub mod adapters;
-pub mod admin;
-pub mod app;
-pub mod authorizer;
-pub mod aws;
-pub mod config;
-pub mod device_token;
-pub mod domain;
-pub mod error;
-pub mod hello;
-pub mod http;
-pub mod jwt_crypto;
-pub mod keyring;
-pub mod password;
-pub mod ports;
-pub mod rotation;
 pub mod service;
-pub mod setup;
-pub mod telemetry;
-pub mod tokens;
+
+pub mod aws;
+pub mod http;
+
+pub mod app;
 
 pub use config::Config;
-pub use error::AuthError;
+pub use domain::error::AuthError;
 pub use service::AuthService;

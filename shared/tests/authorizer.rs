@@ -10,17 +10,17 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use shared::adapters::memory::{FakeClock, StaticKeySource};
-use shared::authorizer::{Authorizer, Unauthorized};
 use shared::config::Config;
+use shared::crypto::keyring::{KeyRing, SigningKey};
+use shared::crypto::tokens::{mint_access_token, TokenSettings};
+use shared::domain::ports::{Clock, KeyMaterial, KeySet, SystemClock};
 use shared::domain::{User, Username};
-use shared::keyring::{KeyRing, SigningKey};
-use shared::ports::{Clock, KeyMaterial, KeySet, SystemClock};
-use shared::tokens::mint_access_token;
+use shared::service::authorizer::{Authorizer, Unauthorized};
 
 fn key(kid: &str, byte: u8) -> KeyMaterial {
     KeyMaterial {
         kid: kid.into(),
-        secret: vec![byte; 32],
+        secret: vec![byte; 32].into(),
     }
 }
 
@@ -69,7 +69,7 @@ impl Fixture {
         let k = SigningKey::new(material).unwrap();
         mint_access_token(
             &k,
-            &self.cfg,
+            &TokenSettings::from(&self.cfg),
             &user(),
             "0123456789abcdef0123456789abcdef",
             self.clock.now(),

@@ -9,25 +9,25 @@ use lambda_http::http::{header, HeaderValue};
 use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use shared::adapters::memory::FakeClock;
-use shared::authorizer::{bearer_token, AuthorizerRequest};
 use shared::config::Config;
+use shared::crypto::keyring::SigningKey;
+use shared::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
+use shared::domain::ports::KeyMaterial;
 use shared::domain::{RefreshToken, User, Username};
-use shared::http::{cookie, parse_login};
-use shared::keyring::SigningKey;
-use shared::ports::KeyMaterial;
-use shared::tokens::{mint_access_token, AccessTokenVerifier};
+use shared::http::request::{cookie, parse_login};
+use shared::service::authorizer::{bearer_token, AuthorizerRequest};
 
 fn key() -> SigningKey {
     SigningKey::new(&KeyMaterial {
         kid: "v1".into(),
-        secret: vec![3; 32],
+        secret: vec![3; 32].into(),
     })
     .unwrap()
 }
 
 fn verifier() -> AccessTokenVerifier {
     AccessTokenVerifier::new(
-        &Config::from_lookup(|_| None).unwrap(),
+        &TokenSettings::from(&Config::from_lookup(|_| None).unwrap()),
         Arc::new(FakeClock::new(1_800_000_000)),
     )
 }
@@ -43,7 +43,7 @@ fn good_token() -> String {
     };
     mint_access_token(
         &key(),
-        &Config::from_lookup(|_| None).unwrap(),
+        &TokenSettings::from(&Config::from_lookup(|_| None).unwrap()),
         &user,
         "0123456789abcdef0123456789abcdef",
         1_800_000_000,

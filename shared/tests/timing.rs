@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
+use shared::crypto::keyring::KeyRing;
+use shared::crypto::password::Passwords;
+use shared::domain::ports::{KeyMaterial, KeySet, UserStore};
 use shared::domain::{User, Username};
-use shared::keyring::KeyRing;
-use shared::password::Passwords;
-use shared::ports::{KeyMaterial, KeySet, UserStore};
 use shared::service::{AuthService, LoginInput, Stores};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -30,7 +30,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
         Arc::new(StaticKeySource::new(KeySet {
             current: KeyMaterial {
                 kid: "v1".into(),
-                secret: vec![1; 32],
+                secret: vec![1; 32].into(),
             },
             previous: None,
             pending: None,

@@ -15,15 +15,15 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use shared::adapters::memory::FakeClock;
-use shared::ports::{Clock, SystemClock};
+use shared::domain::ports::{Clock, SystemClock};
 
 use serde_json::{json, Value};
 use shared::app::App;
 use shared::config::Config;
+use shared::crypto::password::Passwords;
+use shared::domain::ports::UserStore;
 use shared::domain::{User, Username};
-use shared::http::Endpoint;
-use shared::password::Passwords;
-use shared::ports::UserStore;
+use shared::http::handlers::Endpoint;
 
 /// The repository root (for `events/`).
 pub fn repo_root() -> PathBuf {
@@ -188,10 +188,10 @@ impl TestEnv {
             secrets = secrets.endpoint_url(url);
         }
         let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets.build());
-        shared::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
+        shared::aws::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
             .await
             .expect("tables can be created");
-        shared::setup::ensure_signing_secret(
+        shared::aws::setup::ensure_signing_secret(
             &aws_sdk_secretsmanager::Client::new(&sdk),
             &cfg.signing_secret_id,
         )
@@ -224,9 +224,14 @@ impl TestEnv {
             .send()
             .await
             .expect("the secret is readable");
-        let key = shared::keyring::parse_signing_secret(current.secret_string().unwrap_or(""))
-            .expect("the secret has the contract's shape");
-        (current.version_id.unwrap_or_default(), key)
+        let key =
+            shared::crypto::keyring::parse_signing_secret(current.secret_string().unwrap_or(""))
+                .expect("the secret has the contract's shape");
+        use secrecy::ExposeSecret;
+        (
+            current.version_id.unwrap_or_default(),
+            key.expose_secret().to_vec(),
+        )
     }
 
     /// Every raw item of the sessions table (tests look at what is really stored).
@@ -249,7 +254,7 @@ impl TestEnv {
             user_id: uuid::Uuid::new_v4().to_string(),
             username: Username::parse(name).expect("valid test username"),
             password_hash: Passwords::default()
-                .hash(password.to_string())
+                .hash(password.into())
                 .await
                 .expect("hash"),
             roles: roles.iter().map(|r| r.to_string()).collect(),
@@ -268,13 +273,13 @@ impl TestEnv {
     /// (the functions' own entry point: span, panic guard, handler), and returns the
     /// serialized Lambda response.
     pub async fn invoke(&self, endpoint: Endpoint, event: Value) -> Value {
-        let svc = self.app.service.clone();
-        shared::http::invoke(
+        let api = self.app.api();
+        shared::http::runtime::invoke(
             move |req| {
-                let svc = svc.clone();
+                let api = api.clone();
                 async move {
                     Ok::<_, lambda_http::Error>(
-                        shared::http::handle_logged(svc, endpoint, req).await,
+                        shared::http::runtime::handle_logged(api, endpoint, req).await,
                     )
                 }
             },

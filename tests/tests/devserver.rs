@@ -7,7 +7,7 @@ use std::sync::Arc;
 use integration_tests::http_client::request;
 use integration_tests::TestEnv;
 use serde_json::json;
-use shared::authorizer::Authorizer;
+use shared::service::authorizer::Authorizer;
 
 async fn start(env: &TestEnv) -> (u16, tokio::sync::oneshot::Sender<()>) {
     start_with_cache(env, devserver::AuthorizerCache::disabled()).await
@@ -22,7 +22,7 @@ async fn start_with_cache(
         .unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = Arc::new(devserver::DevServer {
-        service: env.app.service.clone(),
+        api: env.app.api(),
         authorizer: Arc::new(Authorizer::new(
             &env.cfg,
             env.app.keys.clone(),
@@ -190,10 +190,10 @@ async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() 
     assert_eq!(garbage.json(), json!({"message": "Forbidden"}));
 
     let key = env.app.keys.current().await.unwrap();
-    let now = shared::ports::Clock::now(env.app.clock.as_ref());
-    let (expired, _) = shared::tokens::mint_access_token(
+    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let (expired, _) = shared::crypto::tokens::mint_access_token(
         &key,
-        &env.cfg,
+        &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
         now - 2 * env.cfg.access_token_ttl,
@@ -247,7 +247,7 @@ async fn every_login_status_of_the_contract_is_served_over_http() {
         (wrong.status, wrong.json()["error"].clone()),
         (401, json!("invalid_credentials"))
     );
-    shared::ports::UserStore::set_disabled(env.app.store.as_ref(), &user.username, true)
+    shared::domain::ports::UserStore::set_disabled(env.app.store.as_ref(), &user.username, true)
         .await
         .unwrap();
     let disabled =
@@ -278,10 +278,10 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
     let (uncached_port, _stop2) = start(&env).await;
 
     let key = env.app.keys.current().await.unwrap();
-    let now = shared::ports::Clock::now(env.app.clock.as_ref());
-    let (token, _) = shared::tokens::mint_access_token(
+    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let (token, _) = shared::crypto::tokens::mint_access_token(
         &key,
-        &env.cfg,
+        &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
         now,
@@ -307,7 +307,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
 
     // The token expires (beyond the leeway); the authorizer would now refuse it.
     env.clock
-        .advance(env.cfg.access_token_ttl + shared::tokens::LEEWAY_SECS + 1);
+        .advance(env.cfg.access_token_ttl + shared::crypto::tokens::LEEWAY_SECS + 1);
     assert_eq!(hello(uncached_port).await, 403, "verified again: expired");
     assert_eq!(
         hello(cached_port).await,
@@ -316,9 +316,9 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
     );
 
     // A token not seen before is verified (and refused) even with the cache on.
-    let (other, _) = shared::tokens::mint_access_token(
+    let (other, _) = shared::crypto::tokens::mint_access_token(
         &key,
-        &env.cfg,
+        &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "fedcba9876543210fedcba9876543210",
         now,

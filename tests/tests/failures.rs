@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use integration_tests::proxy::Mode;
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::authorizer::Authorizer;
-use shared::http::Endpoint;
+use shared::http::handlers::Endpoint;
+use shared::service::authorizer::Authorizer;
 
 /// The SDK's operation timeout plus slack: no request may wait longer.
 const BUDGET: Duration = Duration::from_secs(6);

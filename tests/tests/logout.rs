@@ -2,7 +2,7 @@
 
 use integration_tests::*;
 use serde_json::json;
-use shared::http::Endpoint;
+use shared::http::handlers::Endpoint;
 
 async fn logout(env: &TestEnv, body: Option<&str>, cookies: &[&str]) -> serde_json::Value {
     env.invoke(Endpoint::Logout, logout_event(body, cookies))

@@ -9,8 +9,8 @@ use base64::Engine;
 use integration_tests::runtime_api::{run_binary_logged, Outcome};
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::authorizer::Authorizer;
-use shared::http::Endpoint;
+use shared::http::handlers::Endpoint;
+use shared::service::authorizer::Authorizer;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -71,7 +71,7 @@ async fn logs_carry_security_events_and_never_a_secret() {
         event["headers"]["authorization"] = json!(header);
         authorizer.handle_json(&event).await.unwrap();
     }
-    shared::admin::set_disabled(env.app.store.as_ref(), "alice", true)
+    shared::service::admin::set_disabled(env.app.store.as_ref(), "alice", true)
         .await
         .unwrap();
 
@@ -215,7 +215,7 @@ async fn the_function_binaries_log_no_secret_at_trace() {
     let (new_kid, new_key) = env.current_key().await;
     assert_eq!(new_kid, token, "the rotation ran");
 
-    let stored = shared::ports::UserStore::get_user(env.app.store.as_ref(), &user.username)
+    let stored = shared::domain::ports::UserStore::get_user(env.app.store.as_ref(), &user.username)
         .await
         .unwrap()
         .unwrap();

@@ -1,12 +1,13 @@
 //! Signing-key rotation against moto: the four steps, retries, refusals, and tokens across
 //! rotations (old verifies, new verifies, a version rotated out twice is refused).
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use integration_tests::*;
 use serde_json::json;
-use shared::authorizer::Authorizer;
-use shared::rotation::{RotationError, Rotator, Step};
+use shared::aws::rotation::{RotationError, Rotator, Step};
+use shared::service::authorizer::Authorizer;
 
 async fn stages(env: &TestEnv) -> Vec<(String, Vec<String>)> {
     let d = env
@@ -68,8 +69,9 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
         .await
         .unwrap();
     assert_eq!(
-        shared::keyring::parse_signing_secret(value.secret_string().unwrap())
+        shared::crypto::keyring::parse_signing_secret(value.secret_string().unwrap())
             .unwrap()
+            .expose_secret()
             .len(),
         32
     );
@@ -161,7 +163,7 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
     // A second verifier with a long cache, warmed before the rotation.
     let long_cache = Authorizer::new(
         &env.cfg,
-        Arc::new(shared::keyring::KeyRing::new(
+        Arc::new(shared::crypto::keyring::KeyRing::new(
             Arc::new(
                 shared::adapters::secrets_manager::SecretsManagerKeySource::new(
                     env.app.secrets.clone(),
@@ -244,14 +246,21 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
         .send()
         .await
         .unwrap();
-    let key = shared::keyring::SigningKey::new(&shared::ports::KeyMaterial {
+    let key = shared::crypto::keyring::SigningKey::new(&shared::domain::ports::KeyMaterial {
         kid: pending.version_id.clone().unwrap(),
-        secret: shared::keyring::parse_signing_secret(pending.secret_string().unwrap()).unwrap(),
+        secret: shared::crypto::keyring::parse_signing_secret(pending.secret_string().unwrap())
+            .unwrap(),
     })
     .unwrap();
-    let now = shared::ports::Clock::now(env.app.clock.as_ref());
-    let (jwt, _) =
-        shared::tokens::mint_access_token(&key, &env.cfg, &user, &"0".repeat(32), now).unwrap();
+    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let (jwt, _) = shared::crypto::tokens::mint_access_token(
+        &key,
+        &(&env.cfg).into(),
+        &user,
+        &"0".repeat(32),
+        now,
+    )
+    .unwrap();
 
     // A verifier that loads its keys now, mid-rotation; a forged kid first uses up its one
     // reload for the next 30 s.

@@ -50,7 +50,7 @@ async fn the_counter_is_shared_by_every_instance() {
         env.app.dynamodb.clone(),
         env.app.secrets.client().clone(),
         env.clock.clone(),
-        shared::password::Passwords::default(),
+        shared::crypto::password::Passwords::default(),
     );
     for i in 0..env.cfg.login_max_failures {
         let svc = if i % 2 == 0 {
@@ -77,7 +77,7 @@ async fn throttle_records_never_show_up_as_sessions() {
     let env = TestEnv::new().await;
     env.create_user("alice", "pw-123456", &[]).await;
     env.login("alice", "wrong-password").await;
-    let sessions = shared::ports::SessionStore::list_sessions(
+    let sessions = shared::domain::ports::SessionStore::list_sessions(
         env.app.store.as_ref(),
         &shared::domain::Username::parse("alice").unwrap(),
     )

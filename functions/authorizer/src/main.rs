@@ -1,9 +1,10 @@
 //! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline.
 
+use shared::domain::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use shared::authorizer::{Authorizer, AuthorizerRequest};
+use shared::service::authorizer::{Authorizer, AuthorizerRequest};
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.
@@ -11,7 +12,7 @@ use shared::authorizer::{Authorizer, AuthorizerRequest};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = shared::Config::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
+        tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
     let app = shared::app::KeyRingApp::from_config(cfg);
     app.warm_up().await;

@@ -7,7 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     lambda_http::run(lambda_http::service_fn(
         |req: lambda_http::Request| async move {
-            Ok::<_, lambda_http::Error>(shared::hello::route(&req))
+            Ok::<_, lambda_http::Error>(shared::http::hello::route(&req))
         },
     ))
     .await

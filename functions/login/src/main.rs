@@ -4,5 +4,5 @@
 // add start-up work (argon2 still runs on tokio's blocking pool).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run_endpoint(shared::http::Endpoint::Login).await
+    shared::app::run_endpoint(shared::http::handlers::Endpoint::Login).await
 }

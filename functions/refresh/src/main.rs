@@ -4,5 +4,5 @@
 // add start-up work.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run_endpoint(shared::http::Endpoint::Refresh).await
+    shared::app::run_endpoint(shared::http::handlers::Endpoint::Refresh).await
 }

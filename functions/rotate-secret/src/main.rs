@@ -1,10 +1,11 @@
 //! The Secrets Manager rotation function for the signing key (the four protocol steps live
-//! in `shared::rotation`).
+//! in `shared::aws::rotation`).
 
+use shared::domain::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use shared::rotation::{RotationEvent, Rotator};
+use shared::aws::rotation::{RotationEvent, Rotator};
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.
@@ -12,7 +13,7 @@ use shared::rotation::{RotationEvent, Rotator};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let trust_store = shared::config::TrustStore::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
+        tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
     let sdk = shared::aws::lambda_sdk_config(trust_store);
     let rotator = Arc::new(Rotator::for_lambda(aws_sdk_secretsmanager::Client::new(
@@ -28,8 +29,8 @@ async fn main() -> Result<(), Error> {
             } = event.payload;
             tracing::info!(?step, version = %token, "rotation step");
             rotator.run(&secret_id, &token, step).await.map_err(|e| {
-                tracing::error!(error = %e, ?step, "rotation step failed");
-                Error::from(e.to_string())
+                tracing::error!(error = %Chain(&e), ?step, "rotation step failed");
+                Error::from(Chain(&e).to_string())
             })
         }
     }))

@@ -1,6 +1,7 @@
 //! Secrets Manager adapter for [`KeySource`]: AWSCURRENT and AWSPREVIOUS of one secret,
 //! each `{"signing_key": "<base64>"}`, keyed by version id.
 
+use crate::domain::error::Chain;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
@@ -8,9 +9,9 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 
-use crate::error::KeyError;
-use crate::keyring::parse_signing_secret;
-use crate::ports::{KeyMaterial, KeySet, KeySource};
+use crate::crypto::keyring::parse_signing_secret;
+use crate::domain::error::KeyError;
+use crate::domain::ports::{KeyMaterial, KeySet, KeySource};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
@@ -118,7 +119,7 @@ impl KeySource for SecretsManagerKeySource {
         let current = current?
             .ok_or_else(|| KeyError::Malformed("secret has no AWSCURRENT version".into()))?;
         let previous = previous.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "ignoring AWSPREVIOUS signing key");
+            tracing::warn!(error = %Chain(&e), "ignoring AWSPREVIOUS signing key");
             None
         });
         // Between createSecret and finishSecret: verify-only, so tokens signed by an instance
@@ -126,7 +127,7 @@ impl KeySource for SecretsManagerKeySource {
         // forged kids could otherwise keep rate-limited).
         let pending = pending
             .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "ignoring AWSPENDING signing key");
+                tracing::warn!(error = %Chain(&e), "ignoring AWSPENDING signing key");
                 None
             })
             .filter(|p| p.kid != current.kid);

@@ -1,5 +1,7 @@
 //! Pure domain types: usernames, users, sessions, access-token claims, refresh tokens.
 
+pub mod error;
+pub mod ports;
 mod refresh_token;
 
 pub use refresh_token::{RefreshToken, TokenHash};
@@ -8,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 /// Longest username accepted, in bytes (the contract's limit).
 pub const MAX_USERNAME_LEN: usize = 128;
+/// Longest password accepted, in bytes (the contract's limit; argon2 hashes what it is given).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// A username as stored: ASCII, lower-cased, 1..=128 bytes of `a-z 0-9 . _ @ + -`.
 ///

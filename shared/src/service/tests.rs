@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
-use crate::keyring::tests::material;
-use crate::ports::KeySet;
-use crate::tokens::AccessTokenVerifier;
+use crate::crypto::keyring::tests::material;
+use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings};
+use crate::domain::ports::KeySet;
 
 struct Fixture {
     svc: Arc<AuthService>,
@@ -88,7 +88,7 @@ async fn login_issues_an_access_token_for_the_stable_user_id() {
     let f = fixture();
     let user = f.add_user("alice", "pw-alice").await;
     let issued = f.login("Alice", "pw-alice").await.unwrap();
-    let claims = AccessTokenVerifier::new(&f.cfg, f.clock.clone())
+    let claims = AccessTokenVerifier::new(&TokenSettings::from(f.cfg.as_ref()), f.clock.clone())
         .verify(&issued.access_token, f.svc.keys())
         .await
         .unwrap();
@@ -361,7 +361,7 @@ async fn concurrent_guesses_check_at_most_max_failures_passwords() {
             tokio::spawn(async move {
                 svc.login(LoginInput {
                     username: "alice".into(),
-                    password: format!("wrong-{i}"),
+                    password: format!("wrong-{i}").into(),
                     device_id: "x".into(),
                     device_tokens: Vec::new(),
                 })
@@ -440,7 +440,7 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
         pending: None,
     });
     let after = f.svc.refresh(&before.refresh_token).await.unwrap();
-    let verifier = AccessTokenVerifier::new(&f.cfg, f.clock.clone());
+    let verifier = AccessTokenVerifier::new(&TokenSettings::from(f.cfg.as_ref()), f.clock.clone());
     verifier
         .verify(&before.access_token, f.svc.keys())
         .await
@@ -546,15 +546,22 @@ fn minted_tokens_stay_within_the_verifiers_limits() {
         created_at: 0,
     };
     // Grow the roles until minting refuses; every token it did hand out verifies.
-    let verifier = AccessTokenVerifier::new(&cfg, Arc::new(FakeClock::new(T0)));
+    let verifier =
+        AccessTokenVerifier::new(&TokenSettings::from(&cfg), Arc::new(FakeClock::new(T0)));
     let mut refused = false;
     for i in 0..100 {
         user.roles.push(format!("{i:02}{}", "r".repeat(58)));
-        match crate::tokens::mint_access_token(&key, &cfg, &user, "sid", T0) {
+        match crate::crypto::tokens::mint_access_token(
+            &key,
+            &TokenSettings::from(&cfg),
+            &user,
+            "sid",
+            T0,
+        ) {
             Ok((token, _)) => {
                 verifier.verify_with(&token, &key).unwrap();
             }
-            Err(crate::tokens::MintError::TooLarge { .. }) => {
+            Err(crate::crypto::tokens::MintError::TooLarge { .. }) => {
                 refused = true;
                 break;
             }

@@ -66,10 +66,10 @@ async fn main() {
     cfg.sessions_table = format!("cold-sessions-{id}");
     cfg.signing_secret_id = format!("cold-signing-{id}");
     let sdk = shared::aws::sdk_config(Default::default()).await;
-    shared::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
+    shared::aws::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
         .await
         .unwrap();
-    shared::setup::ensure_signing_secret(
+    shared::aws::setup::ensure_signing_secret(
         &aws_sdk_secretsmanager::Client::new(&sdk),
         &cfg.signing_secret_id,
     )

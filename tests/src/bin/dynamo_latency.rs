@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::*;
 use serde_json::json;
-use shared::http::Endpoint;
+use shared::http::handlers::Endpoint;
 
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();

@@ -6,7 +6,12 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use shared::admin;
+use secrecy::zeroize::Zeroize;
+use secrecy::{ExposeSecret, SecretString};
+use shared::aws::rotation::RotationError;
+use shared::config::ConfigError;
+use shared::domain::error::Chain;
+use shared::service::admin::{self, AdminError};
 
 #[derive(Parser)]
 #[command(
@@ -87,29 +92,51 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("authctl: error: {message}");
+        Err(e) => {
+            // The whole chain, once, on one line.
+            eprintln!("authctl: error: {}", Chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-fn read_password(from_stdin: bool) -> Result<String, String> {
+/// Everything a command can fail with; the causes are kept for the one line `main` prints.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error("rotating the signing key")]
+    Rotation(#[from] RotationError),
+    #[error("reading the password")]
+    ReadPassword(#[source] std::io::Error),
+    #[error("no terminal to prompt for the password: use --password-stdin")]
+    NoTerminal,
+    #[error("the passwords do not match")]
+    PasswordMismatch,
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString, CliError> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the password from stdin: {e}"))?;
-        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+        let read = std::io::stdin().lock().read_line(&mut line);
+        let password = SecretString::from(line.trim_end_matches(['\r', '\n']));
+        line.zeroize();
+        read.map_err(CliError::ReadPassword)?;
+        return Ok(password);
     }
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to prompt for the password: use --password-stdin".into());
+        return Err(CliError::NoTerminal);
     }
-    let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
-    let again = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
-    if first != again {
-        return Err("the passwords do not match".into());
+    let first = SecretString::from(
+        rpassword::prompt_password("Password: ").map_err(CliError::ReadPassword)?,
+    );
+    let again = SecretString::from(
+        rpassword::prompt_password("Repeat password: ").map_err(CliError::ReadPassword)?,
+    );
+    if first.expose_secret() != again.expose_secret() {
+        return Err(CliError::PasswordMismatch);
     }
     Ok(first)
 }
@@ -136,8 +163,8 @@ fn iso8601(secs: u64) -> String {
     )
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
-    let cfg = shared::Config::from_env().map_err(|e| e.to_string())?;
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let cfg = shared::Config::from_env()?;
     let app = shared::app::App::from_config_with_default_chain(cfg).await;
     let store = app.store.as_ref();
     match cli.command {
@@ -149,32 +176,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             let password = read_password(password_stdin)?;
             let user = admin::create_user(
                 store,
-                &shared::password::Passwords::default(),
+                &shared::crypto::password::Passwords::default(),
                 app.clock.as_ref(),
                 &username,
                 password,
                 roles,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             println!("created user {} (id {})", user.username, user.user_id);
         }
         Command::User(UserCommand::Disable { username }) => {
-            admin::set_disabled(store, &username, true)
-                .await
-                .map_err(|e| e.to_string())?;
+            admin::set_disabled(store, &username, true).await?;
             println!("disabled {}", username.to_ascii_lowercase());
         }
         Command::User(UserCommand::Enable { username }) => {
-            admin::set_disabled(store, &username, false)
-                .await
-                .map_err(|e| e.to_string())?;
+            admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
         }
         Command::Sessions(SessionsCommand::List { username }) => {
-            let sessions = admin::list_sessions(store, store, &username)
-                .await
-                .map_err(|e| e.to_string())?;
+            let sessions = admin::list_sessions(store, store, &username).await?;
             println!("SESSION_ID\tDEVICE\tCREATED\tLAST_USED\tEXPIRES");
             for s in sessions {
                 println!(
@@ -188,10 +208,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Secret(SecretCommand::Rotate) => {
-            let version = shared::rotation::Rotator::for_cli(app.secrets.client().clone())
+            let version = shared::aws::rotation::Rotator::for_cli(app.secrets.client().clone())
                 .rotate_now(&app.cfg.signing_secret_id)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             println!(
                 "rotated {}: AWSCURRENT is now version {version}",
                 app.cfg.signing_secret_id
@@ -204,8 +223,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 &args.username,
                 args.target.session.as_deref(),
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             println!("revoked {n} session(s)");
         }
     }

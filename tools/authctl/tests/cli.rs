@@ -24,10 +24,10 @@ async fn env() -> Env {
     cfg.sessions_table = format!("sessions-{id}");
     cfg.signing_secret_id = format!("signing-{id}");
     let app = App::from_config(cfg.clone());
-    shared::setup::ensure_tables(&app.dynamodb, &cfg)
+    shared::aws::setup::ensure_tables(&app.dynamodb, &cfg)
         .await
         .unwrap();
-    shared::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
+    shared::aws::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
         .await
         .unwrap();
     Env { cfg, app }

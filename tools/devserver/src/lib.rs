@@ -3,6 +3,7 @@
 //! back into HTTP. Protected routes run the authorizer first, as API Gateway does: no
 //! `Authorization` header → 401, authorizer says no → 403, both with API Gateway's bodies.
 
+use shared::domain::error::Chain;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,9 +24,11 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::request::LambdaRequest;
 use serde_json::{json, Value};
-use shared::authorizer::{Authorizer, AuthorizerRequest, AuthorizerResponse, IdentityContext};
-use shared::http::Endpoint;
-use shared::service::AuthService;
+use shared::http::handlers::Api;
+use shared::http::handlers::Endpoint;
+use shared::service::authorizer::{
+    Authorizer, AuthorizerRequest, AuthorizerResponse, IdentityContext,
+};
 use tokio::net::TcpListener;
 
 /// API Gateway's own payload limit is 10 MB; locally 1 MiB is plenty.
@@ -57,7 +60,7 @@ impl Route {
 }
 
 pub struct DevServer {
-    pub service: Arc<AuthService>,
+    pub api: Api,
     pub authorizer: Arc<Authorizer>,
     pub authorizer_cache: AuthorizerCache,
 }
@@ -343,18 +346,18 @@ impl DevServer {
                 .collect();
             event.request_context.authorizer = Some(authorizer);
         }
-        let svc = self.service.clone();
-        let result = shared::http::invoke_request(
+        let api = self.api.clone();
+        let result = shared::http::runtime::invoke_request(
             move |req| {
-                let svc = svc.clone();
+                let api = api.clone();
                 async move {
                     Ok::<_, lambda_http::Error>(
-                        shared::http::guarded(async move {
+                        shared::http::runtime::guarded(async move {
                             match route {
                                 Route::Token(endpoint) => {
-                                    shared::http::handle(&svc, endpoint, req).await
+                                    shared::http::handlers::handle(&api, endpoint, req).await
                                 }
-                                Route::Hello | Route::Health => shared::hello::route(&req),
+                                Route::Hello | Route::Health => shared::http::hello::route(&req),
                             }
                         })
                         .await,
@@ -367,7 +370,7 @@ impl DevServer {
         match result {
             Ok(lambda) => http_response(&lambda),
             Err(e) => {
-                tracing::error!(error = %e, "handler failed");
+                tracing::error!(error = %Chain(&e), "handler failed");
                 gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
         }

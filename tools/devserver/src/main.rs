@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devserver::{serve, DevServer};
-use shared::admin::{create_user, AdminError};
-use shared::authorizer::Authorizer;
+use shared::aws::setup::SetupError;
+use shared::config::ConfigError;
+use shared::domain::error::Chain;
+use shared::service::admin::{create_user, AdminError};
+use shared::service::authorizer::Authorizer;
 
 const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo-password-123";
@@ -18,48 +21,74 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("devserver: {e}");
+            eprintln!("devserver: {}", Chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> Result<(), String> {
+/// Why the dev server could not start; the causes are kept for the one line `main` prints.
+#[derive(Debug, thiserror::Error)]
+enum DevError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{name} must be {expected} (got {value:?})")]
+    Setting {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+    #[error("provisioning the local engines")]
+    Setup(#[from] SetupError),
+    #[error("creating the demo user")]
+    DemoUser(#[source] AdminError),
+    #[error("cannot listen on 127.0.0.1:{port}")]
+    Listen {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+async fn run() -> Result<(), DevError> {
     shared::telemetry::init_to_stderr();
-    let cfg = shared::Config::from_env().map_err(|e| e.to_string())?;
+    let cfg = shared::Config::from_env()?;
     let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|_| format!("PORT must be a port number (got {p:?})"))?,
+        Ok(p) => p.parse().map_err(|_| DevError::Setting {
+            name: "PORT",
+            expected: "a port number",
+            value: p,
+        })?,
         Err(_) => 3000,
     };
     // The SAM template's AuthorizerCacheTtl default; 0 runs the authorizer on every request.
-    let cache_ttl: u64 =
-        match std::env::var("AUTHORIZER_CACHE_TTL") {
-            Ok(t) => t.parse().ok().filter(|t| *t <= 3600).ok_or_else(|| {
-                format!("AUTHORIZER_CACHE_TTL must be 0..3600 seconds (got {t:?})")
+    let cache_ttl: u64 = match std::env::var("AUTHORIZER_CACHE_TTL") {
+        Ok(t) => t
+            .parse()
+            .ok()
+            .filter(|t| *t <= 3600)
+            .ok_or_else(|| DevError::Setting {
+                name: "AUTHORIZER_CACHE_TTL",
+                expected: "0..3600 seconds",
+                value: t,
             })?,
-            Err(_) => 300,
-        };
+        Err(_) => 300,
+    };
     let app = shared::app::App::from_config(cfg);
-    shared::setup::ensure_tables(&app.dynamodb, &app.cfg)
-        .await
-        .map_err(|e| format!("creating tables: {e}"))?;
-    shared::setup::ensure_signing_secret(&app.secrets, &app.cfg.signing_secret_id)
-        .await
-        .map_err(|e| format!("creating the signing secret: {e}"))?;
+    shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
+    shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg.signing_secret_id).await?;
     match create_user(
         app.store.as_ref(),
-        &shared::password::Passwords::default(),
+        &shared::crypto::password::Passwords::default(),
         app.clock.as_ref(),
         DEMO_USER,
-        DEMO_PASSWORD.to_string(),
+        DEMO_PASSWORD.into(),
         vec!["demo".to_string()],
     )
     .await
     {
         Ok(_) | Err(AdminError::Duplicate(_)) => {}
-        Err(e) => return Err(format!("creating the demo user: {e}")),
+        Err(e) => return Err(DevError::DemoUser(e)),
     }
 
     // What authctl needs, one NAME=value per line (the credentials are dummies the local
@@ -81,14 +110,14 @@ async fn run() -> Result<(), String> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        .map_err(|source| DevError::Listen { port, source })?;
     let authorizer = Arc::new(Authorizer::new(
         &app.cfg,
         app.keys.clone(),
         app.clock.clone(),
     ));
     let server = Arc::new(DevServer {
-        service: app.service.clone(),
+        api: app.api(),
         authorizer,
         authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
     });

@@ -1,7 +1,31 @@
 //! Errors, one enum per layer: stores and the key source fail with [`StoreError`] /
 //! [`KeyError`], the domain with [`AuthError`], which alone decides what a caller sees.
 
+use std::fmt;
+
 use thiserror::Error;
+
+/// An error and its causes on one line, `what failed: why: root cause`, for the edges that
+/// print an error once (log lines, `authctl`). A cause whose text its parent already printed
+/// (some errors embed their source in their own message) is not repeated.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'a));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !text.is_empty() && !last.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
 
 /// What a store adapter reports. The source is kept for logs, never shown to a caller.
 #[derive(Debug, Error)]
@@ -12,7 +36,7 @@ pub enum StoreError {
     NotFound,
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
-    #[error("backing store unavailable: {0}")]
+    #[error("backing store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -25,7 +49,7 @@ impl StoreError {
 /// What loading or using the signing key ring can fail with.
 #[derive(Debug, Error)]
 pub enum KeyError {
-    #[error("secret source unavailable: {0}")]
+    #[error("secret source unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("signing secret is malformed: {0}")]
     Malformed(String),
@@ -130,13 +154,13 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(source) => {
-                tracing::error!(error = %source, "backing store failed");
+                tracing::error!(error = %Chain(source.as_ref()), "backing store failed");
                 AuthError::Unavailable {
                     retry_after: UNAVAILABLE_RETRY_AFTER,
                 }
             }
             other => {
-                tracing::error!(error = %other, "unexpected store outcome");
+                tracing::error!(error = %Chain(&other), "unexpected store outcome");
                 AuthError::Internal
             }
         }
@@ -145,9 +169,35 @@ impl From<StoreError> for AuthError {
 
 impl From<KeyError> for AuthError {
     fn from(e: KeyError) -> Self {
-        tracing::error!(error = %e, "signing key unavailable");
+        tracing::error!(error = %Chain(&e), "signing key unavailable");
         AuthError::Unavailable {
             retry_after: UNAVAILABLE_RETRY_AFTER,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Error)]
+    #[error("io: connection refused")]
+    struct Root;
+
+    #[derive(Debug, Error)]
+    #[error("dispatch failure: {0}")]
+    struct Embeds(#[source] Root);
+
+    #[test]
+    fn a_chain_prints_every_cause_once() {
+        let e = StoreError::unavailable(Embeds(Root));
+        assert_eq!(
+            Chain(&e).to_string(),
+            "backing store unavailable: dispatch failure: io: connection refused"
+        );
+        assert_eq!(
+            Chain(&StoreError::Conflict).to_string(),
+            "item already exists"
+        );
     }
 }

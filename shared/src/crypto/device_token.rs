@@ -15,8 +15,8 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::domain::Username;
-use crate::keyring::{KeyRing, SigningKey};
 
 const PREFIX: &str = "dt1";
 /// Longer than any token we mint (an id, a number, a MAC and a key version id): not ours.
@@ -119,8 +119,8 @@ mod tests {
 
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::keyring::tests::material;
-    use crate::ports::KeySet;
+    use crate::crypto::keyring::tests::material;
+    use crate::domain::ports::KeySet;
 
     fn ring(previous: bool) -> (KeyRing, Arc<StaticKeySource>) {
         let source = Arc::new(StaticKeySource::new(KeySet {

@@ -1,9 +1,11 @@
 //! Administration used by `authctl` and the dev server: users and sessions by username.
 
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::crypto::password::{HashError, Passwords};
+use crate::domain::error::StoreError;
+use crate::domain::ports::{Clock, SessionStore, UserStore};
 use crate::domain::{SessionSummary, User, Username, UsernameError};
-use crate::error::StoreError;
-use crate::password::Passwords;
-use crate::ports::{Clock, SessionStore, UserStore};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_ROLE_LEN: usize = 64;
@@ -22,19 +24,10 @@ pub enum AdminError {
     UnknownUser(Username),
     #[error("user {0} has no session {1}")]
     UnknownSession(Username, String),
-    #[error("backing store: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(source) => {
-                AdminError::Store(crate::setup::aws_error_text(source.as_ref()))
-            }
-            other => AdminError::Store(other.to_string()),
-        }
-    }
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 fn valid_role(role: &str) -> bool {
@@ -50,22 +43,18 @@ pub async fn create_user(
     passwords: &Passwords,
     clock: &dyn Clock,
     username: &str,
-    password: String,
+    password: SecretString,
     roles: Vec<String>,
 ) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
-    if password.chars().count() < MIN_PASSWORD_CHARS
-        || password.len() > crate::http::MAX_PASSWORD_BYTES
-    {
+    let text = password.expose_secret();
+    if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > crate::domain::MAX_PASSWORD_BYTES {
         return Err(AdminError::Password);
     }
     if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
         return Err(AdminError::Role(bad.clone()));
     }
-    let password_hash = passwords
-        .hash(password)
-        .await
-        .map_err(|e| AdminError::Store(e.to_string()))?;
+    let password_hash = passwords.hash(password).await?;
     let user = User {
         user_id: uuid::Uuid::new_v4().to_string(),
         username: username.clone(),

@@ -5,6 +5,8 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
 use std::sync::Mutex;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 
 /// OWASP's argon2id recommendation: m=19456 KiB (19 MiB), t=2, p=1.
@@ -18,8 +20,14 @@ pub const DEFAULT_P_COST: u32 = 1;
 const DUMMY_HASH_DEFAULT_PARAMS: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$zoGF0SkrSqe7HYGvkAs3O8WCnkOcRMG85ERqdrV4pU8";
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    #[error("invalid argon2 parameters")]
+    Params(#[source] argon2::Error),
+    #[error("password hashing failed")]
+    Hash(#[source] argon2::password_hash::Error),
+    #[error("the password hashing task did not complete")]
+    Task(#[source] tokio::task::JoinError),
+}
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -49,8 +57,7 @@ impl Passwords {
     /// Custom parameters (e.g. cheaper ones for a benchmark baseline). Builds a dummy hash with
     /// the same parameters, once.
     pub fn with_params(m_cost_kib: u32, t_cost: u32, p_cost: u32) -> Result<Self, HashError> {
-        let params =
-            Params::new(m_cost_kib, t_cost, p_cost, None).map_err(|e| HashError(e.to_string()))?;
+        let params = Params::new(m_cost_kib, t_cost, p_cost, None).map_err(HashError::Params)?;
         let mut me = Passwords {
             params,
             dummy: String::new(),
@@ -64,7 +71,7 @@ impl Passwords {
         argon(self.params.clone())
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| HashError(e.to_string()))
+            .map_err(HashError::Hash)
     }
 
     /// Verifies against a stored PHC string, or against the dummy hash when `stored` is `None`
@@ -89,18 +96,20 @@ impl Passwords {
     }
 
     /// [`Self::verify_blocking`] off the async runtime's worker threads.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> bool {
+    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> bool {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.verify_blocking(&password, stored.as_deref()))
-            .await
-            .unwrap_or(false)
+        tokio::task::spawn_blocking(move || {
+            me.verify_blocking(password.expose_secret(), stored.as_deref())
+        })
+        .await
+        .unwrap_or(false)
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+    pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.hash_blocking(&password))
+        tokio::task::spawn_blocking(move || me.hash_blocking(password.expose_secret()))
             .await
-            .map_err(|e| HashError(e.to_string()))?
+            .map_err(HashError::Task)?
     }
 }
 

@@ -1,14 +1,17 @@
 //! Wiring: builds the SDK clients, stores and key ring once per container (cold start) and
 //! the [`AuthService`] over them. Functions, the dev server and `authctl` all start here.
 
+use crate::domain::error::Chain;
 use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::secrets_manager::{SecretsClient, SecretsManagerKeySource};
 use crate::config::Config;
-use crate::keyring::KeyRing;
-use crate::password::Passwords;
-use crate::ports::{Clock, SystemClock};
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::password::Passwords;
+use crate::domain::ports::{Clock, SystemClock};
+use crate::http::handlers::{Api, Endpoint};
+use crate::http::runtime::handle_logged;
 use crate::service::AuthService;
 
 pub struct App {
@@ -76,7 +79,7 @@ async fn warm_up(secrets: &SecretsClient, keys: &KeyRing) {
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "signing keys loaded at start-up"
         ),
-        Err(e) => tracing::warn!(error = %e, "could not load the signing key at start-up"),
+        Err(e) => tracing::warn!(error = %Chain(&e), "could not load the signing key at start-up"),
     }
 }
 
@@ -106,6 +109,7 @@ impl App {
     }
 
     /// Wires the app over given clients and clock (tests count calls or move time).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn from_parts(
         cfg: Config,
         dynamodb: aws_sdk_dynamodb::Client,
@@ -157,6 +161,30 @@ impl App {
     pub async fn warm_up(&self) {
         warm_up(&self.secrets, &self.keys).await;
     }
+
+    /// The token endpoints over this app's service and `CORS_ALLOW_ORIGIN`.
+    pub fn api(&self) -> Api {
+        Api::new(self.service.clone(), &self.cfg.cors_allow_origins)
+    }
+}
+
+/// `main` of the login, refresh and logout functions: config, clients, `run`.
+pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let cfg = Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %Chain(&e), "invalid configuration");
+    })?;
+    let app = App::from_config(cfg);
+    // Only the endpoints that sign tokens need the key (logout's role has no secret access).
+    if endpoint != Endpoint::Logout {
+        app.warm_up().await;
+    }
+    let api = app.api();
+    lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {
+        let api = api.clone();
+        async move { Ok::<_, lambda_http::Error>(handle_logged(api, endpoint, req).await) }
+    }))
+    .await
 }
 
 #[cfg(test)]

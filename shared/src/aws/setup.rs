@@ -7,32 +7,26 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_secretsmanager::Client as SecretsClient;
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::adapters::dynamodb::TTL_ATTRIBUTE;
 use crate::config::Config;
-use crate::keyring::render_signing_secret;
+use crate::crypto::keyring::render_signing_secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("DynamoDB: {0}")]
-    Dynamo(String),
-    #[error("Secrets Manager: {0}")]
-    Secrets(String),
+    #[error("creating the tables in DynamoDB")]
+    Dynamo(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("creating the signing secret in Secrets Manager")]
+    Secrets(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn dyn_err(e: impl std::error::Error) -> SetupError {
-    SetupError::Dynamo(aws_error_text(&e))
+fn dyn_err(e: impl std::error::Error + Send + Sync + 'static) -> SetupError {
+    SetupError::Dynamo(Box::new(e))
 }
 
-/// The innermost message of an SDK error chain (e.g. "Connection refused").
-pub fn aws_error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = s.to_string();
-        source = s.source();
-    }
-    text
+fn secrets_err(e: impl std::error::Error + Send + Sync + 'static) -> SetupError {
+    SetupError::Secrets(Box::new(e))
 }
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, SetupError> {
@@ -111,7 +105,7 @@ fn ignore_in_use<E>(
     >,
 ) -> Result<(), SetupError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match result {
         Ok(()) => Ok(()),
@@ -123,10 +117,9 @@ where
 }
 
 /// A fresh random signing key in the secret's JSON shape.
-pub fn new_signing_secret_value() -> String {
-    let mut key = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
-    render_signing_secret(&key)
+pub fn new_signing_secret_value() -> SecretString {
+    let key = SecretBox::<[u8; 32]>::init_with_mut(|key| rand::rngs::OsRng.fill_bytes(key));
+    render_signing_secret(key.expose_secret())
 }
 
 /// Creates the signing secret with a random 32-byte key if it does not exist.
@@ -140,13 +133,13 @@ pub async fn ensure_signing_secret(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(SetupError::Secrets(aws_error_text(&e))),
+        Err(e) => return Err(secrets_err(e)),
     }
     let created = client
         .create_secret()
         .name(secret_id)
         .description("lambda-jwt-auth HS256 signing key")
-        .secret_string(new_signing_secret_value())
+        .secret_string(new_signing_secret_value().expose_secret())
         .send()
         .await;
     match created {
@@ -157,6 +150,6 @@ pub async fn ensure_signing_secret(
         {
             Ok(())
         }
-        Err(e) => Err(SetupError::Secrets(aws_error_text(&e))),
+        Err(e) => Err(secrets_err(e)),
     }
 }

@@ -1,18 +1,23 @@
 //! The authentication service: login, refresh (rotation with reuse detection) and logout,
 //! over the ports. Every function handler and the dev server call this one implementation.
 
+pub mod admin;
+pub mod authorizer;
+
+use crate::domain::error::Chain;
+use secrecy::SecretString;
 use std::sync::Arc;
 
 use rand::RngCore;
 
 use crate::config::Config;
-use crate::device_token;
+use crate::crypto::device_token;
+use crate::crypto::keyring::{KeyRing, SigningKey};
+use crate::crypto::password::Passwords;
+use crate::crypto::tokens::{mint_access_token, TokenSettings};
+use crate::domain::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
+use crate::domain::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
-use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
-use crate::keyring::{KeyRing, SigningKey};
-use crate::password::Passwords;
-use crate::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
-use crate::tokens::mint_access_token;
 
 /// What a successful login or refresh hands back.
 #[derive(Clone, PartialEq, Eq)]
@@ -44,7 +49,7 @@ impl std::fmt::Debug for Issued {
 
 pub struct LoginInput {
     pub username: String,
-    pub password: String,
+    pub password: SecretString,
     pub device_id: String,
     /// Device tokens presented (the body's first, then each cookie); any may be invalid.
     pub device_tokens: Vec<String>,
@@ -55,6 +60,7 @@ const ROTATION_ATTEMPTS: usize = 4;
 
 pub struct AuthService {
     cfg: Arc<Config>,
+    tokens: TokenSettings,
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     throttle: Arc<dyn ThrottleStore>,
@@ -89,6 +95,7 @@ impl AuthService {
         passwords: Passwords,
     ) -> Self {
         AuthService {
+            tokens: TokenSettings::from(cfg.as_ref()),
             cfg,
             users: stores.users,
             sessions: stores.sessions,
@@ -97,10 +104,6 @@ impl AuthService {
             clock,
             passwords,
         }
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.cfg
     }
 
     pub fn keys(&self) -> &Arc<KeyRing> {
@@ -215,7 +218,7 @@ impl AuthService {
         created?;
         // The login has happened; a failed clean-up must not turn it into an error.
         if let Err(e) = self.enforce_session_cap(&session, now).await {
-            tracing::warn!(error = %e, "could not enforce the session cap");
+            tracing::warn!(error = %Chain(&e), "could not enforce the session cap");
         }
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
         // The same device keeps its id (and so its counter); a new one gets a new id.
@@ -254,13 +257,13 @@ impl AuthService {
                 known_device = key.device.is_some(),
                 "login locked after repeated failures"
             ),
-            Err(e) => tracing::error!(error = %e, "could not record a lockout"),
+            Err(e) => tracing::error!(error = %Chain(&e), "could not record a lockout"),
         }
     }
 
     async fn clear_failures(&self, key: &ThrottleKey) {
         if let Err(e) = self.throttle.clear(key).await {
-            tracing::warn!(error = %e, "could not reset the failure counter");
+            tracing::warn!(error = %Chain(&e), "could not reset the failure counter");
         }
     }
 
@@ -269,7 +272,7 @@ impl AuthService {
         &self,
         new: &Session,
         now: u64,
-    ) -> Result<(), crate::error::StoreError> {
+    ) -> Result<(), crate::domain::error::StoreError> {
         let all = self.sessions.list_sessions(&new.username).await?;
         let (expired, live): (Vec<_>, Vec<_>) = all
             .into_iter()
@@ -434,7 +437,9 @@ impl AuthService {
                 reason = "reuse",
                 "session revoked"
             ),
-            Err(e) => tracing::error!(error = %e, "could not revoke the session after reuse"),
+            Err(e) => {
+                tracing::error!(error = %Chain(&e), "could not revoke the session after reuse")
+            }
         }
     }
 
@@ -513,8 +518,8 @@ impl AuthService {
         now: u64,
     ) -> Result<Issued, AuthError> {
         let (access_token, expires_in) =
-            mint_access_token(key, &self.cfg, user, &session.session_id, now).map_err(|e| {
-                tracing::error!(error = %e, "could not sign an access token");
+            mint_access_token(key, &self.tokens, user, &session.session_id, now).map_err(|e| {
+                tracing::error!(error = %Chain(&e), "could not sign an access token");
                 AuthError::Internal
             })?;
         Ok(Issued {

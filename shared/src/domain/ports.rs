@@ -2,11 +2,12 @@
 //! Adapters live in [`crate::adapters`]; no AWS type crosses these signatures.
 
 use async_trait::async_trait;
+use secrecy::SecretSlice;
 
+use crate::domain::error::{KeyError, StoreError};
 use crate::domain::{
     FailureRecord, LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
-use crate::error::{KeyError, StoreError};
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -95,7 +96,7 @@ pub trait ThrottleStore: Send + Sync {
 pub struct KeyMaterial {
     /// The Secrets Manager version id: the JWT `kid`.
     pub kid: String,
-    pub secret: Vec<u8>,
+    pub secret: SecretSlice<u8>,
 }
 
 impl std::fmt::Debug for KeyMaterial {

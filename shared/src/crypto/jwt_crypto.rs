@@ -6,7 +6,7 @@
 //! `sha2` (constant-time comparison) and refuses every other algorithm with
 //! `InvalidAlgorithm`. It is installed once per process by [`install`], which every signing
 //! path of this crate calls first (and any code that decodes with jsonwebtoken, the tests and
-//! benchmarks). Access tokens are verified by [`crate::tokens::AccessTokenVerifier`] with an
+//! benchmarks). Access tokens are verified by [`crate::crypto::tokens::AccessTokenVerifier`] with an
 //! HMAC keyed once per key version: the same `hmac` code, without a verifier built per call.
 
 use hmac::{Hmac, Mac};

@@ -9,15 +9,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_secretsmanager::Client;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::adapters::secrets_manager::{AWSCURRENT, AWSPENDING};
-use crate::config::Config;
+use crate::aws::setup::new_signing_secret_value;
+use crate::crypto::keyring::{parse_signing_secret, SigningKey};
+use crate::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
+use crate::domain::ports::{Clock, KeyMaterial, SystemClock};
 use crate::domain::{User, Username};
-use crate::keyring::{parse_signing_secret, SigningKey};
-use crate::ports::{Clock, KeyMaterial, SystemClock};
-use crate::setup::{aws_error_text, new_signing_secret_value};
-use crate::tokens::{mint_access_token, AccessTokenVerifier};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Step {
@@ -50,15 +50,25 @@ pub enum RotationError {
     NotPending(String),
     #[error("version {0} does not exist for the secret")]
     UnknownVersion(String),
-    #[error("the pending key failed its test: {0}")]
-    TestFailed(String),
-    #[error("Secrets Manager: {0}")]
-    Aws(String),
+    #[error("the pending key failed its test")]
+    TestFailed(#[source] BoxError),
+    #[error("Secrets Manager")]
+    Aws(#[source] BoxError),
 }
 
-fn aws(e: impl std::error::Error) -> RotationError {
-    RotationError::Aws(aws_error_text(&e))
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn aws(e: impl std::error::Error + Send + Sync + 'static) -> RotationError {
+    RotationError::Aws(Box::new(e))
 }
+
+fn test_failed(e: impl std::error::Error + Send + Sync + 'static) -> RotationError {
+    RotationError::TestFailed(Box::new(e))
+}
+
+/// The claims of the probe token testSecret signs: a user that cannot exist (usernames are
+/// checked at login, but nothing looks this one up), the default issuer and audience.
+const PROBE_USER: &str = "rotation-test";
 
 pub struct Rotator {
     client: Client,
@@ -130,7 +140,7 @@ impl Rotator {
         &self,
         secret_id: &str,
         token: &str,
-    ) -> Result<Option<String>, RotationError> {
+    ) -> Result<Option<SecretString>, RotationError> {
         match self
             .client
             .get_secret_value()
@@ -140,7 +150,7 @@ impl Rotator {
             .send()
             .await
         {
-            Ok(out) => Ok(out.secret_string),
+            Ok(out) => Ok(out.secret_string.map(SecretString::from)),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
@@ -168,7 +178,7 @@ impl Rotator {
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
-            .secret_string(new_signing_secret_value())
+            .secret_string(new_signing_secret_value().expose_secret())
             .version_stages(AWSPENDING)
             .send()
             .await
@@ -182,30 +192,37 @@ impl Rotator {
             .pending_value(secret_id, token)
             .await?
             .ok_or_else(|| RotationError::UnknownVersion(token.to_string()))?;
-        let secret =
-            parse_signing_secret(&value).map_err(|e| RotationError::TestFailed(e.to_string()))?;
+        let secret = parse_signing_secret(value.expose_secret()).map_err(test_failed)?;
         let key = SigningKey::new(&KeyMaterial {
             kid: token.to_string(),
             secret,
         })
-        .map_err(|e| RotationError::TestFailed(e.to_string()))?;
-        let cfg =
-            Config::from_lookup(|_| None).map_err(|e| RotationError::TestFailed(e.to_string()))?;
+        .map_err(test_failed)?;
+        let settings = TokenSettings {
+            issuer: PROBE_USER.into(),
+            audience: PROBE_USER.into(),
+            ttl: 60,
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let probe = User {
-            user_id: "rotation-test".into(),
-            username: Username::parse("rotation-test")
-                .map_err(|e| RotationError::TestFailed(e.to_string()))?,
+            user_id: PROBE_USER.into(),
+            username: Username::parse(PROBE_USER).map_err(test_failed)?,
             password_hash: String::new(),
             roles: Vec::new(),
             disabled: false,
             created_at: 0,
         };
-        let (jwt, _) = mint_access_token(&key, &cfg, &probe, "0".repeat(32).as_str(), clock.now())
-            .map_err(|e| RotationError::TestFailed(e.to_string()))?;
-        AccessTokenVerifier::new(&cfg, clock)
+        let (jwt, _) = mint_access_token(
+            &key,
+            &settings,
+            &probe,
+            "0".repeat(32).as_str(),
+            clock.now(),
+        )
+        .map_err(test_failed)?;
+        AccessTokenVerifier::new(&settings, clock)
             .verify_with(&jwt, &key)
-            .map_err(|e| RotationError::TestFailed(e.to_string()))?;
+            .map_err(test_failed)?;
         tracing::info!("testSecret: signed and verified with the pending key");
         Ok(())
     }

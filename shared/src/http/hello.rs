@@ -8,8 +8,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::AuthError;
-use crate::http::{error_response, json_response};
+use super::response::{error_response, json_response};
+use crate::domain::error::AuthError;
 
 /// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context.
 pub fn hello(req: &Request) -> Response<Body> {

@@ -10,6 +10,9 @@
 //! `TLS_TRUST_STORE=system` trusts the system store instead (a TLS-inspecting proxy, a
 //! partition whose endpoints use other CAs); `SSL_CERT_FILE` / `SSL_CERT_DIR` then apply.
 
+pub mod rotation;
+pub mod setup;
+
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -31,7 +34,7 @@ use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use crate::config::TrustStore;
 
 /// The Amazon Trust Services roots, PEM.
-pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
+pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../../certs/amazon-trust-services.pem");
 
 /// Connect timeout: a healthy regional endpoint answers in a few ms.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);

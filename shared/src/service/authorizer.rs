@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings, VerifyError};
+use crate::domain::ports::Clock;
 use crate::domain::Claims;
-use crate::keyring::KeyRing;
-use crate::ports::Clock;
-use crate::tokens::{AccessTokenVerifier, VerifyError};
 
 /// The error API Gateway's REST authorizers turn into a 401: the message must be exactly this.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -235,7 +235,7 @@ pub struct Authorizer {
 impl Authorizer {
     pub fn new(cfg: &Config, keys: Arc<KeyRing>, clock: Arc<dyn Clock>) -> Self {
         Authorizer {
-            verifier: AccessTokenVerifier::new(cfg, clock),
+            verifier: AccessTokenVerifier::new(&TokenSettings::from(cfg), clock),
             keys,
         }
     }

@@ -10,9 +10,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::config::Config;
+use crate::crypto::keyring::{KeyRing, SigningKey};
+use crate::domain::ports::Clock;
 use crate::domain::{Claims, User, ACCESS_TOKEN_TYP};
-use crate::keyring::{KeyRing, SigningKey};
-use crate::ports::Clock;
 
 /// Leeway for `exp` / `nbf`, seconds (jsonwebtoken's default is 60; the contract allows ≤ 30).
 pub const LEEWAY_SECS: u64 = 30;
@@ -30,9 +30,28 @@ pub enum MintError {
     TooLarge { len: usize, payload: usize },
 }
 
+/// What an access token says about its issuer and audience, and how long it lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// `exp - iat`, seconds.
+    pub ttl: u64,
+}
+
+impl From<&Config> for TokenSettings {
+    fn from(cfg: &Config) -> Self {
+        TokenSettings {
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            ttl: cfg.access_token_ttl,
+        }
+    }
+}
+
 pub fn mint_access_token(
     key: &SigningKey,
-    cfg: &Config,
+    cfg: &TokenSettings,
     user: &User,
     session_id: &str,
     now: u64,
@@ -40,7 +59,7 @@ pub fn mint_access_token(
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(ACCESS_TOKEN_TYP.to_string());
     header.kid = Some(key.kid.clone());
-    let exp = now + cfg.access_token_ttl;
+    let exp = now + cfg.ttl;
     let claims = Claims {
         iss: cfg.issuer.clone(),
         aud: cfg.audience.clone(),
@@ -53,7 +72,7 @@ pub fn mint_access_token(
         exp,
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
-    crate::jwt_crypto::install();
+    crate::crypto::jwt_crypto::install();
     let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(MintError::Sign)?;
     // The verifier's own limits, applied to what we hand out.
     let segment = |i: usize| token.split('.').nth(i).map_or(0, str::len);
@@ -66,7 +85,7 @@ pub fn mint_access_token(
             payload: segment(1),
         });
     }
-    Ok((token, cfg.access_token_ttl))
+    Ok((token, cfg.ttl))
 }
 
 /// Why a token was refused (for logs and tests; callers only ever see 401/403).
@@ -120,7 +139,7 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
 /// HMAC sizes and every asymmetric algorithm are refused before any key is touched), `typ`
 /// `at+jwt` (jsonwebtoken does not check it), a `kid` naming a cached key version, the HMAC
 /// (HMAC-SHA256 keyed once per key version, constant-time comparison: the same `hmac` code as
-/// the jsonwebtoken provider in [`crate::jwt_crypto`] that signs), then the claims into the
+/// the jsonwebtoken provider in [`crate::crypto::jwt_crypto`] that signs), then the claims into the
 /// strictly typed [`Claims`] (all required, `exp`/`nbf` integers: a string `exp` fails the
 /// parse), `iss`, `aud`, a non-empty `sub`, and `exp`/`nbf` against our [`Clock`] with
 /// [`LEEWAY_SECS`].
@@ -135,7 +154,7 @@ pub struct AccessTokenVerifier {
 }
 
 impl AccessTokenVerifier {
-    pub fn new(cfg: &Config, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(cfg: &TokenSettings, clock: Arc<dyn Clock>) -> Self {
         AccessTokenVerifier {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),

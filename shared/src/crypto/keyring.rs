@@ -7,6 +7,8 @@
 //! triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of forged kids
 //! cannot hammer Secrets Manager.
 
+use crate::domain::error::Chain;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -17,15 +19,15 @@ use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::error::KeyError;
-use crate::ports::{Clock, KeyMaterial, KeySource};
+use crate::domain::error::KeyError;
+use crate::domain::ports::{Clock, KeyMaterial, KeySource};
 
 pub const MIN_KEY_BYTES: usize = 32;
 pub const UNKNOWN_KID_RELOAD_INTERVAL: u64 = 30;
 pub const FAILED_RELOAD_BACKOFF: u64 = 10;
 
 /// Parses the secret's JSON value `{"signing_key": "<base64 of >= 32 bytes>"}`.
-pub fn parse_signing_secret(json: &str) -> Result<Vec<u8>, KeyError> {
+pub fn parse_signing_secret(json: &str) -> Result<SecretSlice<u8>, KeyError> {
     #[derive(Deserialize)]
     struct Value {
         signing_key: String,
@@ -38,12 +40,14 @@ pub fn parse_signing_secret(json: &str) -> Result<Vec<u8>, KeyError> {
     if bytes.len() < MIN_KEY_BYTES {
         return Err(KeyError::TooShort(bytes.len()));
     }
-    Ok(bytes)
+    Ok(bytes.into())
 }
 
 /// Renders a key in the secret's JSON shape (for bootstrap and rotation).
-pub fn render_signing_secret(key: &[u8]) -> String {
-    serde_json::json!({ "signing_key": STANDARD.encode(key) }).to_string()
+pub fn render_signing_secret(key: &[u8]) -> SecretString {
+    serde_json::json!({ "signing_key": STANDARD.encode(key) })
+        .to_string()
+        .into()
 }
 
 /// One key version, with its jsonwebtoken keys built once.
@@ -71,16 +75,22 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl SigningKey {
     pub fn new(material: &KeyMaterial) -> Result<Self, KeyError> {
-        if material.secret.len() < MIN_KEY_BYTES {
-            return Err(KeyError::TooShort(material.secret.len()));
+        if material.secret.expose_secret().len() < MIN_KEY_BYTES {
+            return Err(KeyError::TooShort(material.secret.expose_secret().len()));
         }
         Ok(SigningKey {
             kid: material.kid.clone(),
-            encoding: EncodingKey::from_secret(&material.secret),
-            verifier: <HmacSha256 as Mac>::new_from_slice(&material.secret)
+            encoding: EncodingKey::from_secret(material.secret.expose_secret()),
+            verifier: <HmacSha256 as Mac>::new_from_slice(material.secret.expose_secret())
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
-            successor_key: hmac(&material.secret, b"lambda-jwt-auth/refresh-successor/v1"),
-            device_key: hmac(&material.secret, b"lambda-jwt-auth/device-token/v1"),
+            successor_key: hmac(
+                material.secret.expose_secret(),
+                b"lambda-jwt-auth/refresh-successor/v1",
+            ),
+            device_key: hmac(
+                material.secret.expose_secret(),
+                b"lambda-jwt-auth/device-token/v1",
+            ),
         })
     }
 
@@ -164,7 +174,7 @@ impl KeyRing {
         match self.refresh(true).await {
             Ok(loaded) => Ok(loaded.by_kid.get(kid).cloned()),
             Err(e) => {
-                tracing::warn!(error = %e, "key ring reload for an unknown kid failed");
+                tracing::warn!(error = %Chain(&e), "key ring reload for an unknown kid failed");
                 Ok(None)
             }
         }
@@ -210,7 +220,7 @@ impl KeyRing {
                     Ok(k) => {
                         by_kid.entry(k.kid.clone()).or_insert_with(|| Arc::new(k));
                     }
-                    Err(e) => tracing::warn!(error = %e, stage, "ignoring an unusable key version"),
+                    Err(e) => tracing::warn!(error = %Chain(&e), stage, "ignoring an unusable key version"),
                 }
             }
             Ok(Loaded {
@@ -227,7 +237,7 @@ impl KeyRing {
             Err(e) => match self.snapshot() {
                 // Keep serving the keys we have; try the source again after a short backoff.
                 Some(stale) => {
-                    tracing::warn!(error = %e, "key ring reload failed; serving cached keys");
+                    tracing::warn!(error = %Chain(&e), "key ring reload failed; serving cached keys");
                     let kept = Arc::new(Loaded {
                         fresh_until: now.saturating_add(FAILED_RELOAD_BACKOFF.min(self.ttl.max(1))),
                         current: stale.current.clone(),
@@ -246,12 +256,12 @@ impl KeyRing {
 pub(crate) mod tests {
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::ports::KeySet;
+    use crate::domain::ports::KeySet;
 
     pub fn material(kid: &str, byte: u8) -> KeyMaterial {
         KeyMaterial {
             kid: kid.into(),
-            secret: vec![byte; 32],
+            secret: vec![byte; 32].into(),
         }
     }
 
@@ -263,11 +273,13 @@ pub(crate) mod tests {
     fn secret_json_is_parsed_and_short_keys_refused() {
         let key = [9u8; 32];
         assert_eq!(
-            parse_signing_secret(&render_signing_secret(&key)).unwrap(),
+            parse_signing_secret(render_signing_secret(&key).expose_secret())
+                .unwrap()
+                .expose_secret(),
             key
         );
         assert!(matches!(
-            parse_signing_secret(&render_signing_secret(&[1u8; 31])),
+            parse_signing_secret(render_signing_secret(&[1u8; 31]).expose_secret()),
             Err(KeyError::TooShort(31))
         ));
         assert!(matches!(
@@ -372,7 +384,7 @@ pub(crate) mod tests {
         let source = Arc::new(StaticKeySource::new(KeySet {
             current: KeyMaterial {
                 kid: "short".into(),
-                secret: vec![1; 16],
+                secret: vec![1; 16].into(),
             },
             previous: None,
             pending: None,

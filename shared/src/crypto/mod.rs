@@ -1,0 +1,9 @@
+//! Cryptography over the domain: password hashing (argon2id), the signing key ring, access
+//! tokens (mint and verify) and device tokens. Imports only [`crate::domain`] and
+//! [`crate::config`].
+
+pub mod device_token;
+pub mod jwt_crypto;
+pub mod keyring;
+pub mod password;
+pub mod tokens;

@@ -1,0 +1,114 @@
+//! The token endpoints: parse, call [`AuthService`], map the result. Nothing else.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+use std::sync::Arc;
+
+use crate::domain::error::AuthError;
+use crate::service::AuthService;
+
+use super::request::{bad, check_cross_site, parse_login, token_request, TokenRequest};
+use super::response::{cleared_cookie, error_response, issued_response, respond, with_cookie};
+
+/// What the token endpoints need: the service, and the origins a browser may call from
+/// (`CORS_ALLOW_ORIGIN`) besides the API's own.
+#[derive(Clone)]
+pub struct Api {
+    pub service: Arc<AuthService>,
+    pub allowed_origins: Arc<[String]>,
+}
+
+impl Api {
+    pub fn new(service: Arc<AuthService>, allowed_origins: &[String]) -> Api {
+        Api {
+            service,
+            allowed_origins: allowed_origins.into(),
+        }
+    }
+}
+
+/// Refresh tokens a logout acts on when several cookies of that name arrive (cookie tossing).
+const MAX_LOGOUT_TOKENS: usize = 4;
+
+pub async fn login(api: &Api, req: Request) -> Response<Body> {
+    let result = match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_login(&req))
+    {
+        Ok(input) => api.service.login(input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(issued) => issued_response(&issued),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub async fn refresh(api: &Api, req: Request) -> Response<Body> {
+    if let Err(e) = check_cross_site(&req, &api.allowed_origins) {
+        return error_response(&e);
+    }
+    let token = match token_request(&req).map(|r| r.tokens) {
+        Ok(mut tokens) if tokens.len() == 1 => tokens.remove(0),
+        Ok(tokens) if tokens.is_empty() => {
+            return error_response(&bad(
+                "No refresh token: send the refresh_token cookie or a JSON body {\"refresh_token\": ...}.",
+            ))
+        }
+        // Which one is ours cannot be told: using either could rotate a session planted by
+        // another site (logging the user into its account). Nothing is spent.
+        Ok(_) => {
+            return error_response(&bad(
+                "More than one refresh_token cookie was sent; send the token in the body.",
+            ))
+        }
+        Err(e) => return error_response(&e),
+    };
+    match api.service.refresh(&token).await {
+        Ok(issued) => issued_response(&issued),
+        Err(e @ AuthError::InvalidGrant) => with_cookie(error_response(&e), cleared_cookie()),
+        Err(e) => error_response(&e),
+    }
+}
+
+pub async fn logout(api: &Api, req: Request) -> Response<Body> {
+    // A cross-site logout changes nothing, the cookie included.
+    if let Err(e) = check_cross_site(&req, &api.allowed_origins) {
+        return error_response(&e);
+    }
+    // Always 204 and a cleared cookie, whatever was sent: logout answers no questions.
+    let mut request = token_request(&req).unwrap_or(TokenRequest {
+        tokens: Vec::new(),
+        all_devices: false,
+    });
+    // Several cookies (one tossed in by a sibling site): end every session they name; the
+    // user asked to be logged out, and ending a planted session harms nobody.
+    request.tokens.truncate(MAX_LOGOUT_TOKENS);
+    let mut result = Ok(());
+    for token in &request.tokens {
+        if let Err(e) = api.service.logout(Some(token), request.all_devices).await {
+            result = Err(e);
+        }
+    }
+    let resp = match result {
+        Ok(()) => respond(StatusCode::NO_CONTENT, Body::Empty),
+        // The session may still be alive: say so rather than pretend.
+        Err(e) => error_response(&e),
+    };
+    with_cookie(resp, cleared_cookie())
+}
+
+/// The three token endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Login,
+    Refresh,
+    Logout,
+}
+
+pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Body> {
+    match endpoint {
+        Endpoint::Login => login(api, req).await,
+        Endpoint::Refresh => refresh(api, req).await,
+        Endpoint::Logout => logout(api, req).await,
+    }
+}
