@@ -7,11 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 arch="${1:-arm64}"
 . scripts/engines.sh
-engines_install_moto  # creates .venv
-if [ ! -x .venv/bin/cargo-lambda ]; then
-  engines_log "installing cargo-lambda (and zig) into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check cargo-lambda
-fi
+engines_venv_install cargo-lambda "cargo-lambda (and zig)" cargo-lambda
 export PATH="$PWD/.venv/bin:$PATH"
 case "$arch" in
   arm64) rustup target add aarch64-unknown-linux-gnu >/dev/null; flag=--arm64 ;;

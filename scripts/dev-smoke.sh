@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --quiet -p devserver -p authctl
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. scripts/engines.sh
+port=$(engines_free_port)
 work=$(mktemp -d)
 out="$work/out" err="$work/err"
 setsid env PORT="$port" RUST_LOG=trace make --no-print-directory dev >"$out" 2>"$err" &

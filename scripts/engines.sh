@@ -31,14 +31,33 @@ engines_install_dynamodb() {
   rm -rf "$tmp"
 }
 
-engines_install_moto() {
-  [ -x "$ENGINES_VENV/bin/moto_server" ] && return 0
-  engines_log "installing moto into .venv"
+# The one Python environment every script uses (moto, SAM CLI, cfn-lint, cargo-lambda):
+# `engines_venv_install EXECUTABLE WHAT PIP-SPEC...` installs the specs unless .venv/bin already
+# has EXECUTABLE, creating .venv on first use.
+engines_venv_install() {
+  local exe="$1" what="$2"
+  shift 2
+  [ -x "$ENGINES_VENV/bin/$exe" ] && return 0
+  engines_log "installing $what into .venv"
   [ -x "$ENGINES_VENV/bin/python" ] || python3 -m venv "$ENGINES_VENV" || return 1
-  "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "${MOTO_PIP[@]}" || return 1
+  "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "$@" || return 1
 }
 
+engines_install_moto() { engines_venv_install moto_server moto "${MOTO_PIP[@]}"; }
+
 engines_install() { engines_install_dynamodb && engines_install_moto; }
+
+# ab (apache2-utils), the load generator of `make bench`, from Debian's packages like the
+# browser CI installs: as root directly, otherwise through sudo.
+engines_install_ab() {
+  command -v ab >/dev/null && return 0
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  engines_log "installing apache2-utils (ab) with apt-get"
+  $sudo apt-get install -y -qq apache2-utils >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq apache2-utils >/dev/null 2>&1; } \
+    || { engines_log "could not install apache2-utils: install it (it provides ab) and run again"; return 1; }
+}
 
 engines_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

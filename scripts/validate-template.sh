@@ -4,11 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/engines.sh
-engines_install_moto  # the venv
-if [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/cfn-lint ]; then
-  engines_log "installing aws-sam-cli and cfn-lint into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
-fi
+engines_venv_install sam aws-sam-cli aws-sam-cli
+engines_venv_install cfn-lint cfn-lint cfn-lint
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 .venv/bin/sam validate --template template.yaml
 .venv/bin/sam validate --lint --template template.yaml

@@ -117,6 +117,16 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
     vars
 }
 
+/// Which SDK timeouts a test's clients run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeouts {
+    /// The functions' own (`shared::aws`): the failure tests measure them.
+    Production,
+    /// Generous ones, so that a loaded 2-core machine (DynamoDB Local is a JVM) does not make
+    /// a test that measures nothing about time flaky.
+    Lenient,
+}
+
 /// One test's world: unique tables and secret, and the app wired over them, with a clock the
 /// test can move and a count of DynamoDB round trips.
 pub struct TestEnv {
@@ -133,22 +143,29 @@ impl TestEnv {
 
     /// Like [`TestEnv::new`], with configuration changes applied first.
     pub async fn with(change: impl FnOnce(&mut Config)) -> TestEnv {
-        Self::build(change, None, None).await
+        Self::build(change, Timeouts::Lenient, None, None).await
     }
 
     /// Like [`TestEnv::new`], with the functions' clients going through proxies the test can
-    /// cut (set-up itself goes direct).
+    /// cut (set-up itself goes direct), and the production timeouts the test measures.
     pub async fn through_proxies() -> (TestEnv, proxy::Proxy, proxy::Proxy) {
         require_engines();
         let ddb = proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
         let sm =
             proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap()).await;
-        let env = Self::build(|_| {}, Some(ddb.url.clone()), Some(sm.url.clone())).await;
+        let env = Self::build(
+            |_| {},
+            Timeouts::Production,
+            Some(ddb.url.clone()),
+            Some(sm.url.clone()),
+        )
+        .await;
         (env, ddb, sm)
     }
 
     async fn build(
         change: impl FnOnce(&mut Config),
+        timeouts: Timeouts,
         dynamodb_endpoint: Option<String>,
         secrets_endpoint: Option<String>,
     ) -> TestEnv {
@@ -159,14 +176,11 @@ impl TestEnv {
         cfg.sessions_table = format!("sessions-{id}");
         cfg.signing_secret_id = format!("signing-{id}");
         change(&mut cfg);
-        let production_timeouts = dynamodb_endpoint.is_some();
         let sdk = shared::aws::sdk_config(Default::default()).await;
-        // The failure tests measure the production timeouts; everything else gets lenient ones,
-        // so a loaded 2-core machine (DynamoDB Local is a JVM) does not make tests flaky.
-        let sdk = if production_timeouts {
-            sdk
-        } else {
-            sdk.to_builder()
+        let sdk = match timeouts {
+            Timeouts::Production => sdk,
+            Timeouts::Lenient => sdk
+                .to_builder()
                 .timeout_config(
                     aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
                         .connect_timeout(std::time::Duration::from_secs(5))
@@ -174,7 +188,7 @@ impl TestEnv {
                         .operation_timeout(std::time::Duration::from_secs(30))
                         .build(),
                 )
-                .build()
+                .build(),
         };
         let dynamodb_calls = RoundTrips::default();
         let mut dynamodb =

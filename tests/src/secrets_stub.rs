@@ -1,7 +1,7 @@
 //! An instant Secrets Manager on loopback that answers `GetSecretValue` only: AWSCURRENT is one
 //! fixed signing key, any other stage does not exist. The cold-start benchmark points the
-//! functions at it to report their init without the emulator's own latency (moto answers a
-//! call in ~5 ms of Python), while the SDK's side of the fetch (connect, SigV4, JSON) still
+//! functions at it to report their init without the emulator's own latency (moto answers in
+//! Python, slower than the fetch being measured), while the SDK's side of the fetch (connect, SigV4, JSON) still
 //! counts. It counts the calls, so the benchmark can check the key really was fetched.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -114,12 +114,12 @@ impl Passwords {
 }
 
 /// argon2's working memory (19 MiB at the default parameters), kept for reuse: a fresh
-/// allocation per verification costs thousands of page faults (about a fifth of the
-/// verification time, measured in `benches/login.rs`). A pool rather than one buffer per
+/// allocation per verification costs thousands of page faults (measured by
+/// `tools/bench/benches/login.rs`; README, Performance). A pool rather than one buffer per
 /// thread: tokio's blocking pool runs each verification on whichever of its threads is free
 /// (they come and go), so per-thread buffers were allocated and faulted in again and again,
-/// and two paths of one process could run on differently backed memory (the bench saw the
-/// login handler's verify up to 14% slower than the same verify on the bench thread). In
+/// and two paths of one process could run on differently backed memory (the login handler's
+/// verify ran measurably slower than the same verify on the bench thread). In
 /// Lambda (one event at a time) the pool holds one buffer; a dev server under load holds one
 /// per concurrent login, up to [`POOLED_BUFFERS`].
 static BUFFERS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());

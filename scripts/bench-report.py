@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""`make bench`, part 1: the criterion results (target/criterion) as the README's ratios.
+
+Usage: bench-report.py CRITERION_DIR
+"""
+import json, sys, os
+root = sys.argv[1]
+def mean(group, name):
+    with open(os.path.join(root, group, name, "new", "estimates.json")) as f:
+        return json.load(f)["mean"]["point_estimate"] / 1000.0  # ns -> us
+a, b, c, d, e = (mean("authorizer", n) for n in
+                 ("a_handler_per_event", "b_jsonwebtoken_decode", "c_hand_rolled_floor",
+                  "d_event_parse_only", "e_handler_parsed_request"))
+print("authorizer, per event (criterion, same run)")
+print(f"  (a) whole handler            {a:8.2f} us")
+print(f"  (b) jsonwebtoken::decode     {b:8.2f} us")
+print(f"  (c) hand-rolled HMAC floor   {c:8.2f} us")
+print(f"      of (a): event JSON parse {d:8.2f} us")
+print(f"      handler on a parsed request {e:5.2f} us (what the dev server calls)")
+print(f"  (a)/(b) = {a/b:.2f}x (goal <= 1.3x)   (a)/(c) = {a/c:.2f}x   (b)/(c) = {b/c:.2f}x")
+la, lb = mean("login", "a_handler") / 1000, mean("login", "b_argon2_verify") / 1000
+with open(os.path.join(root, "login", "paired.json")) as f:
+    paired = json.load(f)
+ph, pv = paired["handler_ms"], paired["verify_ms"]
+print("login (in-memory stores, same run)")
+print(f"  interleaved, median of {paired['pairs']} pairs: handler {ph:.2f} ms vs one argon2id verify {pv:.2f} ms: {ph/pv:.3f}x (goal <= 1.05x)")
+print(f"  criterion, one after the other: handler {la:.2f} ms vs verify {lb:.2f} ms: {la/lb:.3f}x")
+print("argon2id verify per OWASP parameter set (memory = m)")
+for name in sorted(os.listdir(os.path.join(root, "argon2id"))):
+    if name.startswith("m"):
+        m = int(name[1:].split("_")[0])
+        print(f"  {name:<16} {mean('argon2id', name) / 1000:7.2f} ms   {m / 1024:5.1f} MiB")

@@ -1,0 +1,14 @@
+//! The API's integration tests, one binary (one link, one process): every module drives the
+//! real handlers, binaries or dev server against DynamoDB Local and moto, started by
+//! `scripts/with-engines.sh`. The log-capture tests live apart (`tests/logs.rs`): they install
+//! a global subscriber.
+
+mod devserver;
+mod failures;
+mod hardening;
+mod login;
+mod logout;
+mod refresh;
+mod rotation;
+mod smoke;
+mod throttling;
