@@ -26,6 +26,8 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 grep -q "^ready on http://127.0.0.1:$port$" "$out" || fail "no 'ready on' line within 120 s"
+# The build's progress is cargo's own, on screen (a first run compiles for a minute or more).
+grep -q "Finished \`dev\` profile" "$err" || fail "make dev hid cargo's output"
 for name in AWS_REGION AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER USERS_TABLE SESSIONS_TABLE SIGNING_SECRET_ID; do
   grep -Eq "^$name=[^ \"']+$" "$out" || fail "no $name=value line"
 done

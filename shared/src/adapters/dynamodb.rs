@@ -633,19 +633,6 @@ impl ThrottleStore for DynamoStore {
             .map_err(StoreError::unavailable)?;
         Ok(())
     }
-
-    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.sessions_table)
-            .set_key(Some(throttle_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item.as_ref().map(failure_record).transpose()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

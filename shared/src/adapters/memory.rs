@@ -200,10 +200,6 @@ impl ThrottleStore for MemoryStore {
         lock(&self.failures).remove(key);
         Ok(())
     }
-
-    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError> {
-        Ok(lock(&self.failures).get(key).copied())
-    }
 }
 
 /// A key source whose answer tests can change, fail, and count.

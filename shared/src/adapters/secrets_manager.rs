@@ -52,6 +52,7 @@ impl SecretsClient {
     }
 
     /// Whether the client has been built yet.
+    #[cfg(test)]
     pub fn is_built(&self) -> bool {
         self.0.client.get().is_some()
     }

@@ -6,7 +6,7 @@ use secrecy::SecretSlice;
 
 use crate::domain::error::{KeyError, StoreError};
 use crate::domain::{
-    FailureRecord, LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
+    LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 
 #[async_trait]
@@ -87,8 +87,6 @@ pub trait ThrottleStore: Send + Sync {
     async fn lock_until(&self, key: &ThrottleKey, until: u64) -> Result<(), StoreError>;
     /// A success: the count starts again.
     async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError>;
-    /// The stored record, for tests and tools.
-    async fn record(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError>;
 }
 
 /// One version of the signing secret.

@@ -257,6 +257,28 @@ async fn an_unreachable_engine_is_one_clear_line() {
 }
 
 #[tokio::test]
+async fn the_one_line_keeps_every_cause_down_to_the_root() {
+    let env = env().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
+        .args(["sessions", "list", "someone"])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+        .env("USERS_TABLE", &env.cfg.users_table)
+        .output()
+        .unwrap();
+    // What failed, the SDK's own layer, and the operating system's reason, in that order.
+    assert_one_line_error(&out, "backing store unavailable: dispatch failure");
+    let err = stderr(&out);
+    let (outer, root) = (
+        err.find("backing store unavailable"),
+        err.find("Connection refused"),
+    );
+    assert!(
+        matches!((outer, root), (Some(o), Some(r)) if o < r),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn secret_rotate_moves_awscurrent_to_a_new_version() {
     let env = env().await;
     let current = || async {
