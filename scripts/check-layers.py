@@ -16,6 +16,8 @@ import sys
 
 RANK = {
     "domain": 0,
+    "error": 0,
+    "ports": 0,
     "telemetry": 0,
     "config": 1,
     "crypto": 2,

@@ -2,9 +2,9 @@
 //! before it (`scripts/check-layers.py` enforces it in `make test`; test modules may wire
 //! anything):
 //!
-//! 1. [`domain`]: types and rules (usernames, sessions, the lockout policy, refresh tokens),
-//!    the [`domain::ports`] the rest implements (stores, key source, clock), and the errors.
-//!    [`telemetry`] (log set-up) stands beside it and imports nothing.
+//! 1. [`domain`]: types and rules (usernames, sessions, the lockout policy, refresh tokens);
+//!    beside it the [`ports`] the rest implements (stores, key source, clock), the [`error`]s,
+//!    and [`telemetry`] (log set-up).
 //! 2. [`config`]: settings from the environment.
 //! 3. [`crypto`]: argon2id passwords, the signing key ring, access and device tokens.
 //! 4. [`service`] (login, refresh, logout, the authorizer, administration) and [`adapters`]
@@ -15,6 +15,8 @@
 //!    runs a function; the mains, the dev server and `authctl` start here.
 
 pub mod domain;
+pub mod error;
+pub mod ports;
 pub mod telemetry;
 
 pub mod config;
@@ -30,5 +32,5 @@ pub mod http;
 pub mod app;
 
 pub use config::Config;
-pub use domain::error::AuthError;
+pub use error::AuthError;
 pub use service::AuthService;

@@ -13,8 +13,8 @@ use shared::adapters::memory::{FakeClock, StaticKeySource};
 use shared::config::Config;
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::crypto::tokens::{mint_access_token, TokenSettings};
-use shared::domain::ports::{Clock, KeyMaterial, KeySet, SystemClock};
 use shared::domain::{User, Username};
+use shared::ports::{Clock, KeyMaterial, KeySet, SystemClock};
 use shared::service::authorizer::{Authorizer, Unauthorized};
 
 fn key(kid: &str, byte: u8) -> KeyMaterial {

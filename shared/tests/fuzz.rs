@@ -12,9 +12,9 @@ use shared::adapters::memory::FakeClock;
 use shared::config::Config;
 use shared::crypto::keyring::SigningKey;
 use shared::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
-use shared::domain::ports::KeyMaterial;
 use shared::domain::{RefreshToken, User, Username};
 use shared::http::request::{cookie, parse_login};
+use shared::ports::KeyMaterial;
 use shared::service::authorizer::{bearer_token, AuthorizerRequest};
 
 fn key() -> SigningKey {

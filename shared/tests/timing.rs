@@ -11,8 +11,8 @@ use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
 use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
-use shared::domain::ports::{KeyMaterial, KeySet, UserStore};
 use shared::domain::{User, Username};
+use shared::ports::{KeyMaterial, KeySet, UserStore};
 use shared::service::{AuthService, LoginInput, Stores};
 
 fn median(mut v: Vec<Duration>) -> Duration {

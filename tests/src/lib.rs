@@ -15,15 +15,15 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use shared::adapters::memory::FakeClock;
-use shared::domain::ports::{Clock, SystemClock};
+use shared::ports::{Clock, SystemClock};
 
 use serde_json::{json, Value};
 use shared::app::App;
 use shared::config::Config;
 use shared::crypto::password::Passwords;
-use shared::domain::ports::UserStore;
 use shared::domain::{User, Username};
 use shared::http::handlers::Endpoint;
+use shared::ports::UserStore;
 
 /// The repository root (for `events/`).
 pub fn repo_root() -> PathBuf {

@@ -215,7 +215,7 @@ async fn the_function_binaries_log_no_secret_at_trace() {
     let (new_kid, new_key) = env.current_key().await;
     assert_eq!(new_kid, token, "the rotation ran");
 
-    let stored = shared::domain::ports::UserStore::get_user(env.app.store.as_ref(), &user.username)
+    let stored = shared::ports::UserStore::get_user(env.app.store.as_ref(), &user.username)
         .await
         .unwrap()
         .unwrap();

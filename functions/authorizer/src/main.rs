@@ -1,6 +1,6 @@
 //! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline.
 
-use shared::domain::error::Chain;
+use shared::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};

@@ -1,7 +1,7 @@
 //! The Secrets Manager rotation function for the signing key (the four protocol steps live
 //! in `shared::aws::rotation`).
 
-use shared::domain::error::Chain;
+use shared::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};

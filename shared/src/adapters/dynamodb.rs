@@ -14,12 +14,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
-use crate::domain::error::StoreError;
-use crate::domain::ports::{Reservation, SessionStore, ThrottleStore, UserStore};
 use crate::domain::{
     FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
     User, Username,
 };
+use crate::error::StoreError;
+use crate::ports::{Reservation, SessionStore, ThrottleStore, UserStore};
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 const BATCH_WRITE_MAX: usize = 25;

@@ -6,14 +6,12 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::error::{KeyError, StoreError};
-use crate::domain::ports::{
-    Clock, KeySet, KeySource, Reservation, SessionStore, ThrottleStore, UserStore,
-};
 use crate::domain::{
     FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
     User, Username,
 };
+use crate::error::{KeyError, StoreError};
+use crate::ports::{Clock, KeySet, KeySource, Reservation, SessionStore, ThrottleStore, UserStore};
 
 #[derive(Default)]
 pub struct MemoryStore {

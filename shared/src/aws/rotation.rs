@@ -16,8 +16,8 @@ use crate::adapters::secrets_manager::{AWSCURRENT, AWSPENDING};
 use crate::aws::setup::new_signing_secret_value;
 use crate::crypto::keyring::{parse_signing_secret, SigningKey};
 use crate::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
-use crate::domain::ports::{Clock, KeyMaterial, SystemClock};
 use crate::domain::{User, Username};
+use crate::ports::{Clock, KeyMaterial, SystemClock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Step {

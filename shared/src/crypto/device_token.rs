@@ -120,7 +120,7 @@ mod tests {
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
     use crate::crypto::keyring::tests::material;
-    use crate::domain::ports::KeySet;
+    use crate::ports::KeySet;
 
     fn ring(previous: bool) -> (KeyRing, Arc<StaticKeySource>) {
         let source = Arc::new(StaticKeySource::new(KeySet {

@@ -7,7 +7,7 @@
 //! triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of forged kids
 //! cannot hammer Secrets Manager.
 
-use crate::domain::error::Chain;
+use crate::error::Chain;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,8 +19,8 @@ use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::domain::error::KeyError;
-use crate::domain::ports::{Clock, KeyMaterial, KeySource};
+use crate::error::KeyError;
+use crate::ports::{Clock, KeyMaterial, KeySource};
 
 pub const MIN_KEY_BYTES: usize = 32;
 pub const UNKNOWN_KID_RELOAD_INTERVAL: u64 = 30;
@@ -256,7 +256,7 @@ impl KeyRing {
 pub(crate) mod tests {
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::domain::ports::KeySet;
+    use crate::ports::KeySet;
 
     pub fn material(kid: &str, byte: u8) -> KeyMaterial {
         KeyMaterial {

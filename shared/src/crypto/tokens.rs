@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::crypto::keyring::{KeyRing, SigningKey};
-use crate::domain::ports::Clock;
 use crate::domain::{Claims, User, ACCESS_TOKEN_TYP};
+use crate::ports::Clock;
 
 /// Leeway for `exp` / `nbf`, seconds (jsonwebtoken's default is 60; the contract allows ≤ 30).
 pub const LEEWAY_SECS: u64 = 30;

@@ -1,7 +1,5 @@
 //! Pure domain types: usernames, users, sessions, access-token claims, refresh tokens.
 
-pub mod error;
-pub mod ports;
 mod refresh_token;
 
 pub use refresh_token::{RefreshToken, TokenHash};

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 
 use std::sync::Arc;
 
-use crate::domain::error::AuthError;
+use crate::error::AuthError;
 use crate::service::AuthService;
 
 use super::request::{bad, check_cross_site, parse_login, token_request, TokenRequest};

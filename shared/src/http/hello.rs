@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::response::{error_response, json_response};
-use crate::domain::error::AuthError;
+use crate::error::AuthError;
 
 /// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context.
 pub fn hello(req: &Request) -> Response<Body> {

@@ -5,8 +5,8 @@ use lambda_http::http::header;
 use lambda_http::{Body, Request};
 use serde_json::{Map, Value};
 
-use crate::domain::error::AuthError;
 use crate::domain::{MAX_PASSWORD_BYTES, MAX_USERNAME_LEN};
+use crate::error::AuthError;
 use crate::service::LoginInput;
 
 use super::response::{DEVICE_COOKIE, REFRESH_COOKIE};

@@ -1,11 +1,11 @@
 //! Writing responses: JSON bodies, the one place errors become responses, and the cookies.
 
-use crate::domain::error::Chain;
+use crate::error::Chain;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::domain::error::AuthError;
+use crate::error::AuthError;
 use crate::service::Issued;
 
 pub const REFRESH_COOKIE: &str = "refresh_token";

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use crate::domain::error::AuthError;
+use crate::error::AuthError;
 
 use super::handlers::{handle, Api, Endpoint};
 use super::response::error_response;

@@ -3,9 +3,9 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::password::{HashError, Passwords};
-use crate::domain::error::StoreError;
-use crate::domain::ports::{Clock, SessionStore, UserStore};
 use crate::domain::{SessionSummary, User, Username, UsernameError};
+use crate::error::StoreError;
+use crate::ports::{Clock, SessionStore, UserStore};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_ROLE_LEN: usize = 64;

@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings, VerifyError};
-use crate::domain::ports::Clock;
 use crate::domain::Claims;
+use crate::ports::Clock;
 
 /// The error API Gateway's REST authorizers turn into a 401: the message must be exactly this.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

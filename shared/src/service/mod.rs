@@ -4,7 +4,7 @@
 pub mod admin;
 pub mod authorizer;
 
-use crate::domain::error::Chain;
+use crate::error::Chain;
 use secrecy::SecretString;
 use std::sync::Arc;
 
@@ -15,9 +15,9 @@ use crate::crypto::device_token;
 use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
-use crate::domain::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
-use crate::domain::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
+use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
+use crate::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 
 /// What a successful login or refresh hands back.
 #[derive(Clone, PartialEq, Eq)]
@@ -272,7 +272,7 @@ impl AuthService {
         &self,
         new: &Session,
         now: u64,
-    ) -> Result<(), crate::domain::error::StoreError> {
+    ) -> Result<(), crate::error::StoreError> {
         let all = self.sessions.list_sessions(&new.username).await?;
         let (expired, live): (Vec<_>, Vec<_>) = all
             .into_iter()

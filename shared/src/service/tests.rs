@@ -7,7 +7,7 @@ use super::*;
 use crate::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
 use crate::crypto::keyring::tests::material;
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings};
-use crate::domain::ports::KeySet;
+use crate::ports::KeySet;
 
 struct Fixture {
     svc: Arc<AuthService>,

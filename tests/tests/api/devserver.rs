@@ -190,7 +190,7 @@ async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() 
     assert_eq!(garbage.json(), json!({"message": "Forbidden"}));
 
     let key = env.app.keys.current().await.unwrap();
-    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
     let (expired, _) = shared::crypto::tokens::mint_access_token(
         &key,
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),
@@ -247,7 +247,7 @@ async fn every_login_status_of_the_contract_is_served_over_http() {
         (wrong.status, wrong.json()["error"].clone()),
         (401, json!("invalid_credentials"))
     );
-    shared::domain::ports::UserStore::set_disabled(env.app.store.as_ref(), &user.username, true)
+    shared::ports::UserStore::set_disabled(env.app.store.as_ref(), &user.username, true)
         .await
         .unwrap();
     let disabled =
@@ -278,7 +278,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
     let (uncached_port, _stop2) = start(&env).await;
 
     let key = env.app.keys.current().await.unwrap();
-    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
     let (token, _) = shared::crypto::tokens::mint_access_token(
         &key,
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),

@@ -401,7 +401,7 @@ async fn lockout_dos_hour(with_device_token: bool) -> DosFigures {
         .as_str()
         .unwrap()
         .to_string();
-    let start = shared::domain::ports::Clock::now(env.clock.as_ref());
+    let start = shared::ports::Clock::now(env.clock.as_ref());
     let (mut next_attack, mut next_user) = (start, start + 60);
     let mut f = DosFigures {
         attacker_requests: 0,

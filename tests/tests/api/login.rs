@@ -3,8 +3,8 @@
 use base64::Engine;
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::domain::ports::UserStore;
 use shared::http::handlers::Endpoint;
+use shared::ports::UserStore;
 
 async fn post_login(env: &TestEnv, body: &str) -> Value {
     env.invoke(Endpoint::Login, login_event(body)).await
@@ -112,7 +112,7 @@ async fn the_sessions_table_stores_only_the_hash_of_the_refresh_token() {
         .to_hex();
     assert_eq!(items[0]["token_hash"].as_s().unwrap(), &expected);
     let ttl: u64 = items[0]["ttl"].as_n().unwrap().parse().unwrap();
-    let now = shared::domain::ports::Clock::now(&shared::domain::ports::SystemClock);
+    let now = shared::ports::Clock::now(&shared::ports::SystemClock);
     assert!(
         (now + 1_209_600 - 5..=now + 1_209_600 + 5).contains(&ttl),
         "ttl {ttl}"
@@ -268,7 +268,7 @@ async fn device_id_defaults_to_the_user_agent() {
     )
     .await;
     assert_eq!(status(&resp), 200);
-    let sessions = shared::domain::ports::SessionStore::list_sessions(
+    let sessions = shared::ports::SessionStore::list_sessions(
         env.app.store.as_ref(),
         &shared::domain::Username::parse("alice").unwrap(),
     )

@@ -3,8 +3,8 @@
 
 use integration_tests::*;
 use serde_json::json;
-use shared::domain::ports::UserStore;
 use shared::http::handlers::Endpoint;
+use shared::ports::UserStore;
 
 async fn env_with_user() -> TestEnv {
     let env = TestEnv::new().await;
@@ -258,7 +258,7 @@ async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
     for t in &tokens[1..] {
         assert_eq!(status(&env.refresh_with_body(t).await), 200);
     }
-    let left = shared::domain::ports::SessionStore::list_sessions(
+    let left = shared::ports::SessionStore::list_sessions(
         env.app.store.as_ref(),
         &shared::domain::Username::parse("alice").unwrap(),
     )
@@ -269,7 +269,7 @@ async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
 
 #[tokio::test]
 async fn a_rotation_from_a_stale_read_loses_the_conditional_write() {
-    use shared::domain::ports::SessionStore;
+    use shared::ports::SessionStore;
     let env = env_with_user().await;
     let t0 = env.login_token("alice", "pw-123456").await;
     let parsed = shared::domain::RefreshToken::parse(&t0).unwrap();

@@ -246,13 +246,13 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
         .send()
         .await
         .unwrap();
-    let key = shared::crypto::keyring::SigningKey::new(&shared::domain::ports::KeyMaterial {
+    let key = shared::crypto::keyring::SigningKey::new(&shared::ports::KeyMaterial {
         kid: pending.version_id.clone().unwrap(),
         secret: shared::crypto::keyring::parse_signing_secret(pending.secret_string().unwrap())
             .unwrap(),
     })
     .unwrap();
-    let now = shared::domain::ports::Clock::now(env.app.clock.as_ref());
+    let now = shared::ports::Clock::now(env.app.clock.as_ref());
     let (jwt, _) = shared::crypto::tokens::mint_access_token(
         &key,
         &(&env.cfg).into(),

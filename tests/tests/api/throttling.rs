@@ -77,7 +77,7 @@ async fn throttle_records_never_show_up_as_sessions() {
     let env = TestEnv::new().await;
     env.create_user("alice", "pw-123456", &[]).await;
     env.login("alice", "wrong-password").await;
-    let sessions = shared::domain::ports::SessionStore::list_sessions(
+    let sessions = shared::ports::SessionStore::list_sessions(
         env.app.store.as_ref(),
         &shared::domain::Username::parse("alice").unwrap(),
     )

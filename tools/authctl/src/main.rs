@@ -10,7 +10,7 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use shared::aws::rotation::RotationError;
 use shared::config::ConfigError;
-use shared::domain::error::Chain;
+use shared::error::Chain;
 use shared::service::admin::{self, AdminError};
 
 #[derive(Parser)]

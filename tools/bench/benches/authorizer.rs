@@ -17,8 +17,8 @@ use sha2::Sha256;
 use shared::adapters::memory::StaticKeySource;
 use shared::config::Config;
 use shared::crypto::keyring::{KeyRing, SigningKey};
-use shared::domain::ports::{KeyMaterial, KeySet, SystemClock};
 use shared::domain::{Claims, User, Username};
+use shared::ports::{KeyMaterial, KeySet, SystemClock};
 use shared::service::authorizer::{Authorizer, AuthorizerRequest};
 
 fn bench(c: &mut Criterion) {
@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         disabled: false,
         created_at: 0,
     };
-    let now = shared::domain::ports::Clock::now(&SystemClock);
+    let now = shared::ports::Clock::now(&SystemClock);
     let (token, _) = shared::crypto::tokens::mint_access_token(
         &key,
         &shared::crypto::tokens::TokenSettings::from(&cfg),

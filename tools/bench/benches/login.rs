@@ -12,9 +12,9 @@ use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
 use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
-use shared::domain::ports::{KeyMaterial, KeySet, UserStore};
 use shared::domain::{User, Username};
 use shared::http::handlers::{Api, Endpoint};
+use shared::ports::{KeyMaterial, KeySet, UserStore};
 use shared::service::{AuthService, Stores};
 
 fn bench(c: &mut Criterion) {

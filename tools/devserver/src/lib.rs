@@ -3,7 +3,7 @@
 //! back into HTTP. Protected routes run the authorizer first, as API Gateway does: no
 //! `Authorization` header → 401, authorizer says no → 403, both with API Gateway's bodies.
 
-use shared::domain::error::Chain;
+use shared::error::Chain;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;

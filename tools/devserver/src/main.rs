@@ -9,7 +9,7 @@ use std::time::Duration;
 use devserver::{serve, DevServer};
 use shared::aws::setup::SetupError;
 use shared::config::ConfigError;
-use shared::domain::error::Chain;
+use shared::error::Chain;
 use shared::service::admin::{create_user, AdminError};
 use shared::service::authorizer::Authorizer;
 

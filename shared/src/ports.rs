@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use secrecy::SecretSlice;
 
-use crate::domain::error::{KeyError, StoreError};
 use crate::domain::{
     LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
+use crate::error::{KeyError, StoreError};
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
