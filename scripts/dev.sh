@@ -19,4 +19,6 @@ cat "$log" >&2
 rm -f "$log"
 # A compile error (or a failed install) never leaves engines running: none has started.
 [ "$built" = 1 ] && [ "$installed" = 1 ] || exit 1
+# Sign-up on, as the README's walk-through uses it (SIGNUP_ENABLED=false make dev turns it off).
+export SIGNUP_ENABLED="${SIGNUP_ENABLED:-true}"
 exec scripts/with-engines.sh "$target/debug/devserver"

@@ -12,7 +12,7 @@ requests="${LOAD_REQUESTS:-20000}"
 concurrency="${LOAD_CONCURRENCY:-16}"
 . scripts/engines.sh
 engines_install_ab
-cargo build --quiet --release -p devserver -p bench --bin refresh_load
+cargo build --quiet --release -p devserver -p bench --bin devserver --bin refresh_load
 port=$(engines_free_port)
 work=$(mktemp -d)
 setsid env PORT="$port" MAX_SESSIONS_PER_USER=100 scripts/with-engines.sh "$target/release/devserver" \

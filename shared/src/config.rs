@@ -70,6 +70,10 @@ pub struct Config {
     /// Browser origins other than the API's own that may call it (`CORS_ALLOW_ORIGIN`,
     /// comma-separated, each `scheme://host[:port]`; empty = none).
     pub cors_allow_origins: Vec<String>,
+    /// `SIGNUP_ENABLED`: whether `POST /auth/register` creates accounts (off by default).
+    pub signup_enabled: bool,
+    /// `SIGNUP_DEFAULT_ROLES`: the roles a self-registered user gets.
+    pub signup_default_roles: Vec<String>,
 }
 
 impl Config {
@@ -204,8 +208,43 @@ impl Config {
             )?,
             trust_store: TrustStore::from_value(get("TLS_TRUST_STORE"))?,
             cors_allow_origins: parse_origins(get("CORS_ALLOW_ORIGIN"))?,
+            signup_enabled: match get("SIGNUP_ENABLED").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "SIGNUP_ENABLED",
+                        expected: "true or false",
+                        value: other.to_string(),
+                    })
+                }
+            },
+            signup_default_roles: parse_roles(get("SIGNUP_DEFAULT_ROLES"))?,
         };
         Ok(cfg)
+    }
+}
+
+/// `SIGNUP_DEFAULT_ROLES`: comma-separated roles (default `user`; empty = none), each as
+/// `authctl user create --role` accepts it.
+fn parse_roles(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(vec!["user".to_string()]);
+    };
+    let roles: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    if roles.iter().all(|r| crate::domain::valid_role(r)) {
+        Ok(roles)
+    } else {
+        Err(ConfigError {
+            name: "SIGNUP_DEFAULT_ROLES",
+            expected: "comma-separated roles of 1-64 characters of a-z A-Z 0-9 _ - : .",
+            value,
+        })
     }
 }
 

@@ -79,6 +79,16 @@ pub enum AuthError {
     InvalidOrigin,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A new password the policy refuses; the text says which rule.
+    #[error("weak password")]
+    WeakPassword(&'static str),
+    #[error("sign-up is disabled")]
+    SignupDisabled,
+    #[error("username taken")]
+    UsernameTaken,
+    /// Not one of the caller's live sessions (another user's included: no oracle).
+    #[error("not found")]
+    NotFound,
     #[error("account disabled")]
     AccountDisabled,
     #[error("too many attempts")]
@@ -94,7 +104,10 @@ pub enum AuthError {
 impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::InvalidRequest(_) => 400,
+            AuthError::InvalidRequest(_) | AuthError::WeakPassword(_) => 400,
+            AuthError::SignupDisabled => 403,
+            AuthError::NotFound => 404,
+            AuthError::UsernameTaken => 409,
             AuthError::UnsupportedMediaType => 415,
             AuthError::InvalidCredentials | AuthError::InvalidGrant => 401,
             AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
@@ -108,6 +121,10 @@ impl AuthError {
         match self {
             AuthError::InvalidRequest(_) | AuthError::UnsupportedMediaType => "invalid_request",
             AuthError::InvalidOrigin => "invalid_origin",
+            AuthError::WeakPassword(_) => "weak_password",
+            AuthError::SignupDisabled => "signup_disabled",
+            AuthError::UsernameTaken => "username_taken",
+            AuthError::NotFound => "not_found",
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::TooManyAttempts { .. } => "too_many_attempts",
@@ -128,6 +145,10 @@ impl AuthError {
                 "Requests from this origin are not allowed; nothing was changed."
             }
             AuthError::InvalidCredentials => "The username or password is incorrect.",
+            AuthError::WeakPassword(why) => why,
+            AuthError::SignupDisabled => "Sign-up is disabled on this service.",
+            AuthError::UsernameTaken => "This username is already taken.",
+            AuthError::NotFound => "No such session.",
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::TooManyAttempts { .. } => {
                 "Too many failed attempts for this account; try again later."

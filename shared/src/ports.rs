@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use secrecy::SecretSlice;
 
 use crate::domain::{
-    LockoutPolicy, Session, SessionSummary, ThrottleKey, TokenHash, User, Username,
+    LockoutPolicy, Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -16,6 +16,23 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
     /// Fails with [`StoreError::NotFound`] for an unknown user.
     async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<(), StoreError>;
+    /// A new user and its first session, both or neither (sign-up): [`StoreError::Conflict`]
+    /// if the username is taken, and then nothing is written.
+    async fn create_user_with_session(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<(), StoreError>;
+    /// Replaces the password hash if it is still `expected` ([`StoreError::Conflict`]
+    /// otherwise: a concurrent change won), and with `cutoff` revokes the sessions begun
+    /// before it in the same write.
+    async fn replace_password(
+        &self,
+        username: &Username,
+        expected: &str,
+        new_hash: &str,
+        cutoff: Option<&SessionCutoff>,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]

@@ -61,6 +61,7 @@ fn user() -> User {
         roles: vec!["admin".into(), "reader".into()],
         disabled: false,
         created_at: 0,
+        sessions_cutoff: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn good_token() -> String {
         roles: vec!["r".into()],
         disabled: false,
         created_at: 0,
+        sessions_cutoff: None,
     };
     mint_access_token(
         &key(),

@@ -48,6 +48,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
                 roles: vec![],
                 disabled,
                 created_at: 0,
+                sessions_cutoff: None,
             })
             .await
             .unwrap();

@@ -274,6 +274,7 @@ impl TestEnv {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             disabled: false,
             created_at: 0,
+            sessions_cutoff: None,
         };
         self.app
             .store

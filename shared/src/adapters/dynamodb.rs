@@ -11,12 +11,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 
 use crate::domain::{
-    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
-    User, Username,
+    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionCutoff, SessionSummary, ThrottleKey,
+    TokenHash, User, Username,
 };
 use crate::error::StoreError;
 use crate::ports::{Reservation, SessionStore, ThrottleStore, UserStore};
@@ -118,7 +120,7 @@ fn username_of(item: &Item) -> Result<Username, StoreError> {
 }
 
 pub(crate) fn user_to_item(user: &User) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         ("username".to_string(), s(user.username.as_str())),
         ("user_id".to_string(), s(&user.user_id)),
         ("password_hash".to_string(), s(&user.password_hash)),
@@ -128,7 +130,19 @@ pub(crate) fn user_to_item(user: &User) -> Item {
         ),
         ("disabled".to_string(), AttributeValue::Bool(user.disabled)),
         ("created_at".to_string(), n(user.created_at)),
-    ])
+    ]);
+    if let Some(cut) = &user.sessions_cutoff {
+        cutoff_attributes(&mut item, cut);
+    }
+    item
+}
+
+/// `sessions_cutoff_ms` and, when a session was kept, `kept_session`.
+fn cutoff_attributes(item: &mut Item, cut: &SessionCutoff) {
+    item.insert("sessions_cutoff_ms".into(), n(cut.at_ms));
+    if let Some(kept) = &cut.kept {
+        item.insert("kept_session".into(), s(kept));
+    }
 }
 
 fn user_from_item(item: &Item) -> Result<User, StoreError> {
@@ -139,6 +153,16 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         roles: get_list_s(item, "roles")?,
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at").unwrap_or(0),
+        sessions_cutoff: match item.get("sessions_cutoff_ms") {
+            None => None,
+            Some(_) => Some(SessionCutoff {
+                at_ms: get_n(item, "sessions_cutoff_ms")?,
+                kept: item
+                    .get("kept_session")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned(),
+            }),
+        },
     })
 }
 
@@ -269,6 +293,109 @@ impl UserStore for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Err(StoreError::NotFound),
             Err(e) => Err(StoreError::unavailable(e)),
         }
+    }
+
+    /// One TransactWriteItems: the user and the session, each conditional on not existing.
+    async fn create_user_with_session(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<(), StoreError> {
+        let put = |table: &str, item: Item, condition: &str| {
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(StoreError::unavailable)
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(
+                &self.users_table,
+                user_to_item(user),
+                "attribute_not_exists(username)",
+            )?)
+            .transact_items(put(
+                &self.sessions_table,
+                session_to_item(session),
+                "attribute_not_exists(session_id)",
+            )?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let conflict = e.as_service_error().is_some_and(|s| {
+                    s.is_transaction_canceled_exception()
+                        && transaction_reasons(s)
+                            .iter()
+                            .any(|code| code == "ConditionalCheckFailed")
+                });
+                if conflict {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(StoreError::unavailable(e))
+                }
+            }
+        }
+    }
+
+    async fn replace_password(
+        &self,
+        username: &Username,
+        expected: &str,
+        new_hash: &str,
+        cutoff: Option<&SessionCutoff>,
+    ) -> Result<(), StoreError> {
+        let mut set = vec!["password_hash = :new"];
+        let mut values = HashMap::from([
+            (":new".to_string(), s(new_hash)),
+            (":old".to_string(), s(expected)),
+        ]);
+        let mut remove = "";
+        if let Some(cut) = cutoff {
+            set.push("sessions_cutoff_ms = :cut");
+            values.insert(":cut".into(), n(cut.at_ms));
+            match &cut.kept {
+                Some(kept) => {
+                    set.push("kept_session = :kept");
+                    values.insert(":kept".into(), s(kept));
+                }
+                None => remove = " REMOVE kept_session",
+            }
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .update_expression(format!("SET {}{remove}", set.join(", ")))
+            .condition_expression("password_hash = :old")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+}
+
+/// The cancellation reason codes of a cancelled transaction, in item order.
+fn transaction_reasons(
+    err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> Vec<String> {
+    match err {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::domain::{
-    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionSummary, ThrottleKey, TokenHash,
-    User, Username,
+    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionCutoff, SessionSummary, ThrottleKey,
+    TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 use crate::ports::{Clock, KeySet, KeySource, Reservation, SessionStore, ThrottleStore, UserStore};
@@ -64,6 +64,42 @@ impl UserStore for MemoryStore {
                 u.disabled = disabled;
                 Ok(())
             }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn create_user_with_session(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<(), StoreError> {
+        let mut users = lock(&self.users);
+        let mut sessions = lock(&self.sessions);
+        let key = (session.username.clone(), session.session_id.clone());
+        if users.contains_key(&user.username) || sessions.contains_key(&key) {
+            return Err(StoreError::Conflict);
+        }
+        users.insert(user.username.clone(), user.clone());
+        sessions.insert(key, session.clone());
+        Ok(())
+    }
+
+    async fn replace_password(
+        &self,
+        username: &Username,
+        expected: &str,
+        new_hash: &str,
+        cutoff: Option<&SessionCutoff>,
+    ) -> Result<(), StoreError> {
+        match lock(&self.users).get_mut(username) {
+            Some(u) if u.password_hash == expected => {
+                u.password_hash = new_hash.to_string();
+                if let Some(cut) = cutoff {
+                    u.sessions_cutoff = Some(cut.clone());
+                }
+                Ok(())
+            }
+            Some(_) => Err(StoreError::Conflict),
             None => Err(StoreError::NotFound),
         }
     }

@@ -175,8 +175,8 @@ pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> 
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
     let app = App::from_config(cfg);
-    // Only the endpoints that sign tokens need the key (logout's role has no secret access).
-    if endpoint != Endpoint::Logout {
+    // Only the endpoints that sign tokens need the key (the others' roles have no access).
+    if endpoint.signs() {
         app.warm_up().await;
     }
     let api = app.api();

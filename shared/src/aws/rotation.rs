@@ -211,6 +211,7 @@ impl Rotator {
             roles: Vec::new(),
             disabled: false,
             created_at: 0,
+            sessions_cutoff: None,
         };
         let (jwt, _) = mint_access_token(
             &key,

@@ -95,6 +95,29 @@ impl Passwords {
         verify_phc(password.as_bytes(), &parsed) && real
     }
 
+    /// Whether a stored PHC string was made with other settings than these (another algorithm
+    /// or version, other m / t / p costs or output length): the next successful login
+    /// re-hashes it. An unparseable string is not "upgradable" (it verifies nothing).
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(phc) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let same_algorithm = phc.algorithm == Algorithm::Argon2id.ident()
+            && phc.version == Some(Version::V0x13.into());
+        let same_params = Params::try_from(&phc).is_ok_and(|p| {
+            p.m_cost() == self.params.m_cost()
+                && p.t_cost() == self.params.t_cost()
+                && p.p_cost() == self.params.p_cost()
+                && phc.hash.map(|h| h.len())
+                    == Some(
+                        self.params
+                            .output_len()
+                            .unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+                    )
+        });
+        !(same_algorithm && same_params)
+    }
+
     /// [`Self::verify_blocking`] off the async runtime's worker threads.
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> bool {
         let me = self.clone();

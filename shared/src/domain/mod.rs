@@ -1,5 +1,6 @@
 //! Pure domain types: usernames, users, sessions, access-token claims, refresh tokens.
 
+pub mod password_policy;
 mod refresh_token;
 
 pub use refresh_token::{RefreshToken, TokenHash};
@@ -56,6 +57,41 @@ impl std::fmt::Display for Username {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC) for epoch seconds.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Longest role name, in characters.
+pub const MAX_ROLE_LEN: usize = 64;
+
+/// A role: 1-64 characters of `a-z A-Z 0-9 _ - : .` (no commas: the authorizer passes roles
+/// on comma-joined).
+pub fn valid_role(role: &str) -> bool {
+    !role.is_empty()
+        && role.len() <= MAX_ROLE_LEN
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-:.".contains(&b))
+}
+
 /// A stored account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -67,6 +103,34 @@ pub struct User {
     pub roles: Vec<String>,
     pub disabled: bool,
     pub created_at: u64,
+    /// Set by a password change or an administrator's set-password: every session begun
+    /// before it is revoked, whatever its refresh token says.
+    pub sessions_cutoff: Option<SessionCutoff>,
+}
+
+/// Sessions begun before `at_ms` are revoked, except `kept` (the session a user changed their
+/// password from). Stored on the user, so one write revokes them all at once (the items are
+/// deleted too, but a session a racing login or refresh wrote meanwhile dies here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCutoff {
+    pub at_ms: u64,
+    pub kept: Option<String>,
+}
+
+impl User {
+    /// Whether `session` survived the user's last password change. A session is dated from
+    /// the start of the login that made it, so a login that checked the old password and
+    /// stored its session after the change still falls before the cutoff.
+    pub fn honours(&self, session: &Session) -> bool {
+        self.honours_session(session.created_at_ms, &session.session_id)
+    }
+
+    /// [`User::honours`] for a session known by its start and id.
+    pub fn honours_session(&self, created_at_ms: u64, session_id: &str) -> bool {
+        self.sessions_cutoff
+            .as_ref()
+            .is_none_or(|cut| created_at_ms >= cut.at_ms || cut.kept.as_deref() == Some(session_id))
+    }
 }
 
 /// How many spent refresh-token hashes a session remembers for reuse detection. An older
@@ -252,6 +316,13 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_epoch_seconds_as_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_514_400), "2026-11-24T10:00:00Z");
+    }
 
     const POLICY: LockoutPolicy = LockoutPolicy {
         max_failures: 5,

@@ -8,8 +8,14 @@ use std::sync::Arc;
 use crate::error::AuthError;
 use crate::service::AuthService;
 
-use super::request::{bad, check_cross_site, parse_login, token_request, TokenRequest};
-use super::response::{cleared_cookie, error_response, issued_response, respond, with_cookie};
+use super::request::{
+    bad, caller, check_cross_site, parse_login, parse_password_change, parse_register,
+    session_id_param, token_request, TokenRequest,
+};
+use super::response::{
+    cleared_cookie, error_response, issued_response, no_content, respond, sessions_response,
+    with_cookie,
+};
 
 /// What the token endpoints need: the service, and the origins a browser may call from
 /// (`CORS_ALLOW_ORIGIN`) besides the API's own.
@@ -38,7 +44,7 @@ pub async fn login(api: &Api, req: Request) -> Response<Body> {
         Err(e) => Err(e),
     };
     match result {
-        Ok(issued) => issued_response(&issued),
+        Ok(issued) => issued_response(StatusCode::OK, &issued),
         Err(e) => error_response(&e),
     }
 }
@@ -64,7 +70,7 @@ pub async fn refresh(api: &Api, req: Request) -> Response<Body> {
         Err(e) => return error_response(&e),
     };
     match api.service.refresh(&token).await {
-        Ok(issued) => issued_response(&issued),
+        Ok(issued) => issued_response(StatusCode::OK, &issued),
         Err(e @ AuthError::InvalidGrant) => with_cookie(error_response(&e), cleared_cookie()),
         Err(e) => error_response(&e),
     }
@@ -97,12 +103,73 @@ pub async fn logout(api: &Api, req: Request) -> Response<Body> {
     with_cookie(resp, cleared_cookie())
 }
 
-/// The three token endpoints.
+/// `POST /auth/register` (no authorizer).
+pub async fn register(api: &Api, req: Request) -> Response<Body> {
+    let result =
+        match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_register(&req)) {
+            Ok(input) => api.service.register(input).await,
+            Err(e) => Err(e),
+        };
+    match result {
+        Ok(issued) => issued_response(StatusCode::CREATED, &issued),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The self-service routes, all behind the authorizer: `GET /auth/sessions`,
+/// `DELETE /auth/sessions`, `DELETE /auth/sessions/{session_id}`, `POST /auth/password`.
+pub async fn account(api: &Api, req: Request) -> Response<Body> {
+    let Some(caller) = caller(&req) else {
+        // Only reachable if a route was deployed without the authorizer.
+        tracing::error!("account route invoked without an authorizer context");
+        return error_response(&AuthError::Internal);
+    };
+    let path = req.uri().path();
+    let result = match (req.method().as_str(), path) {
+        ("GET", "/auth/sessions") => match api.service.sessions_of(&caller).await {
+            Ok(sessions) => return sessions_response(&sessions),
+            Err(e) => Err(e),
+        },
+        ("DELETE", "/auth/sessions") => api.service.revoke_other_sessions(&caller).await.map(drop),
+        ("DELETE", _) => match session_id_param(&req) {
+            Some(id) => api.service.revoke_own_session(&caller, &id).await,
+            None => Err(AuthError::NotFound),
+        },
+        ("POST", "/auth/password") => {
+            match check_cross_site(&req, &api.allowed_origins)
+                .and_then(|()| parse_password_change(&req))
+            {
+                Ok((current, new)) => api.service.change_password(&caller, current, new).await,
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(AuthError::NotFound),
+    };
+    match result {
+        Ok(()) => no_content(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The token endpoints and the account routes, one Lambda function each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Login,
     Refresh,
     Logout,
+    Register,
+    Account,
+}
+
+impl Endpoint {
+    /// Whether the function signs tokens, so loads the signing key at start-up (logout's and
+    /// the account function's roles cannot read the secret at all).
+    pub fn signs(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Login | Endpoint::Refresh | Endpoint::Register
+        )
+    }
 }
 
 pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Body> {
@@ -110,5 +177,7 @@ pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Bod
         Endpoint::Login => login(api, req).await,
         Endpoint::Refresh => refresh(api, req).await,
         Endpoint::Logout => logout(api, req).await,
+        Endpoint::Register => register(api, req).await,
+        Endpoint::Account => account(api, req).await,
     }
 }

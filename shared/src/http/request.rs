@@ -7,6 +7,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::{MAX_PASSWORD_BYTES, MAX_USERNAME_LEN};
 use crate::error::AuthError;
+use secrecy::SecretString;
+
+use crate::domain::Username;
+use crate::service::accounts::{Caller, RegisterInput};
 use crate::service::LoginInput;
 
 use super::response::{DEVICE_COOKIE, REFRESH_COOKIE};
@@ -236,21 +240,7 @@ pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
         MAX_PASSWORD_BYTES,
         "password must be a non-empty string of at most 1024 bytes.",
     )?;
-    let device_id = match body.get("device_id") {
-        None | Some(Value::Null) => default_device_id(req),
-        Some(Value::String(s))
-            if !s.is_empty()
-                && s.chars().count() <= MAX_DEVICE_ID_CHARS
-                && !s.chars().any(char::is_control) =>
-        {
-            s.clone()
-        }
-        Some(_) => {
-            return Err(bad(
-                "device_id must be a non-empty string of at most 128 characters.",
-            ))
-        }
-    };
+    let device_id = device_id(&body, req)?;
     // The body's device token first (a client that keeps its own), then the cookies.
     let mut device_tokens = match body.get("device_token") {
         None | Some(Value::Null) => Vec::new(),
@@ -265,6 +255,105 @@ pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
         device_id,
         device_tokens,
     })
+}
+
+/// The body's `device_id`, or one derived from the `User-Agent`.
+fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthError> {
+    match body.get("device_id") {
+        None | Some(Value::Null) => Ok(default_device_id(req)),
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.chars().count() <= MAX_DEVICE_ID_CHARS
+                && !s.chars().any(char::is_control) =>
+        {
+            Ok(s.clone())
+        }
+        Some(_) => Err(bad(
+            "device_id must be a non-empty string of at most 128 characters.",
+        )),
+    }
+}
+
+/// A new password: any non-empty string the body limit lets through; its length is the
+/// password policy's to judge (`weak_password`, with the rule), not a malformed request.
+fn new_password(
+    body: &Map<String, Value>,
+    name: &str,
+    why: &'static str,
+) -> Result<SecretString, AuthError> {
+    required_string(body, name, MAX_BODY_BYTES, why).map(SecretString::from)
+}
+
+/// `POST /auth/register`: `{"username", "password", "device_id"?}`.
+pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
+    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let username = required_string(
+        &body,
+        "username",
+        MAX_USERNAME_LEN,
+        "username must be a non-empty string of at most 128 bytes.",
+    )?;
+    let password = new_password(&body, "password", "password must be a non-empty string.")?;
+    Ok(RegisterInput {
+        username,
+        password,
+        device_id: device_id(&body, req)?,
+    })
+}
+
+/// `POST /auth/password`: `{"current_password", "new_password"}`.
+pub fn parse_password_change(req: &Request) -> Result<(SecretString, SecretString), AuthError> {
+    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let current = required_string(
+        &body,
+        "current_password",
+        MAX_PASSWORD_BYTES,
+        "current_password must be a non-empty string of at most 1024 bytes.",
+    )?;
+    let new = new_password(
+        &body,
+        "new_password",
+        "new_password must be a non-empty string.",
+    )?;
+    Ok((current.into(), new))
+}
+
+/// Who is calling a route behind the authorizer: the `sub`, `username` and `session_id` of
+/// the authorizer's context (HTTP API or REST). `None` only if the route was deployed
+/// without the authorizer.
+pub fn caller(req: &Request) -> Option<Caller> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let fields = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().map(|a| &a.fields),
+        Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
+        _ => None,
+    }?;
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    Some(Caller {
+        user_id: text("sub")?.to_string(),
+        username: Username::parse(text("username")?).ok()?,
+        session_id: text("session_id")?.to_string(),
+    })
+}
+
+/// The `{session_id}` of `DELETE /auth/sessions/{session_id}`: API Gateway's path parameter,
+/// or the last path segment (the dev server's events carry only the path).
+pub fn session_id_param(req: &Request) -> Option<String> {
+    use lambda_http::RequestExt;
+    let id = match req
+        .path_parameters_ref()
+        .and_then(|p| p.first("session_id"))
+    {
+        Some(id) => id.to_string(),
+        None => req
+            .uri()
+            .path()
+            .strip_prefix("/auth/sessions/")?
+            .to_string(),
+    };
+    let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    valid.then_some(id)
 }
 
 /// What refresh and logout read from a request.

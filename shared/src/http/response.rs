@@ -5,7 +5,9 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::domain::rfc3339;
 use crate::error::AuthError;
+use crate::service::accounts::SessionView;
 use crate::service::Issued;
 
 pub const REFRESH_COOKIE: &str = "refresh_token";
@@ -86,7 +88,9 @@ pub(super) fn with_cookie(mut resp: Response<Body>, cookie: String) -> Response<
     resp
 }
 
-pub fn issued_response(issued: &Issued) -> Response<Body> {
+/// 200 (login, refresh) or 201 (sign-up) with the tokens, the refresh cookie and, from login
+/// and sign-up, the device cookie.
+pub fn issued_response(status: StatusCode, issued: &Issued) -> Response<Body> {
     #[derive(Serialize)]
     struct TokenBody<'a> {
         access_token: &'a str,
@@ -108,11 +112,45 @@ pub fn issued_response(issued: &Issued) -> Response<Body> {
         device_token: issued.device_token.as_ref().map(|d| d.token.as_str()),
     };
     let resp = with_cookie(
-        json_response(StatusCode::OK, &body),
+        json_response(status, &body),
         refresh_cookie(&issued.refresh_token, issued.refresh_expires_in),
     );
     match &issued.device_token {
         Some(device) => with_cookie(resp, device_cookie(&device.token, device.max_age)),
         None => resp,
     }
+}
+
+/// 204 No Content.
+pub fn no_content() -> Response<Body> {
+    respond(StatusCode::NO_CONTENT, Body::Empty)
+}
+
+/// `GET /auth/sessions`: `{"sessions": [...]}`, times in RFC 3339 UTC.
+pub fn sessions_response(sessions: &[SessionView]) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        session_id: &'a str,
+        device_id: &'a str,
+        created_at: String,
+        last_used_at: String,
+        expires_at: String,
+        current: bool,
+    }
+    #[derive(Serialize)]
+    struct Sessions<'a> {
+        sessions: Vec<Item<'a>>,
+    }
+    let sessions = sessions
+        .iter()
+        .map(|v| Item {
+            session_id: &v.session.session_id,
+            device_id: &v.session.device_id,
+            created_at: rfc3339(v.session.created_at_ms / 1000),
+            last_used_at: rfc3339(v.session.last_used_at),
+            expires_at: rfc3339(v.session.expires_at),
+            current: v.current,
+        })
+        .collect();
+    json_response(StatusCode::OK, &Sessions { sessions })
 }

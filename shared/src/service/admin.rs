@@ -3,12 +3,13 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::password::{HashError, Passwords};
-use crate::domain::{SessionSummary, User, Username, UsernameError};
+use crate::domain::{
+    valid_role, SessionCutoff, SessionSummary, User, Username, UsernameError, MAX_ROLE_LEN,
+};
 use crate::error::StoreError;
 use crate::ports::{Clock, SessionStore, UserStore};
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_ROLE_LEN: usize = 64;
+use crate::domain::password_policy::MIN_PASSWORD_CHARS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -22,6 +23,8 @@ pub enum AdminError {
     Duplicate(Username),
     #[error("no user named {0}")]
     UnknownUser(Username),
+    #[error("the password of {0} changed meanwhile; try again")]
+    Concurrent(Username),
     #[error("user {0} has no session {1}")]
     UnknownSession(Username, String),
     #[error(transparent)]
@@ -30,12 +33,13 @@ pub enum AdminError {
     Hash(#[from] HashError),
 }
 
-fn valid_role(role: &str) -> bool {
-    !role.is_empty()
-        && role.len() <= MAX_ROLE_LEN
-        && role
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-:.".contains(&b))
+/// The administrator's rule: 8 characters to 1024 bytes (sign-up adds the strength check).
+fn check_password(password: &SecretString) -> Result<(), AdminError> {
+    let text = password.expose_secret();
+    if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > crate::domain::MAX_PASSWORD_BYTES {
+        return Err(AdminError::Password);
+    }
+    Ok(())
 }
 
 pub async fn create_user(
@@ -47,10 +51,7 @@ pub async fn create_user(
     roles: Vec<String>,
 ) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
-    let text = password.expose_secret();
-    if text.chars().count() < MIN_PASSWORD_CHARS || text.len() > crate::domain::MAX_PASSWORD_BYTES {
-        return Err(AdminError::Password);
-    }
+    check_password(&password)?;
     if let Some(bad) = roles.iter().find(|r| !valid_role(r)) {
         return Err(AdminError::Role(bad.clone()));
     }
@@ -62,6 +63,7 @@ pub async fn create_user(
         roles,
         disabled: false,
         created_at: clock.now(),
+        sessions_cutoff: None,
     };
     match users.create_user(&user).await {
         Ok(()) => Ok(user),
@@ -126,6 +128,50 @@ pub async fn revoke_sessions(
     sessions.delete_sessions(&username, &ids).await?;
     for id in &ids {
         tracing::info!(event = "session_revoked", session_id = %id, reason = "admin", "session revoked");
+    }
+    Ok(ids.len())
+}
+
+/// Sets a user's password (`authctl user set-password`) and revokes every session the user
+/// has: one conditional write stores the hash and the cutoff that refuses all older
+/// sessions, then their items are deleted. Returns how many were deleted.
+pub async fn set_password(
+    users: &dyn UserStore,
+    sessions: &dyn SessionStore,
+    passwords: &Passwords,
+    clock: &dyn Clock,
+    username: &str,
+    password: SecretString,
+) -> Result<usize, AdminError> {
+    let username = Username::parse(username)?;
+    check_password(&password)?;
+    let Some(user) = users.get_user(&username).await? else {
+        return Err(AdminError::UnknownUser(username));
+    };
+    let new_hash = passwords.hash(password).await?;
+    let cutoff = SessionCutoff {
+        at_ms: clock.now_ms(),
+        kept: None,
+    };
+    match users
+        .replace_password(&username, &user.password_hash, &new_hash, Some(&cutoff))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Err(AdminError::Concurrent(username)),
+        Err(StoreError::NotFound) => return Err(AdminError::UnknownUser(username)),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(event = "password_changed", username = %username, by = "admin", "password set");
+    let ids: Vec<String> = sessions
+        .list_sessions(&username)
+        .await?
+        .into_iter()
+        .map(|s| s.session_id)
+        .collect();
+    sessions.delete_sessions(&username, &ids).await?;
+    for id in &ids {
+        tracing::info!(event = "session_revoked", session_id = %id, reason = "password_set", "session revoked");
     }
     Ok(ids.len())
 }

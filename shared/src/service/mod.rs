@@ -1,6 +1,7 @@
 //! The authentication service: login, refresh (rotation with reuse detection) and logout,
 //! over the ports. Every function handler and the dev server call this one implementation.
 
+pub mod accounts;
 pub mod admin;
 pub mod authorizer;
 
@@ -112,6 +113,9 @@ impl AuthService {
 
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn login(&self, input: LoginInput) -> Result<Issued, AuthError> {
+        // The session is dated from here, before the password is read: a password change that
+        // lands while this login runs revokes it (see `User::honours`).
+        let started_ms = self.clock.now_ms();
         // The key first: with no key there is nothing to issue, so fail before any work.
         let key = self.keys.current().await?;
         let now = self.clock.now();
@@ -154,6 +158,11 @@ impl AuthService {
             }
             None => (None, 0),
         };
+        // Hashed with other argon2 parameters than configured: upgraded once verified.
+        let rehash_with = user
+            .as_ref()
+            .filter(|u| self.passwords.needs_rehash(&u.password_hash))
+            .map(|_| input.password.clone());
         let verified = self
             .passwords
             .verify(
@@ -185,28 +194,7 @@ impl AuthService {
             return Err(AuthError::AccountDisabled);
         }
 
-        let session_id = uuid::Uuid::new_v4().simple().to_string();
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        let token = RefreshToken::new(user.username.clone(), session_id.clone(), secret);
-        let absolute = now.saturating_add(self.cfg.session_max_age);
-        let now_ms = self.clock.now_ms();
-        let session = Session {
-            username: user.username.clone(),
-            session_id,
-            user_id: user.user_id.clone(),
-            device_id: input.device_id,
-            created_at_ms: now_ms,
-            last_used_at: now,
-            expires_at: now.saturating_add(self.cfg.refresh_token_ttl).min(absolute),
-            absolute_expires_at: absolute,
-            token_hash: token.hash(),
-            prev_hash: None,
-            rotated_at_ms: now_ms,
-            successor_kid: None,
-            spent: Vec::new(),
-            version: 0,
-        };
+        let (session, token) = self.new_session(&user, input.device_id, started_ms, now);
         // Everything the answer holds is made before anything is stored: a token that cannot
         // be minted (the verifier would refuse it) leaves no session behind.
         let mut issued = self.issue(&key, &user, &session, &token, now)?;
@@ -221,22 +209,78 @@ impl AuthService {
             tracing::warn!(error = %Chain(&e), "could not enforce the session cap");
         }
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
+        if let Some(password) = rehash_with {
+            self.upgrade_hash(&user, password).await;
+        }
         // The same device keeps its id (and so its counter); a new one gets a new id.
-        let device_id = throttle_key
-            .device
-            .unwrap_or_else(device_token::new_device_id);
-        let max_age = self.cfg.session_max_age;
-        let device = DeviceToken {
-            token: device_token::mint(
-                &key,
-                &user.username,
-                &device_id,
-                now.saturating_add(max_age),
-            ),
-            max_age,
-        };
-        issued.device_token = Some(device);
+        issued.device_token = Some(self.device_token(&key, &user, throttle_key.device, now));
         Ok(issued)
+    }
+
+    /// A new session for `user` and its first refresh token, dated `started_ms` (when the
+    /// request that authenticated began).
+    fn new_session(
+        &self,
+        user: &User,
+        device_id: String,
+        started_ms: u64,
+        now: u64,
+    ) -> (Session, RefreshToken) {
+        let session_id = uuid::Uuid::new_v4().simple().to_string();
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let token = RefreshToken::new(user.username.clone(), session_id.clone(), secret);
+        let absolute = now.saturating_add(self.cfg.session_max_age);
+        let session = Session {
+            username: user.username.clone(),
+            session_id,
+            user_id: user.user_id.clone(),
+            device_id,
+            created_at_ms: started_ms,
+            last_used_at: now,
+            expires_at: now.saturating_add(self.cfg.refresh_token_ttl).min(absolute),
+            absolute_expires_at: absolute,
+            token_hash: token.hash(),
+            prev_hash: None,
+            rotated_at_ms: self.clock.now_ms(),
+            successor_kid: None,
+            spent: Vec::new(),
+            version: 0,
+        };
+        (session, token)
+    }
+
+    /// The device token login (and sign-up) hands out; a known device keeps its id.
+    fn device_token(
+        &self,
+        key: &SigningKey,
+        user: &User,
+        device: Option<String>,
+        now: u64,
+    ) -> DeviceToken {
+        let device_id = device.unwrap_or_else(device_token::new_device_id);
+        let max_age = self.cfg.session_max_age;
+        DeviceToken {
+            token: device_token::mint(key, &user.username, &device_id, now.saturating_add(max_age)),
+            max_age,
+        }
+    }
+
+    /// Re-hashes a just-verified password with the configured argon2 parameters, replacing
+    /// the stored hash only if it is still the one verified. Best effort: the login stands.
+    async fn upgrade_hash(&self, user: &User, password: SecretString) {
+        let result = match self.passwords.hash(password).await {
+            Ok(new_hash) => self
+                .users
+                .replace_password(&user.username, &user.password_hash, &new_hash, None)
+                .await
+                .map_err(|e| Chain(&e).to_string()),
+            Err(e) => Err(Chain(&e).to_string()),
+        };
+        match result {
+            Ok(()) => tracing::info!(event = "password_rehashed", "password hash upgraded"),
+            Err(error) => tracing::warn!(%error, "could not upgrade the password hash"),
+        }
     }
 
     /// After a failed check: locks the key if this failure reached the threshold. A store
@@ -536,7 +580,15 @@ impl AuthService {
 /// The session's user, if it still exists, is the same account and is enabled.
 fn active_user(user: Option<User>, session: &Session) -> Result<User, AuthError> {
     match user {
-        Some(u) if u.user_id == session.user_id && !u.disabled => Ok(u),
+        Some(u) if u.user_id == session.user_id && !u.disabled && u.honours(session) => Ok(u),
+        Some(u) if u.user_id == session.user_id && !u.disabled => {
+            tracing::info!(
+                event = "refresh_failed",
+                reason = "password_changed",
+                "refresh refused"
+            );
+            Err(AuthError::InvalidGrant)
+        }
         Some(u) if u.disabled => {
             tracing::info!(
                 event = "refresh_failed",

@@ -66,6 +66,7 @@ impl Fixture {
             roles: vec!["reader".into()],
             disabled: false,
             created_at: T0,
+            sessions_cutoff: None,
         };
         self.store.create_user(&user).await.unwrap();
         user
@@ -544,6 +545,7 @@ fn minted_tokens_stay_within_the_verifiers_limits() {
         roles: Vec::new(),
         disabled: false,
         created_at: 0,
+        sessions_cutoff: None,
     };
     // Grow the roles until minting refuses; every token it did hand out verifies.
     let verifier =

@@ -10,6 +10,7 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use shared::aws::rotation::RotationError;
 use shared::config::ConfigError;
+use shared::domain::rfc3339;
 use shared::error::Chain;
 use shared::service::admin::{self, AdminError};
 
@@ -59,6 +60,13 @@ enum UserCommand {
     Disable { username: String },
     /// Enable a disabled user.
     Enable { username: String },
+    /// Set a user's password (prompts twice, or reads stdin) and revoke all their sessions.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,28 +149,6 @@ fn read_password(from_stdin: bool) -> Result<SecretString, CliError> {
     Ok(first)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds (UTC).
-fn iso8601(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 async fn run(cli: Cli) -> Result<(), CliError> {
     let cfg = shared::Config::from_env()?;
     let app = shared::app::App::from_config_with_default_chain(cfg).await;
@@ -193,6 +179,25 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
         }
+        Command::User(UserCommand::SetPassword {
+            username,
+            password_stdin,
+        }) => {
+            let password = read_password(password_stdin)?;
+            let revoked = admin::set_password(
+                store,
+                store,
+                &shared::crypto::password::Passwords::default(),
+                app.clock.as_ref(),
+                &username,
+                password,
+            )
+            .await?;
+            println!(
+                "password set for {}; revoked {revoked} session(s)",
+                username.to_ascii_lowercase()
+            );
+        }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;
             println!("SESSION_ID\tDEVICE\tCREATED\tLAST_USED\tEXPIRES");
@@ -201,9 +206,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "{}\t{}\t{}\t{}\t{}",
                     s.session_id,
                     s.device_id.replace(['\t', '\n'], " "),
-                    iso8601(s.created_at_ms / 1000),
-                    iso8601(s.last_used_at),
-                    iso8601(s.expires_at)
+                    rfc3339(s.created_at_ms / 1000),
+                    rfc3339(s.last_used_at),
+                    rfc3339(s.expires_at)
                 );
             }
         }
@@ -228,16 +233,4 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso8601;
-
-    #[test]
-    fn formats_epoch_seconds_as_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_514_400), "2026-11-24T10:00:00Z");
-    }
 }

@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         roles: vec!["admin".into(), "reader".into()],
         disabled: false,
         created_at: 0,
+        sessions_cutoff: None,
     };
     let now = shared::ports::Clock::now(&SystemClock);
     let (token, _) = shared::crypto::tokens::mint_access_token(

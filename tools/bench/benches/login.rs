@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
         roles: vec!["demo".into()],
         disabled: false,
         created_at: 0,
+        sessions_cutoff: None,
     }))
     .unwrap();
     let mut cfg = Config::from_lookup(|_| None).unwrap();

@@ -42,21 +42,44 @@ pub enum Route {
     Health,
 }
 
+/// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
+const SESSION_PATH: &str = "/auth/sessions/";
+
 impl Route {
     pub fn find(method: &Method, path: &str) -> Option<Route> {
         match (method.as_str(), path) {
             ("POST", "/auth/login") => Some(Route::Token(Endpoint::Login)),
             ("POST", "/auth/refresh") => Some(Route::Token(Endpoint::Refresh)),
             ("POST", "/auth/logout") => Some(Route::Token(Endpoint::Logout)),
+            ("POST", "/auth/register") => Some(Route::Token(Endpoint::Register)),
+            ("GET" | "DELETE", "/auth/sessions") | ("POST", "/auth/password") => {
+                Some(Route::Token(Endpoint::Account))
+            }
+            ("DELETE", _) if session_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
             ("GET", "/hello") => Some(Route::Hello),
             ("GET", "/health") => Some(Route::Health),
             _ => None,
         }
     }
 
-    fn key(method: &Method, path: &str) -> String {
-        format!("{method} {path}")
+    /// Whether API Gateway runs the authorizer first (the template's `Auth` on the route).
+    pub fn guarded(&self) -> bool {
+        matches!(self, Route::Hello | Route::Token(Endpoint::Account))
     }
+
+    /// The route key as the template declares it (`{session_id}` for the parameter).
+    fn key(method: &Method, path: &str) -> String {
+        match session_param(path) {
+            Some(_) => format!("{method} {SESSION_PATH}{{session_id}}"),
+            None => format!("{method} {path}"),
+        }
+    }
+}
+
+/// The `{session_id}` segment of `/auth/sessions/{session_id}` (one non-empty segment).
+fn session_param(path: &str) -> Option<&str> {
+    path.strip_prefix(SESSION_PATH)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 pub struct DevServer {
@@ -223,6 +246,9 @@ pub fn v2_request(
     event.version = Some("2.0".into());
     event.route_key = Some(route_key);
     event.raw_path = Some(path.to_string());
+    if let Some(id) = session_param(path) {
+        event.path_parameters = HashMap::from([("session_id".to_string(), id.to_string())]);
+    }
     event.raw_query_string = Some(query.to_string());
     event.headers = event_headers;
     event.cookies = (!cookies.is_empty()).then_some(cookies);
@@ -294,7 +320,7 @@ impl DevServer {
             &body,
             peer,
         );
-        if route == Route::Hello {
+        if route.guarded() {
             // Identity source: the Authorization header. Missing → API Gateway answers 401
             // without calling the authorizer.
             let Some(authorization) = event

@@ -1,0 +1,8 @@
+//! The sign-up Lambda (`POST /auth/register`): a thin lambda_http entry point over `shared`.
+
+// One thread: Lambda hands an environment one event at a time, so worker threads would only
+// add start-up work (argon2 still runs on tokio's blocking pool).
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run_endpoint(shared::http::handlers::Endpoint::Register).await
+}

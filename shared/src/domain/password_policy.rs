@@ -1,0 +1,113 @@
+//! What a new password must be (sign-up and password change): 8 characters to 1024 bytes,
+//! not the username nor containing it, and not easy to guess by zxcvbn's estimate (Dropbox's
+//! estimator: common passwords, dictionary words, names, dates, keyboard patterns, repeats,
+//! sequences, l33t). Each refusal says which rule, in a fixed text.
+
+use crate::domain::{Username, MAX_PASSWORD_BYTES};
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The lowest zxcvbn score accepted (0-4; 3 = "safely unguessable: moderate protection from
+/// offline slow-hash scenario", about 10^8 guesses or more).
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// `Ok` or the rule the password breaks, as the `error_description` a caller sees.
+pub fn check(username: &Username, password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err("The password must be at least 8 characters long.");
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err("The password must be at most 1024 bytes long.");
+    }
+    // Usernames are stored lower-cased; compare the password the same way.
+    if password.to_lowercase().contains(username.as_str()) {
+        return Err("The password must not contain the username.");
+    }
+    let estimate = zxcvbn::zxcvbn(password, &[username.as_str()]);
+    if estimate.score() >= MIN_SCORE {
+        return Ok(());
+    }
+    use zxcvbn::feedback::Warning;
+    Err(match estimate.feedback().and_then(|f| f.warning()) {
+        Some(
+            Warning::ThisIsATop10Password
+            | Warning::ThisIsATop100Password
+            | Warning::ThisIsACommonPassword
+            | Warning::ThisIsSimilarToACommonlyUsedPassword,
+        ) => "The password is too easy to guess: it is a common password or close to one.",
+        Some(Warning::AWordByItselfIsEasyToGuess) => {
+            "The password is too easy to guess: a single word; use several unrelated words."
+        }
+        Some(
+            Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
+            | Warning::CommonNamesAndSurnamesAreEasyToGuess,
+        ) => "The password is too easy to guess: names are among the first guesses.",
+        Some(Warning::RecentYearsAreEasyToGuess | Warning::DatesAreOftenEasyToGuess) => {
+            "The password is too easy to guess: years and dates are among the first guesses."
+        }
+        Some(
+            Warning::StraightRowsOfKeysAreEasyToGuess
+            | Warning::ShortKeyboardPatternsAreEasyToGuess,
+        ) => "The password is too easy to guess: it follows the keyboard.",
+        Some(
+            Warning::RepeatsLikeAaaAreEasyToGuess
+            | Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess
+            | Warning::SequencesLikeAbcAreEasyToGuess,
+        ) => "The password is too easy to guess: it repeats or runs in sequence.",
+        None => "The password is too easy to guess; use a longer passphrase of unrelated words.",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> Username {
+        Username::parse(name).unwrap()
+    }
+
+    #[test]
+    fn length_and_username_rules_come_first_and_say_so() {
+        let alice = user("alice");
+        assert_eq!(
+            check(&alice, "Xy7#q"),
+            Err("The password must be at least 8 characters long.")
+        );
+        assert_eq!(
+            check(&alice, &"x".repeat(1025)),
+            Err("The password must be at most 1024 bytes long.")
+        );
+        assert_eq!(
+            check(&alice, "purple-ALICE-horse-93"),
+            Err("The password must not contain the username.")
+        );
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_with_the_reason() {
+        let bob = user("bob");
+        for (password, why) in [
+            ("password1", "a common password"),
+            ("qwertyuiop", "a common password"),
+            ("elephant", "a common password"),
+            ("abcdefghij", "in sequence"),
+            ("aaaaaaaaaaaa", "repeats"),
+            ("Michael1980", "names"),
+        ] {
+            let refused = check(&bob, password).expect_err(password);
+            assert!(
+                refused.starts_with("The password is too easy to guess") && refused.contains(why),
+                "{password}: {refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_passphrase_of_unrelated_words_passes() {
+        assert_eq!(
+            check(&user("carol"), "correct horse battery staple"),
+            Ok(())
+        );
+        assert_eq!(check(&user("dave"), "vY4!rk9@Lq2#"), Ok(()));
+    }
+}

@@ -1,0 +1,227 @@
+//! Accounts: sign-up, and what a signed-in user does with their own account (list and revoke
+//! sessions, change the password). The caller of the self-service routes is who the
+//! authorizer says it is ([`Caller`]), never anything in the request body.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{AuthService, Issued};
+use crate::domain::{password_policy, SessionCutoff, SessionSummary, ThrottleKey, User, Username};
+use crate::error::{AuthError, Chain, StoreError};
+use crate::ports::Reservation;
+
+pub struct RegisterInput {
+    pub username: String,
+    pub password: SecretString,
+    pub device_id: String,
+}
+
+/// The identity an access token carried, as the authorizer passed it on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub username: Username,
+    pub session_id: String,
+}
+
+/// One of the caller's sessions, and whether it is the one calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionView {
+    pub session: SessionSummary,
+    pub current: bool,
+}
+
+impl AuthService {
+    /// `POST /auth/register`: a new account, logged in. The user and its first session are
+    /// written together or not at all, after everything that can fail without a write.
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn register(&self, input: RegisterInput) -> Result<Issued, AuthError> {
+        if !self.cfg.signup_enabled {
+            return Err(AuthError::SignupDisabled);
+        }
+        let started_ms = self.clock.now_ms();
+        let username = Username::parse(&input.username).map_err(|_| {
+            AuthError::InvalidRequest(
+                "username must be 1-128 bytes of a-z 0-9 . _ @ + - (case-insensitive).",
+            )
+        })?;
+        password_policy::check(&username, input.password.expose_secret())
+            .map_err(AuthError::WeakPassword)?;
+        let key = self.keys.current().await?;
+        let password_hash = self.passwords.hash(input.password).await.map_err(|e| {
+            tracing::error!(error = %Chain(&e), "could not hash a new password");
+            AuthError::Internal
+        })?;
+        let now = self.clock.now();
+        let user = User {
+            user_id: uuid::Uuid::new_v4().to_string(),
+            username,
+            password_hash,
+            roles: self.cfg.signup_default_roles.clone(),
+            disabled: false,
+            created_at: now,
+            sessions_cutoff: None,
+        };
+        tracing::Span::current().record("user_id", user.user_id.as_str());
+        let (session, token) = self.new_session(&user, input.device_id, started_ms, now);
+        let mut issued = self.issue(&key, &user, &session, &token, now)?;
+        match self.users.create_user_with_session(&user, &session).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                tracing::info!(
+                    event = "register_failed",
+                    reason = "taken",
+                    "sign-up refused"
+                );
+                return Err(AuthError::UsernameTaken);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event = "user_registered", session_id = %session.session_id, "sign-up");
+        issued.device_token = Some(self.device_token(&key, &user, None, now));
+        Ok(issued)
+    }
+
+    /// `GET /auth/sessions`: the caller's live sessions, newest first.
+    pub async fn sessions_of(&self, caller: &Caller) -> Result<Vec<SessionView>, AuthError> {
+        let (user, all) = tokio::try_join!(
+            self.users.get_user(&caller.username),
+            self.sessions.list_sessions(&caller.username)
+        )?;
+        let Some(user) = user.filter(|u| u.user_id == caller.user_id) else {
+            return Ok(Vec::new());
+        };
+        let now = self.clock.now();
+        let mut live: Vec<SessionView> = all
+            .into_iter()
+            .filter(|s| now < s.expires_at && user.honours_session(s.created_at_ms, &s.session_id))
+            .map(|session| SessionView {
+                current: session.session_id == caller.session_id,
+                session,
+            })
+            .collect();
+        live.sort_by(|a, b| b.session.created_at_ms.cmp(&a.session.created_at_ms));
+        Ok(live)
+    }
+
+    /// `DELETE /auth/sessions/{id}`: one of the caller's live sessions; anything else is
+    /// [`AuthError::NotFound`], another user's session id included.
+    pub async fn revoke_own_session(
+        &self,
+        caller: &Caller,
+        session_id: &str,
+    ) -> Result<(), AuthError> {
+        let live = self.sessions_of(caller).await?;
+        if !live.iter().any(|v| v.session.session_id == session_id) {
+            return Err(AuthError::NotFound);
+        }
+        self.sessions
+            .delete_session(&caller.username, session_id)
+            .await?;
+        tracing::info!(event = "session_revoked", %session_id, reason = "user", "session revoked");
+        Ok(())
+    }
+
+    /// `DELETE /auth/sessions`: every session of the caller but the current one.
+    pub async fn revoke_other_sessions(&self, caller: &Caller) -> Result<usize, AuthError> {
+        let all = self.sessions.list_sessions(&caller.username).await?;
+        let others: Vec<String> = all
+            .into_iter()
+            .map(|s| s.session_id)
+            .filter(|id| *id != caller.session_id)
+            .collect();
+        self.sessions
+            .delete_sessions(&caller.username, &others)
+            .await?;
+        for id in &others {
+            tracing::info!(event = "session_revoked", session_id = %id, reason = "user_others", "session revoked");
+        }
+        Ok(others.len())
+    }
+
+    /// `POST /auth/password`: the current password proves it is the user (a wrong one counts
+    /// as a failed login), the new one must pass the policy. One conditional write replaces
+    /// the hash and revokes every session begun before it except the caller's; the other
+    /// sessions' items are then deleted (best effort: they are already refused).
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: SecretString,
+        new: SecretString,
+    ) -> Result<(), AuthError> {
+        password_policy::check(&caller.username, new.expose_secret())
+            .map_err(AuthError::WeakPassword)?;
+        if new.expose_secret() == current.expose_secret() {
+            return Err(AuthError::WeakPassword(
+                "The new password must differ from the current one.",
+            ));
+        }
+        let now = self.clock.now();
+        let policy = self.cfg.lockout_policy();
+        let key = ThrottleKey {
+            username: caller.username.clone(),
+            device: None,
+        };
+        let (user, reservation) = tokio::try_join!(
+            self.users.get_user(&caller.username),
+            self.throttle.reserve_attempt(&key, now, &policy)
+        )?;
+        let failures = match reservation {
+            Reservation::Granted { failures } => failures,
+            Reservation::Refused { until } => {
+                tracing::info!(event = "login_locked", "password change refused: locked");
+                return Err(AuthError::TooManyAttempts {
+                    retry_after: until.saturating_sub(now).max(1),
+                });
+            }
+        };
+        let user = user.filter(|u| u.user_id == caller.user_id);
+        let verified = self
+            .passwords
+            .verify(current, user.as_ref().map(|u| u.password_hash.clone()))
+            .await;
+        let user = match (verified, user) {
+            (true, Some(user)) => user,
+            _ => {
+                tracing::info!(event = "password_change_failed", "wrong current password");
+                self.lock_if_due(&key, failures, now).await;
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        self.clear_failures(&key).await;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let new_hash = self.passwords.hash(new).await.map_err(|e| {
+            tracing::error!(error = %Chain(&e), "could not hash a new password");
+            AuthError::Internal
+        })?;
+        let cutoff = SessionCutoff {
+            at_ms: self.clock.now_ms(),
+            kept: Some(caller.session_id.clone()),
+        };
+        match self
+            .users
+            .replace_password(
+                &user.username,
+                &user.password_hash,
+                &new_hash,
+                Some(&cutoff),
+            )
+            .await
+        {
+            Ok(()) => {}
+            // Another change won between our read and our write: ours was checked against a
+            // password that is no longer current.
+            Err(StoreError::Conflict | StoreError::NotFound) => {
+                return Err(AuthError::InvalidCredentials)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event = "password_changed", "password changed");
+        if let Err(e) = self.revoke_other_sessions(caller).await {
+            tracing::warn!(error = ?e, "could not delete the revoked sessions' items");
+        }
+        Ok(())
+    }
+}
