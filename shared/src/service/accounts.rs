@@ -99,7 +99,7 @@ impl AuthService {
                 session,
             })
             .collect();
-        live.sort_by(|a, b| b.session.created_at_ms.cmp(&a.session.created_at_ms));
+        live.sort_by_key(|v| std::cmp::Reverse(v.session.created_at_ms));
         Ok(live)
     }
 

@@ -572,3 +572,310 @@ fn minted_tokens_stay_within_the_verifiers_limits() {
     }
     assert!(refused, "100 long roles must exceed the limit");
 }
+
+// --- accounts: sign-up, self-service sessions, password change, rehash ---
+
+use crate::service::accounts::{Caller, RegisterInput};
+
+const STRONG: &str = "violet kettle orbit 42";
+const STRONGER: &str = "amber lantern quietly 77";
+
+fn signup_fixture() -> Fixture {
+    fixture_with(Config::from_lookup(|k| (k == "SIGNUP_ENABLED").then(|| "true".into())).unwrap())
+}
+
+fn register_input(name: &str, password: &str) -> RegisterInput {
+    RegisterInput {
+        username: name.into(),
+        password: password.into(),
+        device_id: "laptop".into(),
+    }
+}
+
+fn caller_of(user: &User, issued: &Issued) -> Caller {
+    Caller {
+        user_id: user.user_id.clone(),
+        username: user.username.clone(),
+        session_id: issued.session_id.clone(),
+    }
+}
+
+#[tokio::test]
+async fn register_is_refused_unless_signup_is_enabled() {
+    let f = fixture();
+    let refused = f.svc.register(register_input("erin", STRONG)).await;
+    assert_eq!(refused.unwrap_err(), AuthError::SignupDisabled);
+    assert!(f
+        .store
+        .get_user(&Username::parse("erin").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn register_creates_a_logged_in_user_once() {
+    let f = signup_fixture();
+    let issued = f
+        .svc
+        .register(register_input("Erin", STRONG))
+        .await
+        .unwrap();
+    let user = f
+        .store
+        .get_user(&Username::parse("erin").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.roles, vec!["user".to_string()]);
+    assert!(issued.device_token.is_some());
+    assert!(f
+        .store
+        .session(&user.username, &issued.session_id)
+        .is_some());
+    // The refresh token works, and so does the password at login.
+    f.svc.refresh(&issued.refresh_token).await.unwrap();
+    f.login("erin", STRONG).await.unwrap();
+    // The name is taken now, in any case.
+    let again = f.svc.register(register_input("ERIN", STRONGER)).await;
+    assert_eq!(again.unwrap_err(), AuthError::UsernameTaken);
+}
+
+#[tokio::test]
+async fn a_weak_password_or_bad_name_registers_nothing() {
+    let f = signup_fixture();
+    for (name, password) in [
+        ("frank", "password1"),
+        ("frank", "frank-is-me-2024"),
+        ("frank", "short"),
+    ] {
+        assert!(
+            matches!(
+                f.svc.register(register_input(name, password)).await,
+                Err(AuthError::WeakPassword(_))
+            ),
+            "{password}"
+        );
+    }
+    assert!(matches!(
+        f.svc.register(register_input("frank smith", STRONG)).await,
+        Err(AuthError::InvalidRequest(_))
+    ));
+    assert!(f
+        .store
+        .get_user(&Username::parse("frank").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn sessions_lists_the_callers_live_sessions_newest_first() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    f.add_user("bob", "pw-bob").await;
+    let first = f.login("alice", "pw-alice").await.unwrap();
+    f.clock.advance(1);
+    let second = f.login("alice", "pw-alice").await.unwrap();
+    let bobs = f.login("bob", "pw-bob").await.unwrap();
+    let me = caller_of(&alice, &second);
+    let listed = f.svc.sessions_of(&me).await.unwrap();
+    let ids: Vec<_> = listed
+        .iter()
+        .map(|v| v.session.session_id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![second.session_id.clone(), first.session_id.clone()]
+    );
+    assert_eq!(
+        listed.iter().map(|v| v.current).collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    // Another user's session id is "not found", like an unknown one; nothing is revoked.
+    assert_eq!(
+        f.svc
+            .revoke_own_session(&me, &bobs.session_id)
+            .await
+            .unwrap_err(),
+        AuthError::NotFound
+    );
+    f.svc.refresh(&bobs.refresh_token).await.unwrap();
+    // Revoking one of mine ends it at once.
+    f.svc
+        .revoke_own_session(&me, &first.session_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    assert_eq!(
+        f.svc
+            .revoke_own_session(&me, &first.session_id)
+            .await
+            .unwrap_err(),
+        AuthError::NotFound
+    );
+}
+
+#[tokio::test]
+async fn revoke_others_keeps_only_the_current_session() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let mut old = Vec::new();
+    for _ in 0..3 {
+        old.push(f.login("alice", "pw-alice").await.unwrap());
+    }
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    let revoked = f
+        .svc
+        .revoke_other_sessions(&caller_of(&alice, &current))
+        .await
+        .unwrap();
+    assert_eq!(revoked, 3);
+    for o in &old {
+        assert_eq!(
+            f.svc.refresh(&o.refresh_token).await.unwrap_err(),
+            AuthError::InvalidGrant
+        );
+    }
+    f.svc.refresh(&current.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_the_current_session_and_ends_the_others() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let other = f.login("alice", "pw-alice").await.unwrap();
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    f.clock.advance(1);
+    f.svc
+        .change_password(
+            &caller_of(&alice, &current),
+            "pw-alice".into(),
+            STRONG.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc.refresh(&other.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    f.svc.refresh(&current.refresh_token).await.unwrap();
+    assert_eq!(
+        f.login("alice", "pw-alice").await.unwrap_err(),
+        AuthError::InvalidCredentials
+    );
+    f.login("alice", STRONG).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_written_by_a_login_that_began_before_the_change_is_refused() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    // A login that checked the old password before the change, and stores its session
+    // only after the change listed and deleted the others: dated from its start.
+    let racing = f.login("alice", "pw-alice").await.unwrap();
+    let racing_session = f
+        .store
+        .session(&alice.username, &racing.session_id)
+        .unwrap();
+    f.store
+        .delete_session(&alice.username, &racing.session_id)
+        .await
+        .unwrap();
+    f.clock.advance(1);
+    f.svc
+        .change_password(
+            &caller_of(&alice, &current),
+            "pw-alice".into(),
+            STRONG.into(),
+        )
+        .await
+        .unwrap();
+    f.store.create_session(&racing_session).await.unwrap();
+    assert_eq!(
+        f.svc.refresh(&racing.refresh_token).await.unwrap_err(),
+        AuthError::InvalidGrant
+    );
+    let me = caller_of(&alice, &current);
+    let listed = f.svc.sessions_of(&me).await.unwrap();
+    assert_eq!(listed.len(), 1, "the cut-off session is not listed as live");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_login() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    let me = caller_of(&alice, &current);
+    for _ in 0..f.cfg.login_max_failures {
+        assert_eq!(
+            f.svc
+                .change_password(&me, "wrong".into(), STRONG.into())
+                .await
+                .unwrap_err(),
+            AuthError::InvalidCredentials
+        );
+    }
+    assert!(matches!(
+        f.svc
+            .change_password(&me, "pw-alice".into(), STRONG.into())
+            .await,
+        Err(AuthError::TooManyAttempts { .. })
+    ));
+    assert!(matches!(
+        f.login("alice", "pw-alice").await,
+        Err(AuthError::TooManyAttempts { .. })
+    ));
+    // Nothing changed: the old hash, and the session.
+    let stored = f.store.get_user(&alice.username).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, alice.password_hash);
+    f.svc.refresh(&current.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_weak_new_password_changes_nothing_and_costs_no_attempt() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    let me = caller_of(&alice, &current);
+    for weak in ["password1", "pw-alice"] {
+        assert!(matches!(
+            f.svc
+                .change_password(&me, "pw-alice".into(), weak.into())
+                .await,
+            Err(AuthError::WeakPassword(_))
+        ));
+    }
+    let stored = f.store.get_user(&alice.username).await.unwrap().unwrap();
+    assert_eq!(stored, alice);
+}
+
+#[tokio::test]
+async fn a_hash_with_other_parameters_is_upgraded_at_the_next_login() {
+    let f = fixture();
+    let mut user = f.add_user("alice", "pw-alice").await;
+    user.user_id = uuid::Uuid::new_v4().to_string();
+    user.username = Username::parse("olduser").unwrap();
+    user.password_hash = Passwords::with_params(16, 2, 1)
+        .unwrap()
+        .hash_blocking("pw-old")
+        .unwrap();
+    f.store.create_user(&user).await.unwrap();
+    assert!(user.password_hash.contains("m=16,t=2"));
+    f.login("olduser", "pw-old").await.unwrap();
+    let stored = f.store.get_user(&user.username).await.unwrap().unwrap();
+    assert!(
+        stored.password_hash.contains("m=8,t=1,p=1"),
+        "{}",
+        stored.password_hash
+    );
+    // Same password, still.
+    f.login("olduser", "pw-old").await.unwrap();
+    // A wrong password upgrades nothing.
+    let again = f.store.get_user(&user.username).await.unwrap().unwrap();
+    assert_eq!(again.password_hash, stored.password_hash);
+}
