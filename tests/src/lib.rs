@@ -149,12 +149,19 @@ impl TestEnv {
     /// Like [`TestEnv::new`], with the functions' clients going through proxies the test can
     /// cut (set-up itself goes direct), and the production timeouts the test measures.
     pub async fn through_proxies() -> (TestEnv, proxy::Proxy, proxy::Proxy) {
+        Self::through_proxies_with(|_| {}).await
+    }
+
+    /// [`TestEnv::through_proxies`] with configuration changes applied first.
+    pub async fn through_proxies_with(
+        change: impl FnOnce(&mut Config),
+    ) -> (TestEnv, proxy::Proxy, proxy::Proxy) {
         require_engines();
         let ddb = proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
         let sm =
             proxy::Proxy::start(&std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap()).await;
         let env = Self::build(
-            |_| {},
+            change,
             Timeouts::Production,
             Some(ddb.url.clone()),
             Some(sm.url.clone()),
@@ -335,6 +342,40 @@ impl TestEnv {
         )
         .await
     }
+}
+
+/// The sample sign-up event with another body.
+pub fn register_event(body: &str) -> Value {
+    with_body(load_event("register.json"), Some(body))
+}
+
+/// A sample account event (`sessions-list.json`, `password-change.json`, ...) as API Gateway
+/// passes it on after the authorizer allowed an access token of `identity`
+/// (`{"sub", "username", "session_id"}`, e.g. from [`identity_of`]).
+pub fn account_event(sample: &str, identity: &Value) -> Value {
+    let mut event = load_event(sample);
+    let context = &mut event["requestContext"]["authorizer"]["lambda"];
+    for field in ["sub", "username", "session_id"] {
+        context[field] = identity[field].clone();
+    }
+    event
+}
+
+/// The identity a login or sign-up response's access token carries, as the authorizer
+/// would pass it on (the claims, decoded without checking: the tests made the token).
+pub fn identity_of(resp: &Value) -> Value {
+    use base64::Engine;
+    let token = body(resp)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let claims: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    json!({"sub": claims["sub"], "username": claims["username"], "session_id": claims["sid"]})
 }
 
 /// The sample login event with another body.

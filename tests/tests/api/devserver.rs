@@ -334,3 +334,74 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
     .await;
     assert_eq!(other.status, 403);
 }
+
+#[tokio::test]
+async fn account_routes_over_http_sit_behind_the_authorizer() {
+    let env = TestEnv::with(|c| c.signup_enabled = true).await;
+    let (port, _stop) = start(&env).await;
+    let json_ct = [("Content-Type", "application/json")];
+    let registered = request(
+        port,
+        "POST",
+        "/auth/register",
+        &json_ct,
+        &json!({"username": "nora", "password": "violet kettle orbit 42"}).to_string(),
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let b = registered.json();
+    let access = b["access_token"].as_str().unwrap().to_string();
+    let sid = b["session_id"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {access}");
+    let auth = [("Authorization", bearer.as_str())];
+
+    // Every account route: no token → 401, a refused token → 403 (API Gateway's answers,
+    // the function never runs); with the token, the function answers.
+    let forged = format!("Bearer {}x", &access[..access.len() - 1]);
+    let routes = [
+        ("GET", "/auth/sessions".to_string(), String::new()),
+        ("DELETE", "/auth/sessions".to_string(), String::new()),
+        ("DELETE", format!("/auth/sessions/{sid}"), String::new()),
+        (
+            "POST",
+            "/auth/password".to_string(),
+            json!({"current_password": "x", "new_password": "y"}).to_string(),
+        ),
+    ];
+    for (method, path, body) in &routes {
+        let none = request(port, method, path, &json_ct, body).await;
+        assert_eq!(none.status, 401, "{method} {path}: {}", none.body);
+        let refused = request(
+            port,
+            method,
+            path,
+            &[
+                ("Authorization", forged.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{method} {path}: {}", refused.body);
+    }
+    let listed = request(port, "GET", "/auth/sessions", &auth, "").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["sessions"][0]["session_id"], sid.as_str());
+    assert_eq!(listed.json()["sessions"][0]["current"], true);
+    let unknown = request(port, "DELETE", "/auth/sessions/0000", &auth, "").await;
+    assert_eq!(unknown.status, 404);
+    let others = request(port, "DELETE", "/auth/sessions", &auth, "").await;
+    assert_eq!(others.status, 204);
+    let changed = request(
+        port,
+        "POST",
+        "/auth/password",
+        &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
+        &json!({"current_password": "violet kettle orbit 42", "new_password": "amber lantern quietly 77"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.body);
+    let mine = request(port, "DELETE", &format!("/auth/sessions/{sid}"), &auth, "").await;
+    assert_eq!(mine.status, 204);
+}

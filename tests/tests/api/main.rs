@@ -3,6 +3,7 @@
 //! `scripts/with-engines.sh`. The log-capture tests live apart (`tests/logs.rs`): they install
 //! a global subscriber.
 
+mod accounts;
 mod devserver;
 mod failures;
 mod hardening;

@@ -185,3 +185,63 @@ async fn the_rotation_binary_refuses_a_secret_without_rotation_enabled() {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn register_and_account_binaries_answer_the_sample_events() {
+    let env = TestEnv::new().await;
+    env.create_user("demo", "demo-password-123", &["demo"])
+        .await;
+    let mut vars = function_env(&env.cfg);
+    let (off, _) = run_binary(
+        &binary("register"),
+        &vars,
+        vec![load_event("register.json")],
+    )
+    .await;
+    assert_eq!(status(response(&off[0])), 403, "sign-up is off by default");
+    vars.push(("SIGNUP_ENABLED".into(), "true".into()));
+    let (registered, init) = run_binary(
+        &binary("register"),
+        &vars,
+        vec![load_event("register.json")],
+    )
+    .await;
+    assert_eq!(init, None);
+    let registered = response(&registered[0]).clone();
+    assert_eq!(status(&registered), 201, "{registered}");
+    assert!(cookies(&registered)[0].starts_with("refresh_token="));
+
+    let demo = env.login("demo", "demo-password-123").await;
+    let me = identity_of(&demo);
+    let (answers, init) = run_binary(
+        &binary("account"),
+        &vars,
+        vec![
+            account_event("sessions-list.json", &me),
+            account_event("sessions-revoke-one.json", &me),
+            account_event("password-change.json", &me),
+            account_event("sessions-revoke-others.json", &me),
+        ],
+    )
+    .await;
+    assert_eq!(init, None);
+    let listed = response(&answers[0]);
+    assert_eq!(status(listed), 200, "{listed}");
+    assert_eq!(body(listed)["sessions"][0]["current"], true);
+    assert_eq!(
+        status(response(&answers[1])),
+        404,
+        "the sample's session id is not demo's"
+    );
+    assert_eq!(
+        status(response(&answers[2])),
+        204,
+        "{}",
+        response(&answers[2])
+    );
+    assert_eq!(status(response(&answers[3])), 204);
+    assert_eq!(
+        status(&env.login("demo", "amber lantern quietly 77").await),
+        200
+    );
+}
