@@ -60,6 +60,29 @@ awk '$6 == "device_token" {found=1} END {exit !found}' "$jar" || fail "no device
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/logout")" = 204 ] || fail "logout"
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/refresh")" = 401 ] || fail "refresh after logout"
 
+# Accounts: sign up (make dev turns sign-up on), list and revoke a session, change the password.
+new_password='violet kettle orbit 42'
+[ "$(code -H 'Content-Type: application/json' -d "{\"username\":\"smoke-user\",\"password\":\"$new_password\"}" \
+      "$base/auth/register")" = 201 ] || fail "register"
+mine=$(field access_token)
+[ "$(code -H 'Content-Type: application/json' -d '{"username":"smoke-user","password":"password1"}' \
+      "$base/auth/register")" = 400 ] || fail "a weak password must be 400"
+[ "$(field error)" = weak_password ] || fail "weak_password body"
+[ "$(code -H 'Content-Type: application/json' -d "{\"username\":\"smoke-user\",\"password\":\"$new_password\"}" \
+      -X POST "$base/auth/login")" = 200 ] || fail "login as the new user"
+other=$(field session_id)
+[ "$(code "$base/auth/sessions")" = 401 ] || fail "sessions without a token"
+[ "$(code -H "Authorization: Bearer $mine" "$base/auth/sessions")" = 200 ] || fail "list sessions"
+python3 -c "import json,sys; s=json.load(open('$work/body'))['sessions']; sys.exit(len(s) != 2 or sum(x['current'] for x in s) != 1)" \
+  || fail "two sessions, one current"
+[ "$(code -H "Authorization: Bearer $mine" -X DELETE "$base/auth/sessions/$other")" = 204 ] || fail "revoke a session"
+[ "$(code -H "Authorization: Bearer $mine" -X DELETE "$base/auth/sessions/$other")" = 404 ] || fail "revoked twice"
+[ "$(code -H "Authorization: Bearer $mine" -H 'Content-Type: application/json' \
+      -d "{\"current_password\":\"$new_password\",\"new_password\":\"amber lantern quietly 77\"}" \
+      -X POST "$base/auth/password")" = 204 ] || fail "change the password"
+[ "$(code -H 'Content-Type: application/json' -d '{"username":"smoke-user","password":"amber lantern quietly 77"}' \
+      -X POST "$base/auth/login")" = 200 ] || fail "login with the new password"
+
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
@@ -70,6 +93,7 @@ grep -q '^SESSION_ID' "$work/sessions" || fail "authctl output"
 # password nor its stored hash (the SDK's GetItem responses carry it at debug and trace).
 grep -q '"level":"DEBUG"' "$err" || fail "RUST_LOG=trace did not reach the server's log"
 grep -q 'demo-password-123' "$err" && fail "the demo password is in the server's log"
+grep -Eq 'violet kettle|amber lantern' "$err" && fail "a new password is in the server's log"
 grep -q 'argon2id' "$err" && fail "a password hash is in the server's log"
 
 # Ctrl-C: SIGINT to the whole foreground process group.
@@ -81,4 +105,4 @@ for url in "$base" $(grep -E '^AWS_ENDPOINT_URL' "$out" | cut -d= -f2); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done
 rm -rf "$work"
-echo "dev-smoke: make dev served login, /hello, refresh, logout; authctl reached it; SIGINT stopped everything"
+echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change; authctl reached it; SIGINT stopped everything"

@@ -300,3 +300,56 @@ async fn secret_rotate_moves_awscurrent_to_a_new_version() {
     assert_ne!(before, after, "{}", stdout(&out));
     assert!(stdout(&out).contains(&after), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn set_password_swaps_the_password_and_revokes_every_session() {
+    let env = env().await;
+    let out = env.authctl(
+        &["user", "create", "olga", "--password-stdin"],
+        Some("olga-password-1\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = env.login("olga", "olga-password-1", "laptop").await;
+    let second = env.login("olga", "olga-password-1", "phone").await;
+    let listed = stdout(&env.authctl(&["sessions", "list", "olga"], None));
+    assert!(listed.contains(&first) && listed.contains(&second));
+
+    let out = env.authctl(
+        &["user", "set-password", "Olga", "--password-stdin"],
+        Some("olga-password-2\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("password set for olga; revoked 2 session(s)"));
+    let listed = stdout(&env.authctl(&["sessions", "list", "olga"], None));
+    assert!(
+        !listed.contains(&first) && !listed.contains(&second),
+        "{listed}"
+    );
+    let old = env
+        .app
+        .service
+        .login(LoginInput {
+            username: "olga".into(),
+            password: "olga-password-1".into(),
+            device_id: "laptop".into(),
+            device_tokens: Vec::new(),
+        })
+        .await;
+    assert_eq!(old.unwrap_err(), shared::AuthError::InvalidCredentials);
+    env.login("olga", "olga-password-2", "laptop").await;
+
+    for (args, stdin, says) in [
+        (
+            vec!["user", "set-password", "nobody", "--password-stdin"],
+            "whatever-1234\n",
+            "no user named nobody",
+        ),
+        (
+            vec!["user", "set-password", "olga", "--password-stdin"],
+            "short\n",
+            "password must be",
+        ),
+    ] {
+        assert_one_line_error(&env.authctl(&args, Some(stdin)), says);
+    }
+}
