@@ -3,11 +3,10 @@
 //! (unguarded liveness check, also the load test's baseline route).
 
 use lambda_http::http::StatusCode;
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use serde_json::Value;
 
+use super::request::authorizer_text;
 use super::response::{error_response, json_response};
 use crate::error::AuthError;
 
@@ -20,12 +19,7 @@ pub fn hello(req: &Request) -> Response<Body> {
         roles: Vec<&'a str>,
         session_id: &'a str,
     }
-    let fields = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().map(|a| &a.fields),
-        Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
-        _ => None,
-    };
-    let text = |name: &str| fields.and_then(|f| f.get(name)).and_then(Value::as_str);
+    let text = |name: &str| authorizer_text(req, name);
     let (Some(sub), Some(username), Some(session_id)) =
         (text("sub"), text("username"), text("session_id"))
     else {

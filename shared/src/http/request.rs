@@ -322,6 +322,17 @@ pub fn parse_password_change(req: &Request) -> Result<(SecretString, SecretStrin
 /// the authorizer's context (HTTP API or REST). `None` only if the route was deployed
 /// without the authorizer.
 pub fn caller(req: &Request) -> Option<Caller> {
+    let text = |name: &str| authorizer_text(req, name);
+    Some(Caller {
+        user_id: text("sub")?.to_string(),
+        username: Username::parse(text("username")?).ok()?,
+        session_id: text("session_id")?.to_string(),
+    })
+}
+
+/// A text field of the context the authorizer returned (HTTP API `authorizer.lambda`, or a
+/// REST API's `authorizer`).
+pub fn authorizer_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;
     let fields = match req.request_context_ref() {
@@ -329,12 +340,7 @@ pub fn caller(req: &Request) -> Option<Caller> {
         Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
         _ => None,
     }?;
-    let text = |name: &str| fields.get(name).and_then(Value::as_str);
-    Some(Caller {
-        user_id: text("sub")?.to_string(),
-        username: Username::parse(text("username")?).ok()?,
-        session_id: text("session_id")?.to_string(),
-    })
+    fields.get(name).and_then(Value::as_str)
 }
 
 /// The `{session_id}` of `DELETE /auth/sessions/{session_id}`: API Gateway's path parameter,
