@@ -6,5 +6,6 @@
 // add start-up work (argon2 still runs on tokio's blocking pool).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_endpoint(shared::http::handlers::Endpoint::Account).await
+    use shared::http::handlers::{account, Endpoint};
+    shared::app::run_endpoint(Endpoint::Account, account).await
 }

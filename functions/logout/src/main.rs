@@ -4,5 +4,6 @@
 // add start-up work.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_endpoint(shared::http::handlers::Endpoint::Logout).await
+    use shared::http::handlers::{logout, Endpoint};
+    shared::app::run_endpoint(Endpoint::Logout, logout).await
 }

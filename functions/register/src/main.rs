@@ -4,5 +4,6 @@
 // add start-up work (argon2 still runs on tokio's blocking pool).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_endpoint(shared::http::handlers::Endpoint::Register).await
+    use shared::http::handlers::{register, Endpoint};
+    shared::app::run_endpoint(Endpoint::Register, register).await
 }

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
 use crate::http::handlers::{Api, Endpoint};
-use crate::http::runtime::handle_logged;
+use crate::http::runtime::handle_logged_with;
 use crate::ports::{Clock, SystemClock};
 use crate::service::AuthService;
 
@@ -168,8 +168,13 @@ impl App {
     }
 }
 
-/// `main` of the login, refresh and logout functions: config, clients, `run`.
-pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+/// `main` of the login, refresh, logout, register and account functions: config, clients,
+/// `run` with the function's own handler (e.g. `run_endpoint(Endpoint::Login, handlers::login)`).
+pub async fn run_endpoint<F, Fut>(endpoint: Endpoint, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
     crate::telemetry::init();
     let cfg = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %Chain(&e), "invalid configuration");
@@ -182,7 +187,9 @@ pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), lambda_http::Error> 
     let api = app.api();
     lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {
         let api = api.clone();
-        async move { Ok::<_, lambda_http::Error>(handle_logged(api, endpoint, req).await) }
+        async move {
+            Ok::<_, lambda_http::Error>(handle_logged_with(api, endpoint, req, handler).await)
+        }
     }))
     .await
 }

@@ -37,7 +37,7 @@ impl Api {
 /// Refresh tokens a logout acts on when several cookies of that name arrive (cookie tossing).
 const MAX_LOGOUT_TOKENS: usize = 4;
 
-pub async fn login(api: &Api, req: Request) -> Response<Body> {
+pub async fn login(api: Api, req: Request) -> Response<Body> {
     let result = match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_login(&req))
     {
         Ok(input) => api.service.login(input).await,
@@ -49,7 +49,7 @@ pub async fn login(api: &Api, req: Request) -> Response<Body> {
     }
 }
 
-pub async fn refresh(api: &Api, req: Request) -> Response<Body> {
+pub async fn refresh(api: Api, req: Request) -> Response<Body> {
     if let Err(e) = check_cross_site(&req, &api.allowed_origins) {
         return error_response(&e);
     }
@@ -76,7 +76,7 @@ pub async fn refresh(api: &Api, req: Request) -> Response<Body> {
     }
 }
 
-pub async fn logout(api: &Api, req: Request) -> Response<Body> {
+pub async fn logout(api: Api, req: Request) -> Response<Body> {
     // A cross-site logout changes nothing, the cookie included.
     if let Err(e) = check_cross_site(&req, &api.allowed_origins) {
         return error_response(&e);
@@ -104,7 +104,7 @@ pub async fn logout(api: &Api, req: Request) -> Response<Body> {
 }
 
 /// `POST /auth/register` (no authorizer).
-pub async fn register(api: &Api, req: Request) -> Response<Body> {
+pub async fn register(api: Api, req: Request) -> Response<Body> {
     let result =
         match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_register(&req)) {
             Ok(input) => api.service.register(input).await,
@@ -118,7 +118,7 @@ pub async fn register(api: &Api, req: Request) -> Response<Body> {
 
 /// The self-service routes, all behind the authorizer: `GET /auth/sessions`,
 /// `DELETE /auth/sessions`, `DELETE /auth/sessions/{session_id}`, `POST /auth/password`.
-pub async fn account(api: &Api, req: Request) -> Response<Body> {
+pub async fn account(api: Api, req: Request) -> Response<Body> {
     let Some(caller) = caller(&req) else {
         // Only reachable if a route was deployed without the authorizer.
         tracing::error!("account route invoked without an authorizer context");
@@ -151,7 +151,8 @@ pub async fn account(api: &Api, req: Request) -> Response<Body> {
     }
 }
 
-/// The token endpoints and the account routes, one Lambda function each.
+/// The token endpoints and the account routes, one Lambda function each. Each handler takes
+/// the [`Api`] by value (two `Arc`s) so that it is a plain `fn(Api, Request) -> Future`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Login,
@@ -172,12 +173,15 @@ impl Endpoint {
     }
 }
 
+/// Any endpoint by name (the dev server and the tests). A function's `main` passes its own
+/// handler to [`crate::app::run_endpoint`] instead, so its binary links only that handler's
+/// code (sign-up's password estimator, with its dictionaries, stays out of login's).
 pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Body> {
     match endpoint {
-        Endpoint::Login => login(api, req).await,
-        Endpoint::Refresh => refresh(api, req).await,
-        Endpoint::Logout => logout(api, req).await,
-        Endpoint::Register => register(api, req).await,
-        Endpoint::Account => account(api, req).await,
+        Endpoint::Login => login(api.clone(), req).await,
+        Endpoint::Refresh => refresh(api.clone(), req).await,
+        Endpoint::Logout => logout(api.clone(), req).await,
+        Endpoint::Register => register(api.clone(), req).await,
+        Endpoint::Account => account(api.clone(), req).await,
     }
 }

@@ -65,6 +65,23 @@ where
 /// [`handle`] inside a span carrying the request id, with one outcome line (status, latency)
 /// and the panic guard. Never logs the request itself.
 pub async fn handle_logged(api: Api, endpoint: Endpoint, req: Request) -> Response<Body> {
+    handle_logged_with(api, endpoint, req, move |api, req| async move {
+        handle(&api, endpoint, req).await
+    })
+    .await
+}
+
+/// [`handle_logged`] with the handler given: a function's own, so its binary links nothing else.
+pub async fn handle_logged_with<F, Fut>(
+    api: Api,
+    endpoint: Endpoint,
+    req: Request,
+    handler: F,
+) -> Response<Body>
+where
+    F: FnOnce(Api, Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
     use lambda_http::RequestExt;
     use tracing::Instrument;
     let request_id = req
@@ -73,9 +90,7 @@ pub async fn handle_logged(api: Api, endpoint: Endpoint, req: Request) -> Respon
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %request_id, endpoint = ?endpoint);
     let started = std::time::Instant::now();
-    let resp = guarded(async move { handle(&api, endpoint, req).await })
-        .instrument(span.clone())
-        .await;
+    let resp = guarded(handler(api, req)).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),
