@@ -434,3 +434,68 @@ async fn a_refresh_racing_a_password_change_leaves_no_revoked_session_alive() {
         "only the current session is left"
     );
 }
+
+#[tokio::test]
+async fn with_dynamodb_down_the_account_routes_are_503_and_change_nothing() {
+    let (env, ddb, _sm) = TestEnv::through_proxies().await;
+    env.create_user("noah", "noah-password-1", &[]).await;
+    let other = env.login("noah", "noah-password-1").await;
+    let current = env.login("noah", "noah-password-1").await;
+    let me = identity_of(&current);
+    ddb.set(Mode::Cut);
+    let change = json!({"current_password": "noah-password-1", "new_password": STRONG});
+    for resp in [
+        account(&env, "sessions-list.json", &me, None).await,
+        account(&env, "sessions-revoke-others.json", &me, None).await,
+        account(&env, "password-change.json", &me, Some(change)).await,
+    ] {
+        assert_eq!(
+            (status(&resp), error_code(&resp)),
+            (503, "temporarily_unavailable".into())
+        );
+        assert!(header(&resp, "retry-after").is_some());
+    }
+    ddb.set(Mode::Forward);
+    assert_eq!(status(&env.login("noah", "noah-password-1").await), 200);
+    assert_eq!(
+        status(&env.refresh_with_body(&refresh_token_of(&other)).await),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_hash_made_with_other_argon2_settings_is_upgraded_at_login() {
+    let env = TestEnv::new().await;
+    let mut user = env.create_user("olive", "olive-password-1", &[]).await;
+    user.password_hash = shared::crypto::password::Passwords::with_params(1024, 1, 1)
+        .unwrap()
+        .hash_blocking("olive-password-1")
+        .unwrap();
+    // Stored as an older deployment would have: other parameters.
+    let item = shared::domain::Username::parse("olive").unwrap();
+    env.app
+        .dynamodb
+        .update_item()
+        .table_name(&env.cfg.users_table)
+        .key(
+            "username",
+            aws_sdk_dynamodb::types::AttributeValue::S(item.as_str().into()),
+        )
+        .update_expression("SET password_hash = :h")
+        .expression_attribute_values(
+            ":h",
+            aws_sdk_dynamodb::types::AttributeValue::S(user.password_hash.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&env.login("olive", "olive-password-1").await), 200);
+    let stored = env.app.store.get_user(&item).await.unwrap().unwrap();
+    assert!(
+        stored.password_hash.contains("m=19456,t=2,p=1"),
+        "{}",
+        stored.password_hash
+    );
+    assert_eq!(status(&env.login("olive", "olive-password-1").await), 200);
+    assert_eq!(status(&env.login("olive", "wrong-password-1").await), 401);
+}

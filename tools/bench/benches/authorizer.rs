@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     ));
     let authorizer = Authorizer::new(&cfg, ring, Arc::new(SystemClock));
     let template = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/authorizer-v2.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/authorizer-v2.json"),
     )
     .unwrap();
     let mut event: serde_json::Value = serde_json::from_str(&template).unwrap();

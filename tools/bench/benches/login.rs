@@ -69,12 +69,8 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     group.bench_function("a_handler", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = shared::http::handlers::handle(
-                &svc,
-                Endpoint::Login,
-                Request::new(Body::Text(body.into())),
-            )
-            .await;
+            let resp =
+                shared::http::handlers::handle(&svc, Endpoint::Login, json_request(body)).await;
             assert_eq!(resp.status(), 200);
             black_box(resp)
         })
@@ -94,7 +90,7 @@ fn bench(c: &mut Criterion) {
         let resp = rt.block_on(shared::http::handlers::handle(
             &svc,
             Endpoint::Login,
-            Request::new(Body::Text(body.into())),
+            json_request(body),
         ));
         assert_eq!(resp.status(), 200);
         handler.push(started.elapsed().as_secs_f64() * 1e3);
@@ -110,7 +106,7 @@ fn bench(c: &mut Criterion) {
         let resp = rt.block_on(shared::http::handlers::handle(
             &svc,
             Endpoint::Register,
-            Request::new(Body::Text(body)),
+            json_request(&body),
         ));
         assert_eq!(resp.status(), 201);
         register.push(started.elapsed().as_secs_f64() * 1e3);
@@ -126,7 +122,7 @@ fn bench(c: &mut Criterion) {
     let (h, v) = (median(handler), median(verify));
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("criterion/login");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(
@@ -157,6 +153,16 @@ fn bench(c: &mut Criterion) {
 }
 
 const PAIRS: usize = 41;
+
+/// A POST with a JSON body, as every client sends it (anything else is a 415).
+fn json_request(body: &str) -> Request {
+    let mut req = Request::new(Body::Text(body.to_string()));
+    req.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    req
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
