@@ -34,7 +34,7 @@ async fn logs_carry_security_events_and_never_a_secret() {
     std::env::set_var("RUST_LOG", "trace");
     shared::telemetry::init_with_writer(move || sink.clone());
 
-    let env = TestEnv::new().await;
+    let env = TestEnv::with(|c| c.signup_enabled = true).await;
     let password = "Sup3r-secret-pw-42";
     env.create_user("alice", password, &["admin"]).await;
     let mut secrets: Vec<String> = vec![password.to_string(), "wrong-guess-pw-7".to_string()];
@@ -71,6 +71,34 @@ async fn logs_carry_security_events_and_never_a_secret() {
         event["headers"]["authorization"] = json!(header);
         authorizer.handle_json(&event).await.unwrap();
     }
+    // Sign-up, a weak try, and a password change: none of the three passwords is logged.
+    let (signed_up, weaker, changed) = (
+        "violet kettle orbit 42",
+        "password1",
+        "amber lantern quietly 77",
+    );
+    secrets.extend([signed_up, weaker, changed].map(String::from));
+    let weak = env
+        .invoke(
+            Endpoint::Register,
+            register_event(&json!({"username": "carol", "password": weaker}).to_string()),
+        )
+        .await;
+    assert_eq!(status(&weak), 400);
+    let carol = env
+        .invoke(
+            Endpoint::Register,
+            register_event(&json!({"username": "carol", "password": signed_up}).to_string()),
+        )
+        .await;
+    assert_eq!(status(&carol), 201);
+    let change = account_event("password-change.json", &identity_of(&carol));
+    let change = with_body(
+        change,
+        Some(&json!({"current_password": signed_up, "new_password": changed}).to_string()),
+    );
+    assert_eq!(status(&env.invoke(Endpoint::Account, change).await), 204);
+    secrets.push(body(&carol)["refresh_token"].as_str().unwrap().to_string());
     shared::service::admin::set_disabled(env.app.store.as_ref(), "alice", true)
         .await
         .unwrap();

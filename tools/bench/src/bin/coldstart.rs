@@ -1,7 +1,7 @@
 //! Cold start: exec → first `GET /2018-06-01/runtime/invocation/next` of each release binary
 //! under the mock Runtime API on loopback, against a trivial lambda_runtime function measured
 //! in the same run (interleaved, median of N). Run by `make bench` under the local engines.
-//! login, refresh and the authorizer fetch the signing key during init (AWSCURRENT and
+//! login, refresh, register and the authorizer fetch the signing key during init (AWSCURRENT and
 //! AWSPREVIOUS, concurrently); that fetch is reported apart: each binary is timed once with
 //! Secrets Manager answered by an instant loopback stub (the SDK's side of the fetch still
 //! counts, the server's does not) and once against moto, and "without key fetch" subtracts
@@ -92,6 +92,8 @@ async fn main() {
         "login",
         "refresh",
         "logout",
+        "register",
+        "account",
         "authorizer",
         "hello",
         "rotate-secret",
