@@ -1,9 +1,9 @@
 //! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline.
 
-use shared::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use shared::error::Chain;
 use shared::service::authorizer::{Authorizer, AuthorizerRequest};
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only

@@ -1,11 +1,11 @@
 //! The Secrets Manager rotation function for the signing key (the four protocol steps live
 //! in `shared::aws::rotation`).
 
-use shared::error::Chain;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use shared::aws::rotation::{RotationEvent, Rotator};
+use shared::error::Chain;
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.

@@ -1,7 +1,6 @@
 //! Secrets Manager adapter for [`KeySource`]: AWSCURRENT and AWSPREVIOUS of one secret,
 //! each `{"signing_key": "<base64>"}`, keyed by version id.
 
-use crate::error::Chain;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
@@ -10,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 
 use crate::crypto::keyring::parse_signing_secret;
-use crate::error::KeyError;
+use crate::error::{Chain, KeyError};
 use crate::ports::{KeyMaterial, KeySet, KeySource};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";

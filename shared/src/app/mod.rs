@@ -1,7 +1,6 @@
 //! Wiring: builds the SDK clients, stores and key ring once per container (cold start) and
 //! the [`AuthService`] over them. Functions, the dev server and `authctl` all start here.
 
-use crate::error::Chain;
 use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
@@ -9,6 +8,7 @@ use crate::adapters::secrets_manager::{SecretsClient, SecretsManagerKeySource};
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
+use crate::error::Chain;
 use crate::http::handlers::{Api, Endpoint};
 use crate::http::runtime::handle_logged_with;
 use crate::ports::{Clock, SystemClock};

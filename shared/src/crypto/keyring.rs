@@ -7,7 +7,6 @@
 //! triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of forged kids
 //! cannot hammer Secrets Manager.
 
-use crate::error::Chain;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -19,7 +18,7 @@ use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::error::KeyError;
+use crate::error::{Chain, KeyError};
 use crate::ports::{Clock, KeyMaterial, KeySource};
 
 pub const MIN_KEY_BYTES: usize = 32;

@@ -1,12 +1,11 @@
 //! Writing responses: JSON bodies, the one place errors become responses, and the cookies.
 
-use crate::error::Chain;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::rfc3339;
-use crate::error::AuthError;
+use crate::error::{AuthError, Chain};
 use crate::service::accounts::SessionView;
 use crate::service::Issued;
 

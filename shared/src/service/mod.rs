@@ -5,7 +5,6 @@ pub mod accounts;
 pub mod admin;
 pub mod authorizer;
 
-use crate::error::Chain;
 use secrecy::SecretString;
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
 use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
-use crate::error::{AuthError, UNAVAILABLE_RETRY_AFTER};
+use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 
 /// What a successful login or refresh hands back.

@@ -3,7 +3,6 @@
 //! back into HTTP. Protected routes run the authorizer first, as API Gateway does: no
 //! `Authorization` header → 401, authorizer says no → 403, both with API Gateway's bodies.
 
-use shared::error::Chain;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,6 +23,7 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::request::LambdaRequest;
 use serde_json::{json, Value};
+use shared::error::Chain;
 use shared::http::handlers::Api;
 use shared::http::handlers::Endpoint;
 use shared::service::authorizer::{
