@@ -15,7 +15,9 @@ case "$arch" in
   *) echo "usage: $0 [arm64|x86_64]" >&2; exit 2 ;;
 esac
 out="${CARGO_TARGET_DIR:-$PWD/target}/lambda-$arch"
-functions=(login refresh logout authorizer hello rotate-secret)
+# Every crate under functions/ is a Lambda.
+functions=()
+for d in functions/*/; do functions+=("$(basename "$d")"); done
 pkgs=()
 for f in "${functions[@]}"; do pkgs+=(--package "$f"); done
 cargo lambda build --release "$flag" --lambda-dir "$out" "${pkgs[@]}"

@@ -1,9 +1,10 @@
 //! HTTP: [`request`] parsing with the contract's limits, [`response`] building (errors,
-//! cookies), the [`handlers`] of the token endpoints and the demo routes ([`hello`]), and the
-//! Lambda glue ([`runtime`]).
+//! cookies), the [`handlers`] of the token endpoints, the demo routes ([`hello`]), discovery
+//! ([`well_known`]), and the Lambda glue ([`runtime`]).
 
 pub mod handlers;
 pub mod hello;
 pub mod request;
 pub mod response;
 pub mod runtime;
+pub mod well_known;

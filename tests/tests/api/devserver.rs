@@ -23,6 +23,7 @@ async fn start_with_cache(
     let port = listener.local_addr().unwrap().port();
     let server = Arc::new(devserver::DevServer {
         api: env.app.api(),
+        config: std::sync::Arc::new(env.cfg.clone()),
         authorizer: Arc::new(Authorizer::new(
             &env.cfg,
             env.app.keys.clone(),
@@ -404,4 +405,22 @@ async fn account_routes_over_http_sit_behind_the_authorizer() {
     assert_eq!(changed.status, 204, "{}", changed.body);
     let mine = request(port, "DELETE", &format!("/auth/sessions/{sid}"), &auth, "").await;
     assert_eq!(mine.status, 204);
+}
+
+#[tokio::test]
+async fn discovery_documents_over_http_are_public_and_cacheable() {
+    let env = TestEnv::new().await;
+    let (port, _stop) = start(&env).await;
+    let doc = request(port, "GET", "/.well-known/openid-configuration", &[], "").await;
+    assert_eq!(doc.status, 200, "{}", doc.body);
+    assert_eq!(doc.header("cache-control"), Some("public, max-age=300"));
+    let jwks_uri = doc.json()["jwks_uri"].as_str().unwrap().to_string();
+    assert_eq!(
+        jwks_uri,
+        format!("http://127.0.0.1:{port}/.well-known/jwks.json")
+    );
+    assert_eq!(doc.json()["issuer"], env.cfg.issuer.as_str());
+    let jwks = request(port, "GET", "/.well-known/jwks.json", &[], "").await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.json(), json!({"keys": []}));
 }

@@ -245,3 +245,38 @@ async fn register_and_account_binaries_answer_the_sample_events() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_discovery_binary_answers_both_documents() {
+    let env = TestEnv::new().await;
+    let mut vars = function_env(&env.cfg);
+    vars.push((
+        "TOKEN_ISSUER".into(),
+        "https://abc123xyz0.execute-api.eu-west-1.amazonaws.com".into(),
+    ));
+    let (answers, init) = run_binary(
+        &binary("discovery"),
+        &vars,
+        vec![load_event("discovery.json"), load_event("jwks.json")],
+    )
+    .await;
+    assert_eq!(init, None);
+    let discovery = response(&answers[0]);
+    assert_eq!(status(discovery), 200, "{discovery}");
+    assert_eq!(
+        header(discovery, "cache-control"),
+        Some("public, max-age=300")
+    );
+    let doc = body(discovery);
+    assert_eq!(
+        doc["issuer"],
+        "https://abc123xyz0.execute-api.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(
+        doc["jwks_uri"],
+        "https://abc123xyz0.execute-api.eu-west-1.amazonaws.com/.well-known/jwks.json"
+    );
+    let jwks = response(&answers[1]);
+    assert_eq!(status(jwks), 200);
+    assert_eq!(body(jwks), json!({"keys": []}), "HS256: nothing is public");
+}

@@ -23,9 +23,11 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::request::LambdaRequest;
 use serde_json::{json, Value};
+use shared::config::Config;
 use shared::error::Chain;
 use shared::http::handlers::Api;
 use shared::http::handlers::Endpoint;
+use shared::http::well_known;
 use shared::service::authorizer::{
     Authorizer, AuthorizerRequest, AuthorizerResponse, IdentityContext,
 };
@@ -40,6 +42,8 @@ pub enum Route {
     Token(Endpoint),
     Hello,
     Health,
+    /// `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`.
+    Discovery,
 }
 
 /// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
@@ -58,6 +62,7 @@ impl Route {
             ("DELETE", _) if session_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
             ("GET", "/hello") => Some(Route::Hello),
             ("GET", "/health") => Some(Route::Health),
+            ("GET", well_known::DISCOVERY_PATH | well_known::JWKS_PATH) => Some(Route::Discovery),
             _ => None,
         }
     }
@@ -84,6 +89,8 @@ fn session_param(path: &str) -> Option<&str> {
 
 pub struct DevServer {
     pub api: Api,
+    /// What the discovery document says (the issuer).
+    pub config: Arc<Config>,
     pub authorizer: Arc<Authorizer>,
     pub authorizer_cache: AuthorizerCache,
 }
@@ -373,9 +380,11 @@ impl DevServer {
             event.request_context.authorizer = Some(authorizer);
         }
         let api = self.api.clone();
+        let config = self.config.clone();
         let result = shared::http::runtime::invoke_request(
             move |req| {
                 let api = api.clone();
+                let config = config.clone();
                 async move {
                     Ok::<_, lambda_http::Error>(
                         shared::http::runtime::guarded(async move {
@@ -384,6 +393,7 @@ impl DevServer {
                                     shared::http::handlers::handle(&api, endpoint, req).await
                                 }
                                 Route::Hello | Route::Health => shared::http::hello::route(&req),
+                                Route::Discovery => well_known::route(&req, &config),
                             }
                         })
                         .await,

@@ -118,6 +118,7 @@ async fn run() -> Result<(), DevError> {
     ));
     let server = Arc::new(DevServer {
         api: app.api(),
+        config: app.cfg.clone(),
         authorizer,
         authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
     });
