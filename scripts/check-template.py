@@ -69,5 +69,36 @@ def main(path):
     return 0
 
 
+def consumer(path):
+    """examples/consumer-api.yaml: another stack's API attaches the exported authorizer, API
+    Gateway may invoke it, and every route of that API is behind it."""
+    resources = transform(yaml_parse(open(path).read()), {"AuthStackName": "auth"}, NoManagedPolicies())["Resources"]
+    imported = {"Fn::ImportValue": {"Fn::Sub": "${AuthStackName}-AuthorizerFunctionArn"}}
+    problems = []
+    permissions = [r for r in resources.values()
+                   if r["Type"] == "AWS::Lambda::Permission" and r["Properties"].get("FunctionName") == imported]
+    if not permissions:
+        problems.append("no permission for API Gateway to invoke the imported authorizer")
+    for r in resources.values():
+        if r["Type"] == "AWS::ApiGatewayV2::Api":
+            body = r["Properties"].get("Body", {})
+            schemes = body.get("components", {}).get("securitySchemes", {})
+            if not any(imported == s.get("x-amazon-apigateway-authorizer", {}).get("authorizerUri", {}).get("Fn::Sub", [None, {}])[1].get("__FunctionArn__")
+                       for s in schemes.values()):
+                problems.append("the API's authorizer is not the imported one")
+            for path_, methods in body.get("paths", {}).items():
+                for m, op in methods.items():
+                    if m != "options" and not op.get("security"):
+                        problems.append(f"{m.upper()} {path_} is not behind the authorizer")
+    for p in problems:
+        print(f"check-template: {path}: {p}")
+    if problems:
+        return 1
+    print(f"check-template: {path}: the imported authorizer guards every route and may be invoked")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--consumer":
+        sys.exit(consumer(sys.argv[2]))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "template.yaml"))

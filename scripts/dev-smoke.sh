@@ -60,6 +60,11 @@ awk '$6 == "device_token" {found=1} END {exit !found}' "$jar" || fail "no device
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/logout")" = 204 ] || fail "logout"
 [ "$(code -H "Cookie: refresh_token=$rotated" -X POST "$base/auth/refresh")" = 401 ] || fail "refresh after logout"
 
+# Discovery: the issuer's documents, public and cacheable.
+[ "$(code "$base/.well-known/openid-configuration")" = 200 ] || fail "discovery document"
+[ "$(field jwks_uri)" = "$base/.well-known/jwks.json" ] || fail "jwks_uri on the host called"
+[ "$(code "$base/.well-known/jwks.json")" = 200 ] || fail "key set"
+
 # Accounts: sign up (make dev turns sign-up on), list and revoke a session, change the password.
 new_password='violet kettle orbit 42'
 [ "$(code -H 'Content-Type: application/json' -d "{\"username\":\"smoke-user\",\"password\":\"$new_password\"}" \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates template.yaml offline with sam validate, sam validate --lint and cfn-lint, then
-# checks its abuse limits on SAM's own translation (scripts/check-template.py).
+# checks its abuse limits on SAM's own translation (scripts/check-template.py); the same for
+# examples/*.yaml (another stack using the exported authorizer).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/engines.sh
@@ -11,4 +12,11 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 .venv/bin/sam validate --lint --template template.yaml
 .venv/bin/cfn-lint template.yaml
 .venv/bin/python scripts/check-template.py template.yaml
-echo "template.yaml: sam validate, sam validate --lint, cfn-lint and check-template passed"
+# The README's second stack, attaching the exported authorizer to its own API.
+for t in examples/*.yaml; do
+  .venv/bin/sam validate --template "$t"
+  .venv/bin/sam validate --lint --template "$t"
+  .venv/bin/cfn-lint "$t"
+done
+.venv/bin/python scripts/check-template.py --consumer examples/consumer-api.yaml
+echo "template.yaml and examples/: sam validate, sam validate --lint, cfn-lint and check-template passed"
