@@ -499,3 +499,29 @@ async fn a_hash_made_with_other_argon2_settings_is_upgraded_at_login() {
     assert_eq!(status(&env.login("olive", "olive-password-1").await), 200);
     assert_eq!(status(&env.login("olive", "wrong-password-1").await), 401);
 }
+
+#[tokio::test]
+async fn a_cross_site_password_change_changes_nothing() {
+    let env = TestEnv::new().await;
+    env.create_user("pia", "pia-password-1", &[]).await;
+    let current = env.login("pia", "pia-password-1").await;
+    let me = identity_of(&current);
+    let change = json!({"current_password": "pia-password-1", "new_password": STRONG});
+    let mut foreign = with_body(
+        account_event("password-change.json", &me),
+        Some(&change.to_string()),
+    );
+    foreign["headers"]["origin"] = json!("https://evil.example");
+    let resp = env.invoke(Endpoint::Account, foreign).await;
+    assert_eq!(
+        (status(&resp), error_code(&resp)),
+        (403, "invalid_origin".into())
+    );
+    let mut form = with_body(
+        account_event("password-change.json", &me),
+        Some("current_password=pia-password-1&new_password=x"),
+    );
+    form["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
+    assert_eq!(status(&env.invoke(Endpoint::Account, form).await), 415);
+    assert_eq!(status(&env.login("pia", "pia-password-1").await), 200);
+}
