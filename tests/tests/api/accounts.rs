@@ -525,3 +525,32 @@ async fn a_cross_site_password_change_changes_nothing() {
     assert_eq!(status(&env.invoke(Endpoint::Account, form).await), 415);
     assert_eq!(status(&env.login("pia", "pia-password-1").await), 200);
 }
+
+#[tokio::test]
+async fn round_trips_of_the_account_routes() {
+    let env = signup_env().await;
+    env.dynamodb_calls.reset();
+    let resp = register(&env, json!({"username": "quinn", "password": STRONG})).await;
+    assert_eq!(status(&resp), 201);
+    assert_eq!(
+        env.dynamodb_calls.get(),
+        1,
+        "sign-up: one TransactWriteItems"
+    );
+    let me = identity_of(&resp);
+    env.dynamodb_calls.reset();
+    assert_eq!(
+        status(&account(&env, "sessions-list.json", &me, None).await),
+        200
+    );
+    assert_eq!(env.dynamodb_calls.get(), 2, "list: GetItem ∥ Query");
+    env.dynamodb_calls.reset();
+    let change = json!({"current_password": STRONG, "new_password": STRONGER});
+    assert_eq!(
+        status(&account(&env, "password-change.json", &me, Some(change)).await),
+        204
+    );
+    // GetItem ∥ UpdateItem (the attempt), DeleteItem (counter), UpdateItem (hash + cutoff),
+    // then the clean-up: Query, and no BatchWriteItem with no other session.
+    assert_eq!(env.dynamodb_calls.get(), 5, "password change");
+}
