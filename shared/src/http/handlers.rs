@@ -105,11 +105,18 @@ pub async fn logout(api: Api, req: Request) -> Response<Body> {
 
 /// `POST /auth/register` (no authorizer).
 pub async fn register(api: Api, req: Request) -> Response<Body> {
-    let result =
-        match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_register(&req)) {
-            Ok(input) => api.service.register(input).await,
-            Err(e) => Err(e),
-        };
+    // Off: 403 whatever the body says (nothing about it is looked at).
+    let enabled = || match api.service.signup_enabled() {
+        true => Ok(()),
+        false => Err(AuthError::SignupDisabled),
+    };
+    let result = match check_cross_site(&req, &api.allowed_origins)
+        .and_then(|()| enabled())
+        .and_then(|()| parse_register(&req))
+    {
+        Ok(input) => api.service.register(input).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(issued) => issued_response(StatusCode::CREATED, &issued),
         Err(e) => error_response(&e),

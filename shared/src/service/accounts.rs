@@ -31,6 +31,11 @@ pub struct SessionView {
 }
 
 impl AuthService {
+    /// Whether sign-up is on (`SIGNUP_ENABLED`): when off, every sign-up is 403, whatever its body.
+    pub fn signup_enabled(&self) -> bool {
+        self.cfg.signup_enabled
+    }
+
     /// `POST /auth/register`: a new account, logged in. The user and its first session are
     /// written together or not at all, after everything that can fail without a write.
     #[tracing::instrument(skip_all, fields(user_id))]

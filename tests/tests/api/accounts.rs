@@ -116,6 +116,12 @@ async fn register_refusals_write_nothing() {
         (403, "signup_disabled".into())
     );
     assert!(!user_exists(&env, "erin").await);
+    // Off means off: a malformed body is not even read.
+    let off = register(&env, json!({"username": "erin smith"})).await;
+    assert_eq!(
+        (status(&off), error_code(&off)),
+        (403, "signup_disabled".into())
+    );
 
     let env = signup_env().await;
     for (request, code) in [
