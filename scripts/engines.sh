@@ -45,7 +45,15 @@ engines_venv_install() {
 
 engines_install_moto() { engines_venv_install moto_server moto "${MOTO_PIP[@]}"; }
 
-engines_install() { engines_install_dynamodb && engines_install_moto; }
+# PyJWT: an independent JOSE implementation the integration tests check issued tokens with.
+engines_install_jose() {
+  [ -x "$ENGINES_VENV/bin/python" ] && "$ENGINES_VENV/bin/python" -c 'import jwt' 2>/dev/null && return 0
+  engines_log "installing PyJWT into .venv"
+  [ -x "$ENGINES_VENV/bin/python" ] || python3 -m venv "$ENGINES_VENV" || return 1
+  "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "pyjwt==2.*" || return 1
+}
+
+engines_install() { engines_install_dynamodb && engines_install_moto && engines_install_jose; }
 
 # ab (apache2-utils), the load generator of `make bench`, from Debian's packages like the
 # browser CI installs: as root directly, otherwise through sudo.
