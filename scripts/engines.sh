@@ -31,13 +31,20 @@ engines_install_dynamodb() {
   rm -rf "$tmp"
 }
 
-# The one Python environment every script uses (moto, SAM CLI, cfn-lint, cargo-lambda):
+# The one Python environment every script uses (moto, SAM CLI, cfn-lint, cargo-lambda, PyJWT):
 # `engines_venv_install EXECUTABLE WHAT PIP-SPEC...` installs the specs unless .venv/bin already
-# has EXECUTABLE, creating .venv on first use.
+# has EXECUTABLE (for a library, `engines_venv_install -m MODULE WHAT SPEC...`: unless .venv's
+# python can import MODULE), creating .venv on first use.
 engines_venv_install() {
-  local exe="$1" what="$2"
+  local have
+  if [ "$1" = -m ]; then
+    have=("$ENGINES_VENV/bin/python" -c "import $2"); shift
+  else
+    have=(test -x "$ENGINES_VENV/bin/$1")
+  fi
+  local what="$2"
   shift 2
-  [ -x "$ENGINES_VENV/bin/$exe" ] && return 0
+  [ -x "$ENGINES_VENV/bin/python" ] && "${have[@]}" 2>/dev/null && return 0
   engines_log "installing $what into .venv"
   [ -x "$ENGINES_VENV/bin/python" ] || python3 -m venv "$ENGINES_VENV" || return 1
   "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "$@" || return 1
@@ -46,12 +53,7 @@ engines_venv_install() {
 engines_install_moto() { engines_venv_install moto_server moto "${MOTO_PIP[@]}"; }
 
 # PyJWT: an independent JOSE implementation the integration tests check issued tokens with.
-engines_install_jose() {
-  [ -x "$ENGINES_VENV/bin/python" ] && "$ENGINES_VENV/bin/python" -c 'import jwt' 2>/dev/null && return 0
-  engines_log "installing PyJWT into .venv"
-  [ -x "$ENGINES_VENV/bin/python" ] || python3 -m venv "$ENGINES_VENV" || return 1
-  "$ENGINES_VENV/bin/pip" install --quiet --disable-pip-version-check "pyjwt==2.*" || return 1
-}
+engines_install_jose() { engines_venv_install -m jwt PyJWT "pyjwt==2.*"; }
 
 engines_install() { engines_install_dynamodb && engines_install_moto && engines_install_jose; }
 
