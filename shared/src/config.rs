@@ -40,13 +40,20 @@ impl TrustStore {
     }
 }
 
+pub use crate::domain::SigningAlg;
+
 /// Everything the functions and `authctl` read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub users_table: String,
     pub sessions_table: String,
-    /// Secrets Manager secret name or ARN holding `{"signing_key": "<base64>"}`.
+    /// Secrets Manager secret name or ARN holding the signing key (`{"signing_key": ...}`).
     pub signing_secret_id: String,
+    /// `SIGNING_ALG`.
+    pub signing_alg: SigningAlg,
+    /// `PUBLIC_KEYS_SECRET_ID`: in an asymmetric mode, the secret holding the public JWKS the
+    /// rotation publishes; the authorizer and the discovery function read only this one.
+    pub public_keys_secret_id: String,
     pub issuer: String,
     pub audience: String,
     /// Access-token lifetime, seconds.
@@ -90,6 +97,7 @@ impl Config {
     pub const DEFAULT_USERS_TABLE: &'static str = "auth-users";
     pub const DEFAULT_SESSIONS_TABLE: &'static str = "auth-sessions";
     pub const DEFAULT_SIGNING_SECRET_ID: &'static str = "lambda-jwt-auth/signing-key";
+    pub const DEFAULT_PUBLIC_KEYS_SECRET_ID: &'static str = "lambda-jwt-auth/public-keys";
     pub const DEFAULT_ISSUER: &'static str = "lambda-jwt-auth";
     pub const DEFAULT_AUDIENCE: &'static str = "lambda-jwt-auth-api";
 
@@ -134,6 +142,18 @@ impl Config {
             users_table: text("USERS_TABLE", Self::DEFAULT_USERS_TABLE)?,
             sessions_table: text("SESSIONS_TABLE", Self::DEFAULT_SESSIONS_TABLE)?,
             signing_secret_id: text("SIGNING_SECRET_ID", Self::DEFAULT_SIGNING_SECRET_ID)?,
+            signing_alg: match get("SIGNING_ALG") {
+                None => SigningAlg::default(),
+                Some(v) => SigningAlg::parse(&v).ok_or(ConfigError {
+                    name: "SIGNING_ALG",
+                    expected: "HS256, RS256, ES256 or EdDSA",
+                    value: v,
+                })?,
+            },
+            public_keys_secret_id: text(
+                "PUBLIC_KEYS_SECRET_ID",
+                Self::DEFAULT_PUBLIC_KEYS_SECRET_ID,
+            )?,
             issuer: text("TOKEN_ISSUER", Self::DEFAULT_ISSUER)?,
             audience: text("TOKEN_AUDIENCE", Self::DEFAULT_AUDIENCE)?,
             access_token_ttl: secs(

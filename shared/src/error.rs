@@ -55,6 +55,15 @@ pub enum KeyError {
     Malformed(String),
     #[error("signing key is {0} bytes; at least 32 random bytes are required")]
     TooShort(usize),
+    /// A key that is not of the configured algorithm's type or size.
+    #[error("the key is not a usable {alg} key: {reason}")]
+    Unusable {
+        alg: crate::domain::SigningAlg,
+        reason: String,
+    },
+    /// A verify-only key ring (public keys) was asked for a key to sign with.
+    #[error("this function holds no signing key (public keys only)")]
+    NoSigningKey,
 }
 
 impl KeyError {

@@ -106,11 +106,13 @@ pub trait ThrottleStore: Send + Sync {
     async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError>;
 }
 
-/// One version of the signing secret.
+/// One private key of the signing secret.
 #[derive(Clone)]
 pub struct KeyMaterial {
-    /// The Secrets Manager version id: the JWT `kid`.
+    /// The Secrets Manager version id: the JWT `kid` in HS256. (An asymmetric key's `kid` is
+    /// its RFC 7638 thumbprint, so it keeps its name from one version to the next.)
     pub kid: String,
+    /// HS256: the HMAC key. Asymmetric: the private key's PKCS#8 DER.
     pub secret: SecretSlice<u8>,
 }
 
@@ -125,16 +127,26 @@ impl std::fmt::Debug for KeyMaterial {
 /// The versions a verifier accepts: AWSCURRENT (which also signs), AWSPREVIOUS, and AWSPENDING
 /// while a rotation is under way (verify-only: a function that already sees the new version
 /// as current may sign with it before this one's cache catches up).
+/// In an asymmetric mode each version also carries the key that will sign after the next
+/// rotation (`next`), published in the JWKS a whole rotation period before it signs.
 #[derive(Clone, Debug)]
 pub struct KeySet {
     pub current: KeyMaterial,
     pub previous: Option<KeyMaterial>,
     pub pending: Option<KeyMaterial>,
+    pub next: Option<KeyMaterial>,
 }
 
 #[async_trait]
 pub trait KeySource: Send + Sync {
     async fn load(&self) -> Result<KeySet, KeyError>;
+}
+
+/// The published public keys (a JWKS document, `{"keys": [...]}`): all that a verifier in an
+/// asymmetric mode reads.
+#[async_trait]
+pub trait PublicKeySource: Send + Sync {
+    async fn load_jwks(&self) -> Result<String, KeyError>;
 }
 
 /// Wall-clock time since the Unix epoch.

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use shared::adapters::memory::{FakeClock, StaticKeySource};
-use shared::config::Config;
+use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::crypto::tokens::{mint_access_token, TokenSettings};
 use shared::domain::{User, Username};
@@ -37,10 +37,12 @@ fn fixture() -> Fixture {
         current: key("v1", 1),
         previous: None,
         pending: None,
+        next: None,
     }));
     let clock = Arc::new(FakeClock::new(SystemClock.now()));
     let ring = Arc::new(KeyRing::new(
         source.clone(),
+        SigningAlg::Hs256,
         clock.clone(),
         cfg.secret_cache_ttl,
     ));
@@ -67,7 +69,7 @@ fn user() -> User {
 
 impl Fixture {
     fn token_with(&self, material: &KeyMaterial) -> String {
-        let k = SigningKey::new(material).unwrap();
+        let k = SigningKey::new(SigningAlg::Hs256, material).unwrap();
         mint_access_token(
             &k,
             &TokenSettings::from(&self.cfg),
@@ -435,6 +437,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
         current: key("v2", 2),
         previous: Some(key("v1", 1)),
         pending: None,
+        next: None,
     });
     f.clock.advance(f.cfg.secret_cache_ttl);
     let new = f.token_with(&key("v2", 2));
@@ -445,6 +448,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
         current: key("v3", 3),
         previous: Some(key("v2", 2)),
         pending: None,
+        next: None,
     });
     f.clock.advance(f.cfg.secret_cache_ttl);
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], false);
@@ -459,6 +463,7 @@ async fn a_new_kid_is_picked_up_before_the_cache_expires() {
         current: key("v2", 2),
         previous: Some(key("v1", 1)),
         pending: None,
+        next: None,
     });
     let new = f.token_with(&key("v2", 2));
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);

@@ -18,10 +18,13 @@ use shared::ports::KeyMaterial;
 use shared::service::authorizer::{bearer_token, AuthorizerRequest};
 
 fn key() -> SigningKey {
-    SigningKey::new(&KeyMaterial {
-        kid: "v1".into(),
-        secret: vec![3; 32].into(),
-    })
+    SigningKey::new(
+        shared::config::SigningAlg::Hs256,
+        &KeyMaterial {
+            kid: "v1".into(),
+            secret: vec![3; 32].into(),
+        },
+    )
     .unwrap()
 }
 

@@ -34,7 +34,9 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
             },
             previous: None,
             pending: None,
+            next: None,
         })),
+        shared::config::SigningAlg::Hs256,
         clock.clone(),
         300,
     ));

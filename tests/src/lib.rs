@@ -182,6 +182,7 @@ impl TestEnv {
         cfg.users_table = format!("users-{id}");
         cfg.sessions_table = format!("sessions-{id}");
         cfg.signing_secret_id = format!("signing-{id}");
+        cfg.public_keys_secret_id = format!("public-keys-{id}");
         change(&mut cfg);
         let sdk = shared::aws::sdk_config(Default::default()).await;
         let sdk = match timeouts {
@@ -212,12 +213,9 @@ impl TestEnv {
         shared::aws::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
             .await
             .expect("tables can be created");
-        shared::aws::setup::ensure_signing_secret(
-            &aws_sdk_secretsmanager::Client::new(&sdk),
-            &cfg.signing_secret_id,
-        )
-        .await
-        .expect("secret can be created");
+        shared::aws::setup::ensure_signing_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &cfg)
+            .await
+            .expect("secret can be created");
         let clock = Arc::new(FakeClock::new(SystemClock.now()));
         let app = App::from_parts(
             cfg.clone(),
@@ -245,13 +243,15 @@ impl TestEnv {
             .send()
             .await
             .expect("the secret is readable");
-        let key =
-            shared::crypto::keyring::parse_signing_secret(current.secret_string().unwrap_or(""))
-                .expect("the secret has the contract's shape");
+        let key = shared::crypto::keyring::parse_signing_secret(
+            self.cfg.signing_alg,
+            current.secret_string().unwrap_or(""),
+        )
+        .expect("the secret has the contract's shape");
         use secrecy::ExposeSecret;
         (
             current.version_id.unwrap_or_default(),
-            key.expose_secret().to_vec(),
+            key.signing.expose_secret().to_vec(),
         )
     }
 

@@ -1,5 +1,6 @@
 //! The discovery function: `GET /.well-known/openid-configuration` and
-//! `GET /.well-known/jwks.json` (public, cacheable; no authorizer, no secret access).
+//! `GET /.well-known/jwks.json` (public, cacheable; no authorizer). It reads no secret in
+//! HS256 and only the public-keys secret in an asymmetric mode.
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.
@@ -9,10 +10,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let cfg = shared::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %shared::error::Chain(e), "invalid configuration");
     })?;
-    let cfg = std::sync::Arc::new(cfg);
+    let app = std::sync::Arc::new(shared::app::KeyRingApp::from_config(cfg));
+    let publishes = app.cfg.signing_alg.is_asymmetric();
+    if publishes {
+        app.warm_up().await;
+    }
     lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {
-        let cfg = cfg.clone();
-        async move { Ok::<_, lambda_http::Error>(shared::http::well_known::route(&req, &cfg)) }
+        let app = app.clone();
+        async move {
+            let keys = publishes.then_some(&*app.keys);
+            Ok::<_, lambda_http::Error>(shared::http::well_known::route(&req, &app.cfg, keys).await)
+        }
     }))
     .await
 }

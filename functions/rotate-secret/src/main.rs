@@ -12,13 +12,14 @@ use shared::error::Chain;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let trust_store = shared::config::TrustStore::from_env().inspect_err(|e| {
+    let cfg = shared::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
-    let sdk = shared::aws::lambda_sdk_config(trust_store);
-    let rotator = Arc::new(Rotator::for_lambda(aws_sdk_secretsmanager::Client::new(
-        &sdk,
-    )));
+    let sdk = shared::aws::lambda_sdk_config(cfg.trust_store);
+    let rotator = Arc::new(Rotator::for_lambda(
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        &cfg,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RotationEvent>| {
         let rotator = rotator.clone();
         async move {

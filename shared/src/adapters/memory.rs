@@ -11,7 +11,9 @@ use crate::domain::{
     TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
-use crate::ports::{Clock, KeySet, KeySource, Reservation, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{
+    Clock, KeySet, KeySource, PublicKeySource, Reservation, SessionStore, ThrottleStore, UserStore,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -278,6 +280,38 @@ impl KeySource for StaticKeySource {
             return Err(KeyError::unavailable(Down));
         }
         Ok(lock(&self.set).clone())
+    }
+}
+
+/// A published key set (JWKS text) tests can change, with its loads counted.
+pub struct StaticJwks {
+    jwks: Mutex<String>,
+    loads: AtomicU64,
+}
+
+impl StaticJwks {
+    pub fn new(jwks: String) -> Self {
+        StaticJwks {
+            jwks: Mutex::new(jwks),
+            loads: AtomicU64::new(0),
+        }
+    }
+
+    pub fn set(&self, jwks: String) {
+        *lock(&self.jwks) = jwks;
+    }
+
+    /// How many times `load_jwks` was called.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl PublicKeySource for StaticJwks {
+    async fn load_jwks(&self) -> Result<String, KeyError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        Ok(lock(&self.jwks).clone())
     }
 }
 

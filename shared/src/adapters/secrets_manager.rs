@@ -1,5 +1,6 @@
-//! Secrets Manager adapter for [`KeySource`]: AWSCURRENT and AWSPREVIOUS of one secret,
-//! each `{"signing_key": "<base64>"}`, keyed by version id.
+//! Secrets Manager adapters: [`KeySource`] reads AWSCURRENT, AWSPREVIOUS and AWSPENDING of the
+//! signing secret (each `{"signing_key": ...}`, HS256 keys named by version id);
+//! [`PublicKeySource`] reads the public key set the rotation publishes in a second secret.
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -8,9 +9,10 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 
-use crate::crypto::keyring::parse_signing_secret;
+use crate::crypto::keyring::{parse_signing_secret, SecretValue};
+use crate::domain::SigningAlg;
 use crate::error::{Chain, KeyError};
-use crate::ports::{KeyMaterial, KeySet, KeySource};
+use crate::ports::{KeyMaterial, KeySet, KeySource, PublicKeySource};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
@@ -68,14 +70,25 @@ impl Deref for SecretsClient {
 pub struct SecretsManagerKeySource {
     client: SecretsClient,
     secret_id: String,
+    alg: SigningAlg,
+}
+
+/// One version of the signing secret.
+struct Version {
+    id: String,
+    value: SecretValue,
 }
 
 impl SecretsManagerKeySource {
-    pub fn new(client: SecretsClient, secret_id: String) -> Self {
-        SecretsManagerKeySource { client, secret_id }
+    pub fn new(client: SecretsClient, secret_id: String, alg: SigningAlg) -> Self {
+        SecretsManagerKeySource {
+            client,
+            secret_id,
+            alg,
+        }
     }
 
-    async fn version(&self, stage: &str) -> Result<Option<KeyMaterial>, KeyError> {
+    async fn version(&self, stage: &str) -> Result<Option<Version>, KeyError> {
         let result = self
             .client
             .get_secret_value()
@@ -100,10 +113,19 @@ impl SecretsManagerKeySource {
         let text = out
             .secret_string
             .ok_or_else(|| KeyError::Malformed("secret has no string value".into()))?;
-        Ok(Some(KeyMaterial {
-            kid,
-            secret: parse_signing_secret(&text)?,
+        Ok(Some(Version {
+            value: parse_signing_secret(self.alg, &text)?,
+            id: kid,
         }))
+    }
+}
+
+impl Version {
+    fn signing(self) -> KeyMaterial {
+        KeyMaterial {
+            kid: self.id,
+            secret: self.value.signing,
+        }
     }
 }
 
@@ -118,6 +140,10 @@ impl KeySource for SecretsManagerKeySource {
         );
         let current = current?
             .ok_or_else(|| KeyError::Malformed("secret has no AWSCURRENT version".into()))?;
+        let next = current.value.next.clone().map(|secret| KeyMaterial {
+            kid: current.id.clone(),
+            secret,
+        });
         let previous = previous.unwrap_or_else(|e| {
             tracing::warn!(error = %Chain(&e), "ignoring AWSPREVIOUS signing key");
             None
@@ -130,11 +156,40 @@ impl KeySource for SecretsManagerKeySource {
                 tracing::warn!(error = %Chain(&e), "ignoring AWSPENDING signing key");
                 None
             })
-            .filter(|p| p.kid != current.kid);
+            .filter(|p| p.id != current.id);
         Ok(KeySet {
-            current,
-            previous,
-            pending,
+            current: current.signing(),
+            previous: previous.map(Version::signing),
+            pending: pending.map(Version::signing),
+            next,
         })
+    }
+}
+
+/// The public key set (`{"keys": [...]}`) in its own secret, AWSCURRENT: a role allowed to
+/// read only this secret can verify tokens and can sign none.
+#[derive(Clone, Debug)]
+pub struct SecretsManagerPublicKeys {
+    client: SecretsClient,
+    secret_id: String,
+}
+
+impl SecretsManagerPublicKeys {
+    pub fn new(client: SecretsClient, secret_id: String) -> Self {
+        SecretsManagerPublicKeys { client, secret_id }
+    }
+}
+
+#[async_trait]
+impl PublicKeySource for SecretsManagerPublicKeys {
+    async fn load_jwks(&self) -> Result<String, KeyError> {
+        self.client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(KeyError::unavailable)?
+            .secret_string
+            .ok_or_else(|| KeyError::Malformed("public key secret has no string value".into()))
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
-use crate::adapters::secrets_manager::{SecretsClient, SecretsManagerKeySource};
+use crate::adapters::secrets_manager::{
+    SecretsClient, SecretsManagerKeySource, SecretsManagerPublicKeys,
+};
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
@@ -24,8 +26,11 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
 }
 
-/// What the authorizer needs: the key ring over Secrets Manager, and no DynamoDB client at
-/// all (it verifies offline; leaving the DynamoDB SDK out also keeps its bootstrap small).
+/// What the authorizer and the discovery function need: a key ring, and no DynamoDB client
+/// at all (they work offline; leaving the DynamoDB SDK out also keeps the bootstraps small).
+/// In an asymmetric mode the ring holds only the published public keys
+/// ([`verify_key_ring`]): these functions never read, and their roles cannot read, a private
+/// key.
 pub struct KeyRingApp {
     pub cfg: Arc<Config>,
     pub secrets: SecretsClient,
@@ -39,7 +44,7 @@ impl KeyRingApp {
         let sdk = crate::aws::lambda_sdk_config(cfg.trust_store);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let secrets = SecretsClient::new(&sdk);
-        let keys = key_ring(secrets.clone(), &cfg, clock.clone());
+        let keys = verify_key_ring(secrets.clone(), &cfg, clock.clone());
         KeyRingApp {
             cfg: Arc::new(cfg),
             secrets,
@@ -53,13 +58,36 @@ impl KeyRingApp {
     }
 }
 
-/// The key ring over the configured secret.
+/// The key ring over the signing secret.
 fn key_ring(secrets: SecretsClient, cfg: &Config, clock: Arc<dyn Clock>) -> Arc<KeyRing> {
     Arc::new(KeyRing::new(
         Arc::new(SecretsManagerKeySource::new(
             secrets,
             cfg.signing_secret_id.clone(),
+            cfg.signing_alg,
         )),
+        cfg.signing_alg,
+        clock,
+        cfg.secret_cache_ttl,
+    ))
+}
+
+/// The ring a verifier needs: in an asymmetric mode the public keys only (the public-keys
+/// secret); in HS256 the signing secret, since the shared key is the only way to verify.
+pub fn verify_key_ring(
+    secrets: SecretsClient,
+    cfg: &Config,
+    clock: Arc<dyn Clock>,
+) -> Arc<KeyRing> {
+    if !cfg.signing_alg.is_asymmetric() {
+        return key_ring(secrets, cfg, clock);
+    }
+    Arc::new(KeyRing::public(
+        Arc::new(SecretsManagerPublicKeys::new(
+            secrets,
+            cfg.public_keys_secret_id.clone(),
+        )),
+        cfg.signing_alg,
         clock,
         cfg.secret_cache_ttl,
     ))
@@ -73,7 +101,7 @@ fn key_ring(secrets: SecretsClient, cfg: &Config, clock: Arc<dyn Clock>) -> Arc<
 async fn warm_up(secrets: &SecretsClient, keys: &KeyRing) {
     secrets.client();
     let started = std::time::Instant::now();
-    match keys.current().await {
+    match keys.load().await {
         Ok(_) => tracing::info!(
             event = "signing_keys_loaded",
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,

@@ -1,9 +1,18 @@
 //! Signing-key rotation, the Secrets Manager rotation protocol's four steps:
-//! createSecret (a new random 32-byte key as AWSPENDING), setSecret (nothing external holds
-//! the key: a no-op), testSecret (sign and verify with the pending key), finishSecret (move
-//! AWSCURRENT to the new version; Secrets Manager labels the old one AWSPREVIOUS). Every step
-//! is idempotent, as the protocol retries them, and refuses a token that does not match the
-//! secret's state. Used by `functions/rotate-secret` and `authctl secret rotate`.
+//! createSecret (the new version as AWSPENDING), setSecret (nothing external holds the key: a
+//! no-op), testSecret (sign and verify with the pending key), finishSecret (move AWSCURRENT to
+//! the new version; Secrets Manager labels the old one AWSPREVIOUS). Every step is idempotent,
+//! as the protocol retries them, and refuses a token that does not match the secret's state.
+//! Used by `functions/rotate-secret` and `authctl secret rotate`.
+//!
+//! HS256: each version holds one fresh random key. Asymmetric modes keep a key published
+//! before it signs: each version holds the key that signs and the *next* key, and the new
+//! version signs with the current version's next key and draws a fresh next key. finishSecret
+//! then writes the public key set (current, next, previous: [`publish_public_keys`]) to the
+//! public-keys secret, where the authorizer and the discovery function read it. So a key is
+//! in the JWKS one whole rotation period before it signs, and the previous key one period after
+//! it stopped; [`MIN_ROTATION_INTERVAL`] keeps a hurried `authctl secret rotate` from cutting
+//! either short.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,12 +21,21 @@ use aws_sdk_secretsmanager::Client;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::adapters::secrets_manager::{AWSCURRENT, AWSPENDING};
-use crate::aws::setup::new_signing_secret_value;
-use crate::crypto::keyring::{parse_signing_secret, SigningKey};
+use crate::adapters::secrets_manager::{
+    SecretsClient, SecretsManagerKeySource, AWSCURRENT, AWSPENDING,
+};
+use crate::config::Config;
+use crate::crypto::keyring::{parse_signing_secret, render_signing_secret, KeyRing, SigningKey};
+use crate::crypto::keys;
 use crate::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
-use crate::domain::{User, Username};
+use crate::domain::{SigningAlg, User, Username};
 use crate::ports::{Clock, KeyMaterial, SystemClock};
+
+/// Shortest time between two asymmetric rotations, seconds, unless forced: API Gateway's JWT
+/// authorizer caches a JWKS for up to two hours, and the key published as next must be seen
+/// by every verifier before it signs (and access tokens live at most a day, so the previous
+/// key outlives them too).
+pub const MIN_ROTATION_INTERVAL: u64 = 2 * 3600 + 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Step {
@@ -54,6 +72,10 @@ pub enum RotationError {
     TestFailed(#[source] BoxError),
     #[error("Secrets Manager")]
     Aws(#[source] BoxError),
+    #[error("the current key was made {age} s ago; rotating again before {MIN_ROTATION_INTERVAL} s would sign with a key verifiers may not have fetched yet (force it with --force)")]
+    TooSoon { age: u64 },
+    #[error("could not build the new key")]
+    Key(#[source] crate::error::KeyError),
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -74,20 +96,36 @@ pub struct Rotator {
     client: Client,
     /// The Lambda insists rotation is enabled; `authctl` drives the steps itself.
     require_rotation_enabled: bool,
+    alg: SigningAlg,
+    /// Where finishSecret publishes the public keys (asymmetric modes).
+    public_keys_secret_id: String,
+    /// Skip [`MIN_ROTATION_INTERVAL`] (`authctl secret rotate --force`: a leaked key).
+    force: bool,
 }
 
 impl Rotator {
-    pub fn for_lambda(client: Client) -> Self {
+    pub fn for_lambda(client: Client, cfg: &Config) -> Self {
         Rotator {
             client,
             require_rotation_enabled: true,
+            alg: cfg.signing_alg,
+            public_keys_secret_id: cfg.public_keys_secret_id.clone(),
+            force: false,
         }
     }
 
-    pub fn for_cli(client: Client) -> Self {
+    pub fn for_cli(client: Client, cfg: &Config) -> Self {
         Rotator {
-            client,
             require_rotation_enabled: false,
+            ..Self::for_lambda(client, cfg)
+        }
+    }
+
+    /// Rotates even if the current key is younger than [`MIN_ROTATION_INTERVAL`].
+    pub fn forced(self) -> Self {
+        Rotator {
+            force: true,
+            ..self
         }
     }
 
@@ -114,6 +152,17 @@ impl Rotator {
         match versions.get(token) {
             Some(stages) if stages.iter().any(|s| s == AWSCURRENT) => {
                 tracing::info!(?step, "version already AWSCURRENT: nothing to do");
+                if step == Step::Finish && self.alg.is_asymmetric() {
+                    // A retried finishSecret whose publication failed the first time.
+                    publish_public_keys(
+                        &self.client,
+                        secret_id,
+                        self.alg,
+                        &self.public_keys_secret_id,
+                        token,
+                    )
+                    .await?;
+                }
                 return Ok(());
             }
             Some(stages) if !stages.iter().any(|s| s == AWSPENDING) => {
@@ -163,7 +212,8 @@ impl Rotator {
 
     async fn create(&self, secret_id: &str, token: &str) -> Result<(), RotationError> {
         // The current version must exist (and we must be able to read it).
-        self.client
+        let current = self
+            .client
             .get_secret_value()
             .secret_id(secret_id)
             .version_stage(AWSCURRENT)
@@ -174,17 +224,60 @@ impl Rotator {
             tracing::info!("createSecret: pending version already has a key (retried step)");
             return Ok(());
         }
+        let value = if self.alg.is_asymmetric() {
+            let created = current.created_date.map(|d| d.secs()).unwrap_or(0);
+            let age = u64::try_from(SystemClock.now() as i64 - created).unwrap_or(0);
+            let parsed = current
+                .secret_string
+                .as_deref()
+                .map(|v| parse_signing_secret(self.alg, v));
+            self.next_value(parsed, age)?
+        } else {
+            let key = keys::generate(SigningAlg::Hs256).map_err(RotationError::Key)?;
+            render_signing_secret(SigningAlg::Hs256, &key, None)
+        };
         self.client
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
-            .secret_string(new_signing_secret_value().expose_secret())
+            .secret_string(value.expose_secret())
             .version_stages(AWSPENDING)
             .send()
             .await
             .map_err(aws)?;
-        tracing::info!("createSecret: new key stored as AWSPENDING");
+        tracing::info!("createSecret: new version stored as AWSPENDING");
         Ok(())
+    }
+
+    /// The asymmetric successor of the current value: sign with its next key and draw a fresh
+    /// next key. A current value without a next key keeps its signing key and gains one (so
+    /// nothing signs unpublished); one that is not a key of this algorithm at all (the
+    /// template's placeholder, or a changed `SIGNING_ALG`) starts a new chain.
+    fn next_value(
+        &self,
+        current: Option<Result<crate::crypto::keyring::SecretValue, crate::error::KeyError>>,
+        age: u64,
+    ) -> Result<SecretString, RotationError> {
+        let alg = self.alg;
+        let fresh = || keys::generate(alg).map_err(RotationError::Key);
+        let usable =
+            |k: &secrecy::SecretSlice<u8>| keys::check_private_key(alg, k.expose_secret()).is_ok();
+        let (signing, next) = match current {
+            Some(Ok(value)) if usable(&value.signing) => {
+                if !self.force && age < MIN_ROTATION_INTERVAL {
+                    return Err(RotationError::TooSoon { age });
+                }
+                match value.next {
+                    Some(next) if usable(&next) => (next, fresh()?),
+                    _ => (value.signing, fresh()?),
+                }
+            }
+            _ => {
+                tracing::warn!(alg = %alg, "createSecret: the current version holds no usable key of this algorithm; starting a new key chain");
+                (fresh()?, fresh()?)
+            }
+        };
+        Ok(render_signing_secret(alg, &signing, Some(&next)))
     }
 
     async fn test(&self, secret_id: &str, token: &str) -> Result<(), RotationError> {
@@ -192,11 +285,21 @@ impl Rotator {
             .pending_value(secret_id, token)
             .await?
             .ok_or_else(|| RotationError::UnknownVersion(token.to_string()))?;
-        let secret = parse_signing_secret(value.expose_secret()).map_err(test_failed)?;
-        let key = SigningKey::new(&KeyMaterial {
-            kid: token.to_string(),
-            secret,
-        })
+        let secret = parse_signing_secret(self.alg, value.expose_secret()).map_err(test_failed)?;
+        if let Some(next) = &secret.next {
+            let next = KeyMaterial {
+                kid: token.to_string(),
+                secret: next.clone(),
+            };
+            SigningKey::new(self.alg, &next).map_err(test_failed)?;
+        }
+        let key = SigningKey::new(
+            self.alg,
+            &KeyMaterial {
+                kid: token.to_string(),
+                secret: secret.signing,
+            },
+        )
         .map_err(test_failed)?;
         let settings = TokenSettings {
             issuer: PROBE_USER.into(),
@@ -249,6 +352,16 @@ impl Rotator {
         }
         update.send().await.map_err(aws)?;
         tracing::info!("finishSecret: AWSCURRENT moved to the new version");
+        if self.alg.is_asymmetric() {
+            publish_public_keys(
+                &self.client,
+                secret_id,
+                self.alg,
+                &self.public_keys_secret_id,
+                token,
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -261,4 +374,54 @@ impl Rotator {
         }
         Ok(token)
     }
+}
+
+/// The JWKS a key ring over the signing secret publishes (current, next, previous), as JSON.
+pub async fn public_key_set(
+    client: &Client,
+    secret_id: &str,
+    alg: SigningAlg,
+) -> Result<String, RotationError> {
+    let source = SecretsManagerKeySource::new(
+        SecretsClient::built(client.clone()),
+        secret_id.to_string(),
+        alg,
+    );
+    let ring = KeyRing::new(Arc::new(source), alg, Arc::new(SystemClock), 0);
+    let keys = ring.published().await.map_err(RotationError::Key)?;
+    let keys: Vec<_> = keys.iter().filter_map(|k| k.jwk()).collect();
+    Ok(serde_json::json!({ "keys": keys }).to_string())
+}
+
+/// Writes [`public_key_set`] to the public-keys secret as its new AWSCURRENT version, named by
+/// `token` so a retried step writes nothing twice.
+pub async fn publish_public_keys(
+    client: &Client,
+    secret_id: &str,
+    alg: SigningAlg,
+    public_keys_secret_id: &str,
+    token: &str,
+) -> Result<(), RotationError> {
+    let jwks = public_key_set(client, secret_id, alg).await?;
+    let current = client
+        .get_secret_value()
+        .secret_id(public_keys_secret_id)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.secret_string);
+    if current.as_deref() == Some(jwks.as_str()) {
+        tracing::info!("public keys already published");
+        return Ok(());
+    }
+    client
+        .put_secret_value()
+        .secret_id(public_keys_secret_id)
+        .client_request_token(token)
+        .secret_string(jwks)
+        .send()
+        .await
+        .map_err(aws)?;
+    tracing::info!(event = "public_keys_published", "public keys published");
+    Ok(())
 }

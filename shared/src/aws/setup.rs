@@ -6,12 +6,13 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_sdk_secretsmanager::Client as SecretsClient;
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapters::dynamodb::TTL_ATTRIBUTE;
 use crate::config::Config;
 use crate::crypto::keyring::render_signing_secret;
+use crate::crypto::keys;
+use crate::domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -19,6 +20,10 @@ pub enum SetupError {
     Dynamo(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("creating the signing secret in Secrets Manager")]
     Secrets(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("generating a signing key")]
+    Key(#[source] crate::error::KeyError),
+    #[error("publishing the public keys")]
+    Publish(#[source] crate::aws::rotation::RotationError),
 }
 
 fn dyn_err(e: impl std::error::Error + Send + Sync + 'static) -> SetupError {
@@ -116,16 +121,52 @@ where
     }
 }
 
-/// A fresh random signing key in the secret's JSON shape.
-pub fn new_signing_secret_value() -> SecretString {
-    let key = SecretBox::<[u8; 32]>::init_with_mut(|key| rand::rngs::OsRng.fill_bytes(key));
-    render_signing_secret(key.expose_secret())
+/// A fresh signing secret value for `alg`: a random 32-byte HMAC key, or an asymmetric
+/// signing key with its next key.
+pub fn new_signing_secret_value(alg: SigningAlg) -> Result<SecretString, SetupError> {
+    let key = keys::generate(alg).map_err(SetupError::Key)?;
+    let next = match alg.is_asymmetric() {
+        true => Some(keys::generate(alg).map_err(SetupError::Key)?),
+        false => None,
+    };
+    Ok(render_signing_secret(alg, &key, next.as_ref()))
 }
 
-/// Creates the signing secret with a random 32-byte key if it does not exist.
-pub async fn ensure_signing_secret(
+/// Creates the signing secret with fresh keys for `SIGNING_ALG` if it does not exist; in an
+/// asymmetric mode also the public-keys secret, and publishes the key set to it.
+pub async fn ensure_signing_secret(client: &SecretsClient, cfg: &Config) -> Result<(), SetupError> {
+    let alg = cfg.signing_alg;
+    let description = format!("lambda-jwt-auth {alg} signing key");
+    ensure_secret(client, &cfg.signing_secret_id, &description, || {
+        new_signing_secret_value(alg)
+    })
+    .await?;
+    if alg.is_asymmetric() {
+        ensure_secret(
+            client,
+            &cfg.public_keys_secret_id,
+            "lambda-jwt-auth public keys (JWKS)",
+            || Ok(SecretString::from(r#"{"keys":[]}"#.to_string())),
+        )
+        .await?;
+        crate::aws::rotation::publish_public_keys(
+            client,
+            &cfg.signing_secret_id,
+            alg,
+            &cfg.public_keys_secret_id,
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .await
+        .map_err(SetupError::Publish)?;
+    }
+    Ok(())
+}
+
+async fn ensure_secret(
     client: &SecretsClient,
     secret_id: &str,
+    description: &str,
+    value: impl FnOnce() -> Result<SecretString, SetupError>,
 ) -> Result<(), SetupError> {
     let described = client.describe_secret().secret_id(secret_id).send().await;
     match described {
@@ -138,8 +179,8 @@ pub async fn ensure_signing_secret(
     let created = client
         .create_secret()
         .name(secret_id)
-        .description("lambda-jwt-auth HS256 signing key")
-        .secret_string(new_signing_secret_value().expose_secret())
+        .description(description)
+        .secret_string(value()?.expose_secret())
         .send()
         .await;
     match created {

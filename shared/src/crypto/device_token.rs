@@ -127,8 +127,14 @@ mod tests {
             current: material("v2", 2),
             previous: previous.then(|| material("v1", 1)),
             pending: None,
+            next: None,
         }));
-        let ring = KeyRing::new(source.clone(), Arc::new(FakeClock::new(1_000)), 300);
+        let ring = KeyRing::new(
+            source.clone(),
+            crate::domain::SigningAlg::Hs256,
+            Arc::new(FakeClock::new(1_000)),
+            300,
+        );
         (ring, source)
     }
 
@@ -190,8 +196,14 @@ mod tests {
             current: material("v3", 3),
             previous: Some(material("v2", 2)),
             pending: None,
+            next: None,
         }));
-        let rotated = KeyRing::new(source.clone(), Arc::new(FakeClock::new(1_000)), 300);
+        let rotated = KeyRing::new(
+            source.clone(),
+            crate::domain::SigningAlg::Hs256,
+            Arc::new(FakeClock::new(1_000)),
+            300,
+        );
         assert!(
             verified_device(&rotated, std::slice::from_ref(&old), &alice(), 1_000)
                 .await

@@ -1,11 +1,13 @@
-//! The signing key ring: AWSCURRENT (signs and verifies), AWSPREVIOUS and, during a rotation,
-//! AWSPENDING (verify only),
-//! keyed by Secrets Manager version id (`kid`), cached for `SECRET_CACHE_TTL`.
+//! The key ring: AWSCURRENT (signs and verifies), AWSPREVIOUS and, during a rotation,
+//! AWSPENDING (verify only), and in an asymmetric mode the next key (published, verify only),
+//! cached for `SECRET_CACHE_TTL`. A verify-only ring ([`KeyRing::public`]) holds nothing but
+//! the published public keys: the authorizer's and the discovery function's in an asymmetric
+//! mode.
 //!
-//! Keys are built once per version, never per request. While the source is down the ring keeps
-//! serving what it has (re-trying every [`FAILED_RELOAD_BACKOFF`] seconds); an unknown `kid`
-//! triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of forged kids
-//! cannot hammer Secrets Manager.
+//! Keys are built and checked once per version, never per request. While the source is down
+//! the ring keeps serving what it has (re-trying every [`FAILED_RELOAD_BACKOFF`] seconds); an
+//! unknown `kid` triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of
+//! forged kids cannot hammer Secrets Manager.
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::collections::HashMap;
@@ -18,44 +20,83 @@ use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use sha2::Sha256;
 
+use crate::crypto::keys::{self, VerifyKey};
+use crate::domain::SigningAlg;
 use crate::error::{Chain, KeyError};
-use crate::ports::{Clock, KeyMaterial, KeySource};
+use crate::ports::{Clock, KeyMaterial, KeySet, KeySource, PublicKeySource};
 
-pub const MIN_KEY_BYTES: usize = 32;
+pub const MIN_KEY_BYTES: usize = keys::MIN_HMAC_KEY_BYTES;
 pub const UNKNOWN_KID_RELOAD_INTERVAL: u64 = 30;
 pub const FAILED_RELOAD_BACKOFF: u64 = 10;
 
-/// Parses the secret's JSON value `{"signing_key": "<base64 of >= 32 bytes>"}`.
-pub fn parse_signing_secret(json: &str) -> Result<SecretSlice<u8>, KeyError> {
+/// One version of the signing secret, parsed: the key that signs and, in an asymmetric mode,
+/// the next one.
+pub struct SecretValue {
+    pub signing: SecretSlice<u8>,
+    pub next: Option<SecretSlice<u8>>,
+}
+
+/// Parses the secret's JSON value: HS256 `{"signing_key": "<base64 of >= 32 bytes>"}`;
+/// asymmetric `{"signing_key": "<PKCS#8 PEM>", "next_key": "<PKCS#8 PEM>"}` (`next_key`
+/// optional). The keys themselves are checked by [`SigningKey::new`].
+pub fn parse_signing_secret(alg: SigningAlg, json: &str) -> Result<SecretValue, KeyError> {
     #[derive(Deserialize)]
     struct Value {
         signing_key: String,
+        #[serde(default)]
+        next_key: Option<String>,
     }
-    let value: Value = serde_json::from_str(json)
-        .map_err(|_| KeyError::Malformed("expected JSON {\"signing_key\": \"<base64>\"}".into()))?;
+    let shape = match alg {
+        SigningAlg::Hs256 => "expected JSON {\"signing_key\": \"<base64>\"}",
+        _ => "expected JSON {\"signing_key\": \"<PKCS#8 PEM>\", \"next_key\": \"<PKCS#8 PEM>\"}",
+    };
+    let value: Value = serde_json::from_str(json).map_err(|_| KeyError::Malformed(shape.into()))?;
+    if alg.is_asymmetric() {
+        return Ok(SecretValue {
+            signing: keys::from_pem(alg, &value.signing_key)?,
+            next: value
+                .next_key
+                .map(|pem| keys::from_pem(alg, &pem))
+                .transpose()?,
+        });
+    }
     let bytes = STANDARD
         .decode(value.signing_key.trim())
         .map_err(|_| KeyError::Malformed("signing_key is not valid base64".into()))?;
     if bytes.len() < MIN_KEY_BYTES {
         return Err(KeyError::TooShort(bytes.len()));
     }
-    Ok(bytes.into())
+    Ok(SecretValue {
+        signing: bytes.into(),
+        next: None,
+    })
 }
 
-/// Renders a key in the secret's JSON shape (for bootstrap and rotation).
-pub fn render_signing_secret(key: &[u8]) -> SecretString {
-    serde_json::json!({ "signing_key": STANDARD.encode(key) })
-        .to_string()
-        .into()
+/// Renders a secret value in [`parse_signing_secret`]'s shape (set-up and rotation).
+pub fn render_signing_secret(
+    alg: SigningAlg,
+    signing: &SecretSlice<u8>,
+    next: Option<&SecretSlice<u8>>,
+) -> SecretString {
+    let value = if alg.is_asymmetric() {
+        let mut value = serde_json::json!({
+            "signing_key": keys::to_pem(signing).expose_secret(),
+        });
+        if let Some(next) = next {
+            value["next_key"] = keys::to_pem(next).expose_secret().into();
+        }
+        value
+    } else {
+        serde_json::json!({ "signing_key": STANDARD.encode(signing.expose_secret()) })
+    };
+    value.to_string().into()
 }
 
-/// One key version, with its jsonwebtoken keys built once.
+/// One private key, with its jsonwebtoken key and its verifier built once.
 pub struct SigningKey {
     pub kid: String,
     pub(crate) encoding: EncodingKey,
-    /// HMAC-SHA256 already keyed with the secret (its inner and outer pads hashed): each
-    /// verification clones it instead of keying a new one.
-    verifier: HmacSha256,
+    pub verify: Arc<VerifyKey>,
     /// Sub-key for deriving refresh-token successors, so the JWT key has one use only.
     successor_key: [u8; 32],
     /// Sub-key for device tokens (login's "known device" proof), another single use.
@@ -73,24 +114,27 @@ impl std::fmt::Debug for SigningKey {
 type HmacSha256 = Hmac<Sha256>;
 
 impl SigningKey {
-    pub fn new(material: &KeyMaterial) -> Result<Self, KeyError> {
-        if material.secret.expose_secret().len() < MIN_KEY_BYTES {
-            return Err(KeyError::TooShort(material.secret.expose_secret().len()));
-        }
+    /// Checks `material` as a key of `alg` (type, size) and builds it.
+    pub fn new(alg: SigningAlg, material: &KeyMaterial) -> Result<Self, KeyError> {
+        let secret = material.secret.expose_secret();
+        let (encoding, verify) = match alg {
+            SigningAlg::Hs256 => (
+                EncodingKey::from_secret(secret),
+                VerifyKey::hmac(material.kid.clone(), secret)?,
+            ),
+            _ => keys::check_private_key(alg, secret)?,
+        };
         Ok(SigningKey {
-            kid: material.kid.clone(),
-            encoding: EncodingKey::from_secret(material.secret.expose_secret()),
-            verifier: <HmacSha256 as Mac>::new_from_slice(material.secret.expose_secret())
-                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
-            successor_key: hmac(
-                material.secret.expose_secret(),
-                b"lambda-jwt-auth/refresh-successor/v1",
-            ),
-            device_key: hmac(
-                material.secret.expose_secret(),
-                b"lambda-jwt-auth/device-token/v1",
-            ),
+            kid: verify.kid.clone(),
+            encoding,
+            verify: Arc::new(verify),
+            successor_key: hmac(secret, b"lambda-jwt-auth/refresh-successor/v1"),
+            device_key: hmac(secret, b"lambda-jwt-auth/device-token/v1"),
         })
+    }
+
+    pub fn alg(&self) -> SigningAlg {
+        self.verify.alg
     }
 
     /// The device-token MAC of `data` under this key version.
@@ -101,14 +145,6 @@ impl SigningKey {
     /// Deterministic successor secret of a refresh token.
     pub fn successor(&self, predecessor: &[u8]) -> [u8; 32] {
         hmac(&self.successor_key, predecessor)
-    }
-
-    /// Whether `signature` is this key's HS256 MAC of `signing_input` (constant-time
-    /// comparison, `hmac`'s `verify_slice`).
-    pub fn verifies_hs256(&self, signing_input: &[u8], signature: &[u8]) -> bool {
-        let mut mac = self.verifier.clone();
-        mac.update(signing_input);
-        mac.verify_slice(signature).is_ok()
     }
 }
 
@@ -122,12 +158,98 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 struct Loaded {
     /// When this set was fetched (clock seconds); fresh until `fetched_at + ttl`.
     fresh_until: u64,
-    current: Arc<SigningKey>,
-    by_kid: HashMap<String, Arc<SigningKey>>,
+    /// `None` in a verify-only ring.
+    current: Option<Arc<SigningKey>>,
+    private: HashMap<String, Arc<SigningKey>>,
+    verify: HashMap<String, Arc<VerifyKey>>,
+    /// What the JWKS publishes, in order: current, next, previous (asymmetric only).
+    published: Vec<Arc<VerifyKey>>,
+}
+
+impl Loaded {
+    fn from_private(alg: SigningAlg, set: &KeySet, fresh_until: u64) -> Result<Self, KeyError> {
+        let current = Arc::new(SigningKey::new(alg, &set.current)?);
+        let mut loaded = Loaded {
+            fresh_until,
+            current: Some(current.clone()),
+            private: HashMap::new(),
+            verify: HashMap::new(),
+            published: Vec::new(),
+        };
+        loaded.add(current, true);
+        // Verify-only versions: a bad one must not stop new tokens from being issued. The
+        // pending version's signing key is the current one's next key; its own next key is
+        // not published until the rotation finishes.
+        for (stage, material, publish) in [
+            ("next", &set.next, true),
+            ("AWSPREVIOUS", &set.previous, true),
+            ("AWSPENDING", &set.pending, false),
+        ] {
+            let Some(material) = material else { continue };
+            match SigningKey::new(alg, material) {
+                Ok(k) => loaded.add(Arc::new(k), publish),
+                Err(e) => {
+                    tracing::warn!(error = %Chain(&e), stage, "ignoring an unusable key version")
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    fn add(&mut self, key: Arc<SigningKey>, publish: bool) {
+        if publish && key.alg().is_asymmetric() && !self.verify.contains_key(&key.kid) {
+            self.published.push(key.verify.clone());
+        }
+        self.verify
+            .entry(key.kid.clone())
+            .or_insert_with(|| key.verify.clone());
+        self.private.entry(key.kid.clone()).or_insert(key);
+    }
+
+    fn from_jwks(alg: SigningAlg, jwks: &str, fresh_until: u64) -> Result<Self, KeyError> {
+        #[derive(Deserialize)]
+        struct Jwks {
+            keys: Vec<serde_json::Value>,
+        }
+        let doc: Jwks = serde_json::from_str(jwks).map_err(|_| {
+            KeyError::Malformed("public keys: expected a JWKS {\"keys\": [...]}".into())
+        })?;
+        let mut loaded = Loaded {
+            fresh_until,
+            current: None,
+            private: HashMap::new(),
+            verify: HashMap::new(),
+            published: Vec::new(),
+        };
+        for jwk in &doc.keys {
+            match VerifyKey::from_jwk(alg, jwk) {
+                Ok(key) if !loaded.verify.contains_key(&key.kid) => {
+                    let key = Arc::new(key);
+                    loaded.published.push(key.clone());
+                    loaded.verify.insert(key.kid.clone(), key);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %Chain(&e), "ignoring an unusable public key"),
+            }
+        }
+        if loaded.verify.is_empty() {
+            return Err(KeyError::Unusable {
+                alg,
+                reason: "the public key set holds no key of this algorithm".into(),
+            });
+        }
+        Ok(loaded)
+    }
+}
+
+enum Source {
+    Private(Arc<dyn KeySource>),
+    Public(Arc<dyn PublicKeySource>),
 }
 
 pub struct KeyRing {
-    source: Arc<dyn KeySource>,
+    source: Source,
+    alg: SigningAlg,
     clock: Arc<dyn Clock>,
     ttl: u64,
     state: RwLock<Option<Arc<Loaded>>>,
@@ -136,28 +258,82 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    pub fn new(source: Arc<dyn KeySource>, clock: Arc<dyn Clock>, ttl_secs: u64) -> Self {
+    /// A ring over the private signing secret, its keys checked as `alg` keys.
+    pub fn new(
+        source: Arc<dyn KeySource>,
+        alg: SigningAlg,
+        clock: Arc<dyn Clock>,
+        ttl_secs: u64,
+    ) -> Self {
+        Self::with_source(Source::Private(source), alg, clock, ttl_secs)
+    }
+
+    /// A verify-only ring over the published public keys (asymmetric modes).
+    pub fn public(
+        source: Arc<dyn PublicKeySource>,
+        alg: SigningAlg,
+        clock: Arc<dyn Clock>,
+        ttl_secs: u64,
+    ) -> Self {
+        Self::with_source(Source::Public(source), alg, clock, ttl_secs)
+    }
+
+    fn with_source(source: Source, alg: SigningAlg, clock: Arc<dyn Clock>, ttl: u64) -> Self {
         KeyRing {
             source,
+            alg,
             clock,
-            ttl: ttl_secs,
+            ttl,
             state: RwLock::new(None),
             reload: tokio::sync::Mutex::new(()),
             last_unknown_kid_reload: Mutex::new(None),
         }
     }
 
-    /// The key that signs new tokens (AWSCURRENT).
-    pub async fn current(&self) -> Result<Arc<SigningKey>, KeyError> {
-        Ok(self.loaded().await?.current.clone())
+    pub fn alg(&self) -> SigningAlg {
+        self.alg
     }
 
-    /// The key named by `kid`, if it is the current or previous version. An unknown kid may
+    /// The key that signs new tokens (AWSCURRENT); [`KeyError::NoSigningKey`] in a
+    /// verify-only ring.
+    pub async fn current(&self) -> Result<Arc<SigningKey>, KeyError> {
+        self.loaded()
+            .await?
+            .current
+            .clone()
+            .ok_or(KeyError::NoSigningKey)
+    }
+
+    /// Loads the keys (start-up warm-up) and says how many verify.
+    pub async fn load(&self) -> Result<usize, KeyError> {
+        Ok(self.loaded().await?.verify.len())
+    }
+
+    /// The public keys to publish (empty in HS256).
+    pub async fn published(&self) -> Result<Vec<Arc<VerifyKey>>, KeyError> {
+        Ok(self.loaded().await?.published.clone())
+    }
+
+    /// The private key named by `kid`, if it is a version the ring holds. An unknown kid may
     /// trigger one reload (rate-limited); a failed reload then counts as "unknown".
     pub async fn key_for(&self, kid: &str) -> Result<Option<Arc<SigningKey>>, KeyError> {
+        self.lookup(kid, |l| l.private.get(kid).cloned()).await
+    }
+
+    /// The key that verifies access tokens signed under `kid`, with [`KeyRing::key_for`]'s
+    /// reload rule.
+    pub async fn verify_key_for(&self, kid: &str) -> Result<Option<Arc<VerifyKey>>, KeyError> {
+        self.lookup(kid, |l| l.verify.get(kid).cloned()).await
+    }
+
+    async fn lookup<T>(
+        &self,
+        kid: &str,
+        find: impl Fn(&Loaded) -> Option<T>,
+    ) -> Result<Option<T>, KeyError> {
         let loaded = self.loaded().await?;
-        if let Some(key) = loaded.by_kid.get(kid) {
-            return Ok(Some(key.clone()));
+        if let Some(key) = find(&loaded) {
+            return Ok(Some(key));
         }
         let now = self.clock.now();
         {
@@ -170,8 +346,9 @@ impl KeyRing {
             }
             *last = Some(now);
         }
+        tracing::debug!(kid_len = kid.len(), "unknown kid: reloading the key ring");
         match self.refresh(true).await {
-            Ok(loaded) => Ok(loaded.by_kid.get(kid).cloned()),
+            Ok(loaded) => Ok(find(&loaded)),
             Err(e) => {
                 tracing::warn!(error = %Chain(&e), "key ring reload for an unknown kid failed");
                 Ok(None)
@@ -179,10 +356,10 @@ impl KeyRing {
         }
     }
 
-    /// The key named by `kid` among those already loaded, never triggering a reload: for
-    /// values an attacker may mint at will where an unknown kid is simply not ours.
+    /// The private key named by `kid` among those already loaded, never triggering a reload:
+    /// for values an attacker may mint at will where an unknown kid is simply not ours.
     pub async fn loaded_key(&self, kid: &str) -> Result<Option<Arc<SigningKey>>, KeyError> {
-        Ok(self.loaded().await?.by_kid.get(kid).cloned())
+        Ok(self.loaded().await?.private.get(kid).cloned())
     }
 
     fn snapshot(&self) -> Option<Arc<Loaded>> {
@@ -193,6 +370,17 @@ impl KeyRing {
         match self.snapshot() {
             Some(l) if self.clock.now() < l.fresh_until => Ok(l),
             _ => self.refresh(false).await,
+        }
+    }
+
+    async fn fetch(&self, fresh_until: u64) -> Result<Loaded, KeyError> {
+        match &self.source {
+            Source::Private(source) => {
+                Loaded::from_private(self.alg, &source.load().await?, fresh_until)
+            }
+            Source::Public(source) => {
+                Loaded::from_jwks(self.alg, &source.load_jwks().await?, fresh_until)
+            }
         }
     }
 
@@ -207,27 +395,7 @@ impl KeyRing {
                 return Ok(l);
             }
         }
-        match self.source.load().await.and_then(|set| {
-            let current = Arc::new(SigningKey::new(&set.current)?);
-            let mut by_kid = HashMap::new();
-            by_kid.insert(current.kid.clone(), current.clone());
-            // Verify-only versions: a bad one must not stop new tokens from being issued.
-            for (stage, material) in [("AWSPREVIOUS", &set.previous), ("AWSPENDING", &set.pending)]
-            {
-                let Some(material) = material else { continue };
-                match SigningKey::new(material) {
-                    Ok(k) => {
-                        by_kid.entry(k.kid.clone()).or_insert_with(|| Arc::new(k));
-                    }
-                    Err(e) => tracing::warn!(error = %Chain(&e), stage, "ignoring an unusable key version"),
-                }
-            }
-            Ok(Loaded {
-                fresh_until: now.saturating_add(self.ttl),
-                current,
-                by_kid,
-            })
-        }) {
+        match self.fetch(now.saturating_add(self.ttl)).await {
             Ok(loaded) => {
                 let loaded = Arc::new(loaded);
                 *self.state.write().unwrap_or_else(|p| p.into_inner()) = Some(loaded.clone());
@@ -240,7 +408,9 @@ impl KeyRing {
                     let kept = Arc::new(Loaded {
                         fresh_until: now.saturating_add(FAILED_RELOAD_BACKOFF.min(self.ttl.max(1))),
                         current: stale.current.clone(),
-                        by_kid: stale.by_kid.clone(),
+                        private: stale.private.clone(),
+                        verify: stale.verify.clone(),
+                        published: stale.published.clone(),
                     });
                     *self.state.write().unwrap_or_else(|p| p.into_inner()) = Some(kept.clone());
                     Ok(kept)
@@ -265,28 +435,32 @@ pub(crate) mod tests {
     }
 
     fn ring(source: &Arc<StaticKeySource>, clock: &Arc<FakeClock>, ttl: u64) -> KeyRing {
-        KeyRing::new(source.clone(), clock.clone(), ttl)
+        KeyRing::new(source.clone(), SigningAlg::Hs256, clock.clone(), ttl)
     }
 
     #[test]
     fn secret_json_is_parsed_and_short_keys_refused() {
         let key = [9u8; 32];
+        let hs = SigningAlg::Hs256;
+        let rendered = render_signing_secret(hs, &key.to_vec().into(), None);
         assert_eq!(
-            parse_signing_secret(render_signing_secret(&key).expose_secret())
+            parse_signing_secret(hs, rendered.expose_secret())
                 .unwrap()
+                .signing
                 .expose_secret(),
             key
         );
+        let short = render_signing_secret(hs, &vec![1u8; 31].into(), None);
         assert!(matches!(
-            parse_signing_secret(render_signing_secret(&[1u8; 31]).expose_secret()),
+            parse_signing_secret(hs, short.expose_secret()),
             Err(KeyError::TooShort(31))
         ));
         assert!(matches!(
-            parse_signing_secret("{\"signing_key\": \"***\"}"),
+            parse_signing_secret(hs, "{\"signing_key\": \"***\"}"),
             Err(KeyError::Malformed(_))
         ));
         assert!(matches!(
-            parse_signing_secret("plain text"),
+            parse_signing_secret(hs, "plain text"),
             Err(KeyError::Malformed(_))
         ));
     }
@@ -297,6 +471,7 @@ pub(crate) mod tests {
             current: material("v1", 1),
             previous: None,
             pending: None,
+            next: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 300);
@@ -308,6 +483,7 @@ pub(crate) mod tests {
             current: material("v2", 2),
             previous: Some(material("v1", 1)),
             pending: None,
+            next: None,
         });
         clock.advance(299);
         assert_eq!(ring.current().await.unwrap().kid, "v1");
@@ -323,6 +499,7 @@ pub(crate) mod tests {
             current: material("v1", 1),
             previous: None,
             pending: None,
+            next: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 300);
@@ -344,6 +521,7 @@ pub(crate) mod tests {
             current: material("v2", 2),
             previous: Some(material("v1", 1)),
             pending: None,
+            next: None,
         });
         clock.advance(UNKNOWN_KID_RELOAD_INTERVAL);
         assert!(ring.key_for("v2").await.unwrap().is_some());
@@ -356,6 +534,7 @@ pub(crate) mod tests {
             current: material("v1", 1),
             previous: None,
             pending: None,
+            next: None,
         }));
         let clock = Arc::new(FakeClock::new(1_000));
         let ring = ring(&source, &clock, 60);
@@ -372,6 +551,7 @@ pub(crate) mod tests {
             current: material("v1", 1),
             previous: None,
             pending: None,
+            next: None,
         }));
         source.fail(true);
         let ring = ring(&source, &Arc::new(FakeClock::new(0)), 60);
@@ -387,6 +567,7 @@ pub(crate) mod tests {
             },
             previous: None,
             pending: None,
+            next: None,
         }));
         let ring = ring(&source, &Arc::new(FakeClock::new(0)), 60);
         assert!(matches!(ring.current().await, Err(KeyError::TooShort(16))));

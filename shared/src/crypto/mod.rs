@@ -5,5 +5,6 @@
 pub mod device_token;
 pub mod jwt_crypto;
 pub mod keyring;
+pub mod keys;
 pub mod password;
 pub mod tokens;

@@ -1,17 +1,18 @@
-//! Access tokens: minting (HS256, `typ: at+jwt`, `kid`) and strict offline verification.
+//! Access tokens: minting (`SIGNING_ALG`, `typ: at+jwt`, `kid`) and strict offline verification.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::Header;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::config::Config;
 use crate::crypto::keyring::{KeyRing, SigningKey};
-use crate::domain::{Claims, User, ACCESS_TOKEN_TYP};
+use crate::crypto::keys::VerifyKey;
+use crate::domain::{Claims, SigningAlg, User, ACCESS_TOKEN_TYP};
 use crate::ports::Clock;
 
 /// Leeway for `exp` / `nbf`, seconds (jsonwebtoken's default is 60; the contract allows ≤ 30).
@@ -56,7 +57,7 @@ pub fn mint_access_token(
     session_id: &str,
     now: u64,
 ) -> Result<(String, u64), MintError> {
-    let mut header = Header::new(Algorithm::HS256);
+    let mut header = Header::new(crate::crypto::jwt_crypto::algorithm(key.alg()));
     header.typ = Some(ACCESS_TOKEN_TYP.to_string());
     header.kid = Some(key.kid.clone());
     let exp = now + cfg.ttl;
@@ -95,7 +96,7 @@ pub enum VerifyError {
     Malformed,
     #[error("token type is not at+jwt")]
     WrongType,
-    #[error("algorithm is not HS256")]
+    #[error("algorithm is not the configured one")]
     WrongAlgorithm,
     #[error("unknown key id")]
     UnknownKid,
@@ -135,17 +136,18 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
 
 /// Verifies access tokens: one pass over the token, keys built once per key version.
 ///
-/// Checks, in order: three base64url segments; header `alg` exactly `HS256` (so `none`, other
-/// HMAC sizes and every asymmetric algorithm are refused before any key is touched), `typ`
-/// `at+jwt` (jsonwebtoken does not check it), a `kid` naming a cached key version, the HMAC
-/// (HMAC-SHA256 keyed once per key version, constant-time comparison: the same `hmac` code as
-/// the jsonwebtoken provider in [`crate::crypto::jwt_crypto`] that signs), then the claims into the
-/// strictly typed [`Claims`] (all required, `exp`/`nbf` integers: a string `exp` fails the
-/// parse), `iss`, `aud`, a non-empty `sub`, and `exp`/`nbf` against our [`Clock`] with
-/// [`LEEWAY_SECS`].
+/// Checks, in order: three base64url segments; header `alg` exactly the ring's `SIGNING_ALG`
+/// (so `none`, every other algorithm and in particular HS256 keyed with a public key are
+/// refused before any key is touched), `typ` `at+jwt` (jsonwebtoken does not check it), a
+/// `kid` naming a key the ring holds, the signature with that key ([`VerifyKey`], built once
+/// per key version: HMAC-SHA256 with a constant-time comparison, or ring's RSA, ECDSA P-256 and
+/// Ed25519, the same calls as the jsonwebtoken provider in [`crate::crypto::jwt_crypto`] that
+/// signs), then the claims into the strictly typed [`Claims`] (all required, `exp`/`nbf`
+/// integers: a string `exp` fails the parse), `iss`, `aud`, a non-empty `sub`, and `exp`/`nbf`
+/// against our [`Clock`] with [`LEEWAY_SECS`].
 ///
 /// Why not `jsonwebtoken::decode` with a `Validation`: it parses the header a second time,
-/// the claims twice (into a map, then the type) and keys a new HMAC per call, all of it per
+/// the claims twice (into a map, then the type) and builds the key per call, all of it per
 /// request on the authorizer's hot path (README, Performance).
 pub struct AccessTokenVerifier {
     issuer: String,
@@ -165,9 +167,9 @@ impl AccessTokenVerifier {
     pub async fn verify(&self, token: &str, keys: &KeyRing) -> Result<Claims, VerifyError> {
         let parts = split_token(token)?;
         let header = decode_segment(parts.header)?;
-        let kid = checked_kid(&header)?.ok_or(VerifyError::UnknownKid)?;
+        let kid = checked_kid(&header, keys.alg())?.ok_or(VerifyError::UnknownKid)?;
         let key = keys
-            .key_for(&kid)
+            .verify_key_for(&kid)
             .await
             .map_err(|_| VerifyError::KeysUnavailable)?
             .ok_or(VerifyError::UnknownKid)?;
@@ -177,18 +179,19 @@ impl AccessTokenVerifier {
     /// Signature and claims with a known key (no I/O); the header must still be ours.
     pub fn verify_with(&self, token: &str, key: &SigningKey) -> Result<Claims, VerifyError> {
         let parts = split_token(token)?;
-        checked_kid(&decode_segment(parts.header)?)?;
-        self.check(&parts, key)
+        checked_kid(&decode_segment(parts.header)?, key.alg())?;
+        self.check(&parts, &key.verify)
     }
 
-    fn check(&self, parts: &Parts<'_>, key: &SigningKey) -> Result<Claims, VerifyError> {
-        // 32 bytes of HS256 are 43 unpadded base64url characters; anything else cannot verify.
-        let mut signature = [0u8; 32];
-        match URL_SAFE_NO_PAD.decode_slice(parts.signature, &mut signature) {
-            Ok(32) if parts.signature.len() == 43 => {}
+    fn check(&self, parts: &Parts<'_>, key: &VerifyKey) -> Result<Claims, VerifyError> {
+        // The longest signature is RSA-4096's 512 bytes; the segment must be canonical
+        // unpadded base64url (a re-encoding of the same bytes with other trailing bits fails).
+        let mut buf = [0u8; 512];
+        let signature = match URL_SAFE_NO_PAD.decode_slice(parts.signature, &mut buf) {
+            Ok(n) if parts.signature.len() == (n * 4).div_ceil(3) => &buf[..n],
             _ => return Err(VerifyError::Invalid),
-        }
-        if !key.verifies_hs256(parts.signing_input.as_bytes(), &signature) {
+        };
+        if !key.verify(parts.signing_input.as_bytes(), signature) {
             return Err(VerifyError::Invalid);
         }
         let claims: Claims = serde_json::from_slice(&decode_segment(parts.payload)?)
@@ -209,10 +212,10 @@ impl AccessTokenVerifier {
 
 /// Parses and checks the decoded header (`alg`, `typ`, no `crit`); returns its `kid`, borrowed
 /// from `bytes` unless it had escapes.
-fn checked_kid(bytes: &[u8]) -> Result<Option<Cow<'_, str>>, VerifyError> {
+fn checked_kid(bytes: &[u8], alg: SigningAlg) -> Result<Option<Cow<'_, str>>, VerifyError> {
     let header: JoseHeader<'_> =
         serde_json::from_slice(bytes).map_err(|_| VerifyError::Malformed)?;
-    if header.alg != "HS256" {
+    if header.alg != alg.as_str() {
         return Err(VerifyError::WrongAlgorithm);
     }
     if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {

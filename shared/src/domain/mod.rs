@@ -2,8 +2,10 @@
 
 pub mod password_policy;
 mod refresh_token;
+mod signing_alg;
 
 pub use refresh_token::{RefreshToken, TokenHash};
+pub use signing_alg::SigningAlg;
 
 use serde::{Deserialize, Serialize};
 

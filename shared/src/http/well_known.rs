@@ -1,7 +1,9 @@
 //! Discovery: `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`, so a
 //! JWT library (or API Gateway's JWT authorizer) can find the issuer's public keys. Public,
 //! cacheable, and holding public parameters only. With `HS256` nothing is public: the key set
-//! is empty, and only a holder of the shared secret can verify a token.
+//! is empty, and only a holder of the shared secret can verify a token. In an asymmetric mode
+//! the key set is what the rotation published: the key that signs, the next one, and the
+//! previous one.
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -9,7 +11,8 @@ use serde::Serialize;
 
 use super::response::{error_response, json_response};
 use crate::config::Config;
-use crate::error::AuthError;
+use crate::crypto::keyring::KeyRing;
+use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
 
 /// How long clients and caches may keep the documents, seconds. Short, so a key published
 /// ahead of a rotation is seen well before it signs.
@@ -18,17 +21,26 @@ pub const MAX_AGE_SECS: u64 = 300;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-/// The algorithms tokens are signed with (`SIGNING_ALG`; HS256 is the only one built yet).
-const SIGNING_ALGS: &[&str] = &["HS256"];
-
-/// `GET /.well-known/jwks.json`: `{"keys": [...]}`, the public keys that verify tokens.
-pub fn jwks() -> Response<Body> {
+/// `GET /.well-known/jwks.json`: `{"keys": [...]}`, the public keys that verify tokens (none
+/// in HS256, and then `keys` is `None`: nothing is read).
+pub async fn jwks(keys: Option<&KeyRing>) -> Response<Body> {
     #[derive(Serialize)]
     struct Jwks {
-        // HS256: no key is public. Asymmetric keys (issue 18) add their public JWKs here.
-        keys: [(); 0],
+        keys: Vec<serde_json::Value>,
     }
-    cacheable(json_response(StatusCode::OK, &Jwks { keys: [] }))
+    let published = match keys {
+        None => Vec::new(),
+        Some(ring) => match ring.published().await {
+            Ok(published) => published.iter().filter_map(|k| k.jwk()).collect(),
+            Err(e) => {
+                tracing::error!(error = %Chain(&e), "public keys unavailable");
+                return error_response(&AuthError::Unavailable {
+                    retry_after: UNAVAILABLE_RETRY_AFTER,
+                });
+            }
+        },
+    };
+    cacheable(json_response(StatusCode::OK, &Jwks { keys: published }))
 }
 
 /// `GET /.well-known/openid-configuration`: the issuer and where its keys are. The key set's
@@ -39,7 +51,7 @@ pub fn openid_configuration(req: &Request, cfg: &Config) -> Response<Body> {
     struct Discovery<'a> {
         issuer: &'a str,
         jwks_uri: String,
-        id_token_signing_alg_values_supported: &'a [&'a str],
+        id_token_signing_alg_values_supported: [&'a str; 1],
         response_types_supported: [&'a str; 1],
         subject_types_supported: [&'a str; 1],
         claims_supported: [&'a str; 10],
@@ -63,7 +75,7 @@ pub fn openid_configuration(req: &Request, cfg: &Config) -> Response<Body> {
         &Discovery {
             issuer: &cfg.issuer,
             jwks_uri: format!("{scheme}://{host}{JWKS_PATH}"),
-            id_token_signing_alg_values_supported: SIGNING_ALGS,
+            id_token_signing_alg_values_supported: [cfg.signing_alg.as_str()],
             response_types_supported: ["token"],
             subject_types_supported: ["public"],
             claims_supported: [
@@ -93,10 +105,11 @@ fn cacheable(mut resp: Response<Body>) -> Response<Body> {
     resp
 }
 
-/// The discovery routes' handler (one function serves both).
-pub fn route(req: &Request, cfg: &Config) -> Response<Body> {
+/// The discovery routes' handler (one function serves both). `keys`: the verify-only key
+/// ring in an asymmetric mode, `None` in HS256.
+pub async fn route(req: &Request, cfg: &Config, keys: Option<&KeyRing>) -> Response<Body> {
     match req.uri().path() {
-        JWKS_PATH => jwks(),
+        JWKS_PATH => jwks(keys).await,
         _ => openid_configuration(req, cfg),
     }
 }
@@ -122,13 +135,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn discovery_names_the_issuer_and_the_key_set_on_the_host_called() {
+    #[tokio::test]
+    async fn discovery_names_the_issuer_and_the_key_set_on_the_host_called() {
         let cfg = Config::from_lookup(|k| {
             (k == "TOKEN_ISSUER").then(|| "https://auth.example.com".into())
         })
         .unwrap();
-        let resp = route(&get(DISCOVERY_PATH, Some("auth.example.com")), &cfg);
+        let resp = route(&get(DISCOVERY_PATH, Some("auth.example.com")), &cfg, None).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
         assert!(resp.headers().get("pragma").is_none());
@@ -139,21 +152,21 @@ mod tests {
             "https://auth.example.com/.well-known/jwks.json"
         );
         assert_eq!(doc["id_token_signing_alg_values_supported"][0], "HS256");
-        let local = json(&route(&get(DISCOVERY_PATH, Some("127.0.0.1:3000")), &cfg));
+        let local = json(&route(&get(DISCOVERY_PATH, Some("127.0.0.1:3000")), &cfg, None).await);
         assert_eq!(
             local["jwks_uri"],
             "http://127.0.0.1:3000/.well-known/jwks.json"
         );
         for bad in [None, Some("evil.example/path"), Some("a@b")] {
-            let resp = route(&get(DISCOVERY_PATH, bad), &cfg);
+            let resp = route(&get(DISCOVERY_PATH, bad), &cfg, None).await;
             assert_eq!(resp.status(), 400, "{bad:?}");
         }
     }
 
-    #[test]
-    fn the_hs256_key_set_is_empty_and_cacheable() {
+    #[tokio::test]
+    async fn the_hs256_key_set_is_empty_and_cacheable() {
         let cfg = Config::from_lookup(|_| None).unwrap();
-        let resp = route(&get(JWKS_PATH, Some("x")), &cfg);
+        let resp = route(&get(JWKS_PATH, Some("x")), &cfg, None).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(json(&resp), serde_json::json!({"keys": []}));
         assert_eq!(resp.headers()["cache-control"], "public, max-age=300");

@@ -27,9 +27,11 @@ fn fixture_with(cfg: Config) -> Fixture {
         current: material("v1", 1),
         previous: None,
         pending: None,
+        next: None,
     }));
     let ring = Arc::new(KeyRing::new(
         keys.clone(),
+        crate::domain::SigningAlg::Hs256,
         clock.clone(),
         cfg.secret_cache_ttl,
     ));
@@ -439,6 +441,7 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
         current: material("v2", 2),
         previous: Some(material("v1", 1)),
         pending: None,
+        next: None,
     });
     let after = f.svc.refresh(&before.refresh_token).await.unwrap();
     let verifier = AccessTokenVerifier::new(&TokenSettings::from(f.cfg.as_ref()), f.clock.clone());
@@ -537,7 +540,7 @@ async fn a_user_whose_token_the_verifier_would_refuse_gets_no_session() {
 #[test]
 fn minted_tokens_stay_within_the_verifiers_limits() {
     let cfg = Config::from_lookup(|_| None).unwrap();
-    let key = SigningKey::new(&material("v1", 1)).unwrap();
+    let key = SigningKey::new(crate::domain::SigningAlg::Hs256, &material("v1", 1)).unwrap();
     let mut user = User {
         user_id: "u".into(),
         username: Username::parse("alice").unwrap(),

@@ -21,15 +21,18 @@ async fn start_with_cache(
         .await
         .unwrap();
     let port = listener.local_addr().unwrap().port();
+    let verify_keys =
+        shared::app::verify_key_ring(env.app.secrets.clone(), &env.cfg, env.app.clock.clone());
     let server = Arc::new(devserver::DevServer {
         api: env.app.api(),
         config: std::sync::Arc::new(env.cfg.clone()),
         authorizer: Arc::new(Authorizer::new(
             &env.cfg,
-            env.app.keys.clone(),
+            verify_keys.clone(),
             env.app.clock.clone(),
         )),
         authorizer_cache,
+        public_keys: env.cfg.signing_alg.is_asymmetric().then_some(verify_keys),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(devserver::serve(listener, server, async {

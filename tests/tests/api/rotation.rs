@@ -50,7 +50,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
     let env = TestEnv::new().await;
     let before = version_with(&env, "AWSCURRENT").await.unwrap();
 
-    let new = Rotator::for_cli(env.app.secrets.client().clone())
+    let new = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
         .rotate_now(&env.cfg.signing_secret_id)
         .await
         .unwrap();
@@ -69,10 +69,14 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
         .await
         .unwrap();
     assert_eq!(
-        shared::crypto::keyring::parse_signing_secret(value.secret_string().unwrap())
-            .unwrap()
-            .expose_secret()
-            .len(),
+        shared::crypto::keyring::parse_signing_secret(
+            env.cfg.signing_alg,
+            value.secret_string().unwrap()
+        )
+        .unwrap()
+        .signing
+        .expose_secret()
+        .len(),
         32
     );
 }
@@ -80,7 +84,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
 #[tokio::test]
 async fn retried_steps_are_idempotent() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
     let id = &env.cfg.signing_secret_id;
     let token = uuid::Uuid::new_v4().to_string();
     rotator.run(id, &token, Step::Create).await.unwrap();
@@ -125,7 +129,7 @@ async fn retried_steps_are_idempotent() {
 #[tokio::test]
 async fn steps_that_do_not_match_the_secret_state_are_refused() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
     let id = &env.cfg.signing_secret_id;
     let unknown = uuid::Uuid::new_v4().to_string();
     for step in [Step::Set, Step::Test, Step::Finish] {
@@ -143,7 +147,7 @@ async fn steps_that_do_not_match_the_secret_state_are_refused() {
     ));
     // The Lambda flavour insists that rotation is enabled on the secret.
     assert!(matches!(
-        Rotator::for_lambda(env.app.secrets.client().clone())
+        Rotator::for_lambda(env.app.secrets.client().clone(), &env.cfg)
             .run(id, &unknown, Step::Create)
             .await,
         Err(RotationError::NotEnabled)
@@ -155,7 +159,7 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
     let env = TestEnv::new().await;
     env.create_user("alice", "pw-123456", &[]).await;
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone());
+    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
     let login = body(&env.login("alice", "pw-123456").await);
     let old_access = login["access_token"].as_str().unwrap().to_string();
     let old_refresh = login["refresh_token"].as_str().unwrap().to_string();
@@ -168,8 +172,10 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
                 shared::adapters::secrets_manager::SecretsManagerKeySource::new(
                     env.app.secrets.clone(),
                     env.cfg.signing_secret_id.clone(),
+                    env.cfg.signing_alg,
                 ),
             ),
+            env.cfg.signing_alg,
             env.app.clock.clone(),
             3_600,
         )),
@@ -233,7 +239,7 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
     let env = TestEnv::new().await;
     let user = env.create_user("alice", "pw-123456", &[]).await;
     let token_id = uuid::Uuid::new_v4().to_string();
-    Rotator::for_cli(env.app.secrets.client().clone())
+    Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
         .run(&env.cfg.signing_secret_id, &token_id, Step::Create)
         .await
         .unwrap();
@@ -246,11 +252,18 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
         .send()
         .await
         .unwrap();
-    let key = shared::crypto::keyring::SigningKey::new(&shared::ports::KeyMaterial {
-        kid: pending.version_id.clone().unwrap(),
-        secret: shared::crypto::keyring::parse_signing_secret(pending.secret_string().unwrap())
-            .unwrap(),
-    })
+    let key = shared::crypto::keyring::SigningKey::new(
+        env.cfg.signing_alg,
+        &shared::ports::KeyMaterial {
+            kid: pending.version_id.clone().unwrap(),
+            secret: shared::crypto::keyring::parse_signing_secret(
+                env.cfg.signing_alg,
+                pending.secret_string().unwrap(),
+            )
+            .unwrap()
+            .signing,
+        },
+    )
     .unwrap();
     let now = shared::ports::Clock::now(env.app.clock.as_ref());
     let (jwt, _) = shared::crypto::tokens::mint_access_token(

@@ -40,8 +40,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SecretCommand {
-    /// Rotate the signing key now: the rotation function's four steps, run locally.
-    Rotate,
+    /// Rotate the signing key now: the rotation function's four steps, run locally. In an
+    /// asymmetric mode it refuses within 2 h 5 min of the last rotation (verifiers may not
+    /// have fetched the next key yet) unless --force (a leaked key).
+    Rotate {
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -212,10 +217,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 );
             }
         }
-        Command::Secret(SecretCommand::Rotate) => {
-            let version = shared::aws::rotation::Rotator::for_cli(app.secrets.client().clone())
-                .rotate_now(&app.cfg.signing_secret_id)
-                .await?;
+        Command::Secret(SecretCommand::Rotate { force }) => {
+            let mut rotator =
+                shared::aws::rotation::Rotator::for_cli(app.secrets.client().clone(), &app.cfg);
+            if force {
+                rotator = rotator.forced();
+            }
+            let version = rotator.rotate_now(&app.cfg.signing_secret_id).await?;
             println!(
                 "rotated {}: AWSCURRENT is now version {version}",
                 app.cfg.signing_secret_id

@@ -27,7 +27,7 @@ async fn env() -> Env {
     shared::aws::setup::ensure_tables(&app.dynamodb, &cfg)
         .await
         .unwrap();
-    shared::aws::setup::ensure_signing_secret(&app.secrets, &cfg.signing_secret_id)
+    shared::aws::setup::ensure_signing_secret(&app.secrets, &cfg)
         .await
         .unwrap();
     Env { cfg, app }

@@ -3,6 +3,9 @@
 //! (b) `jsonwebtoken::decode` alone, key and `Validation` built once;
 //! (c) a hand-rolled floor: HMAC-SHA256 over the signing input, base64url decode, JSON parse.
 //! Not baselines: (d) the event parse alone, (e) the handler on an already-parsed request.
+//! Per asymmetric algorithm (group `authorizer_alg`): the handler per event over a public-keys
+//! ring (what the deployed authorizer holds) vs that algorithm's bare signature verify (ring,
+//! key parsed once), and minting one token.
 //! `scripts/bench.sh` turns the estimates into the ratios the README reports.
 
 use secrecy::ExposeSecret;
@@ -14,8 +17,8 @@ use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use shared::adapters::memory::StaticKeySource;
-use shared::config::Config;
+use shared::adapters::memory::{StaticJwks, StaticKeySource};
+use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::domain::{Claims, User, Username};
 use shared::ports::{KeyMaterial, KeySet, SystemClock};
@@ -30,7 +33,7 @@ fn bench(c: &mut Criterion) {
         kid: "v1".into(),
         secret: vec![7u8; 32].into(),
     };
-    let key = SigningKey::new(&material).unwrap();
+    let key = SigningKey::new(SigningAlg::Hs256, &material).unwrap();
     let user = User {
         user_id: "5f0c6d1e-1111-4222-8333-944455556666".into(),
         username: Username::parse("alice").unwrap(),
@@ -59,7 +62,9 @@ fn bench(c: &mut Criterion) {
             current: material.clone(),
             previous: None,
             pending: None,
+            next: None,
         })),
+        SigningAlg::Hs256,
         Arc::new(SystemClock),
         3600,
     ));
@@ -125,6 +130,58 @@ fn bench(c: &mut Criterion) {
             black_box(claims)
         })
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("authorizer_alg");
+    for alg in [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa] {
+        let material = KeyMaterial {
+            kid: "v1".into(),
+            secret: shared::crypto::keys::generate(alg).unwrap(),
+        };
+        let key = SigningKey::new(alg, &material).unwrap();
+        let settings = shared::crypto::tokens::TokenSettings::from(&cfg);
+        let mint = || {
+            shared::crypto::tokens::mint_access_token(
+                &key,
+                &settings,
+                &user,
+                "0123456789abcdef0123456789abcdef",
+                now,
+            )
+            .unwrap()
+            .0
+        };
+        let token = mint();
+        let jwks = serde_json::json!({ "keys": [key.verify.jwk().unwrap()] }).to_string();
+        let ring = Arc::new(KeyRing::public(
+            Arc::new(StaticJwks::new(jwks)),
+            alg,
+            Arc::new(SystemClock),
+            3600,
+        ));
+        let authorizer = Authorizer::new(&cfg, ring, Arc::new(SystemClock));
+        let mut event = event.clone();
+        event["headers"]["authorization"] = serde_json::json!(format!("Bearer {token}"));
+        event["identitySource"] = serde_json::json!([format!("Bearer {token}")]);
+        let event_text = event.to_string();
+        let warm = rt.block_on(authorizer.handle_json(&event)).unwrap();
+        assert_eq!(warm["isAuthorized"], true, "{alg}");
+        group.bench_function(format!("{alg}_a_handler_per_event"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let event: AuthorizerRequest =
+                    serde_json::from_str(black_box(&event_text)).unwrap();
+                let resp = authorizer.handle(&event).await.unwrap();
+                black_box(serde_json::to_string(&resp).unwrap())
+            })
+        });
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let verify = key.verify.clone();
+        group.bench_function(format!("{alg}_f_bare_verify"), |b| {
+            b.iter(|| assert!(verify.verify(black_box(input.as_bytes()), black_box(&signature))))
+        });
+        group.bench_function(format!("{alg}_g_mint"), |b| b.iter(|| black_box(mint())));
+    }
     group.finish();
 }
 

@@ -46,7 +46,9 @@ fn bench(c: &mut Criterion) {
             },
             previous: None,
             pending: None,
+            next: None,
         })),
+        shared::config::SigningAlg::Hs256,
         clock.clone(),
         3600,
     ));

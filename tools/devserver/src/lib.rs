@@ -93,6 +93,9 @@ pub struct DevServer {
     pub config: Arc<Config>,
     pub authorizer: Arc<Authorizer>,
     pub authorizer_cache: AuthorizerCache,
+    /// The verify-only key ring the discovery function serves in an asymmetric mode (the
+    /// authorizer's too); `None` in HS256.
+    pub public_keys: Option<Arc<shared::crypto::keyring::KeyRing>>,
 }
 
 /// API Gateway's authorizer cache, as the SAM template configures it (`ReauthorizeEvery` =
@@ -381,10 +384,12 @@ impl DevServer {
         }
         let api = self.api.clone();
         let config = self.config.clone();
+        let public_keys = self.public_keys.clone();
         let result = shared::http::runtime::invoke_request(
             move |req| {
                 let api = api.clone();
                 let config = config.clone();
+                let public_keys = public_keys.clone();
                 async move {
                     Ok::<_, lambda_http::Error>(
                         shared::http::runtime::guarded(async move {
@@ -393,7 +398,9 @@ impl DevServer {
                                     shared::http::handlers::handle(&api, endpoint, req).await
                                 }
                                 Route::Hello | Route::Health => shared::http::hello::route(&req),
-                                Route::Discovery => well_known::route(&req, &config),
+                                Route::Discovery => {
+                                    well_known::route(&req, &config, public_keys.as_deref()).await
+                                }
                             }
                         })
                         .await,

@@ -76,7 +76,7 @@ async fn run() -> Result<(), DevError> {
     };
     let app = shared::app::App::from_config(cfg);
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
-    shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg.signing_secret_id).await?;
+    shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
     match create_user(
         app.store.as_ref(),
         &shared::crypto::password::Passwords::default(),
@@ -105,15 +105,22 @@ async fn run() -> Result<(), DevError> {
     println!("USERS_TABLE={}", app.cfg.users_table);
     println!("SESSIONS_TABLE={}", app.cfg.sessions_table);
     println!("SIGNING_SECRET_ID={}", app.cfg.signing_secret_id);
+    println!("SIGNING_ALG={}", app.cfg.signing_alg);
+    if app.cfg.signing_alg.is_asymmetric() {
+        println!("PUBLIC_KEYS_SECRET_ID={}", app.cfg.public_keys_secret_id);
+    }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|source| DevError::Listen { port, source })?;
+    // As deployed: in an asymmetric mode the authorizer and discovery read only the public keys.
+    let verify_keys =
+        shared::app::verify_key_ring(app.secrets.clone(), &app.cfg, app.clock.clone());
     let authorizer = Arc::new(Authorizer::new(
         &app.cfg,
-        app.keys.clone(),
+        verify_keys.clone(),
         app.clock.clone(),
     ));
     let server = Arc::new(DevServer {
@@ -121,6 +128,7 @@ async fn run() -> Result<(), DevError> {
         config: app.cfg.clone(),
         authorizer,
         authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
+        public_keys: app.cfg.signing_alg.is_asymmetric().then_some(verify_keys),
     });
     println!("ready on http://127.0.0.1:{port}");
     serve(listener, server, shutdown_signal()).await;

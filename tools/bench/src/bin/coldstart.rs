@@ -69,12 +69,9 @@ async fn main() {
     shared::aws::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
         .await
         .unwrap();
-    shared::aws::setup::ensure_signing_secret(
-        &aws_sdk_secretsmanager::Client::new(&sdk),
-        &cfg.signing_secret_id,
-    )
-    .await
-    .unwrap();
+    shared::aws::setup::ensure_signing_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &cfg)
+        .await
+        .unwrap();
     let env = integration_tests::function_env(&cfg);
     let stub = SecretsStub::start().await;
     let stub_env: Vec<(String, String)> = env
