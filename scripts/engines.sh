@@ -52,8 +52,9 @@ engines_venv_install() {
 
 engines_install_moto() { engines_venv_install moto_server moto "${MOTO_PIP[@]}"; }
 
-# PyJWT: an independent JOSE implementation the integration tests check issued tokens with.
-engines_install_jose() { engines_venv_install -m jwt PyJWT "pyjwt==2.*"; }
+# PyJWT (with `cryptography` for RS256, ES256, EdDSA): an independent JOSE implementation the
+# integration tests check issued tokens with.
+engines_install_jose() { engines_venv_install -m "jwt, cryptography" PyJWT "pyjwt[crypto]==2.*"; }
 
 engines_install() { engines_install_dynamodb && engines_install_moto && engines_install_jose; }
 

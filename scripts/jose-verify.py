@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Verifies an access token with PyJWT, an implementation independent of ours.
 
-Usage: jose-verify.py ALG KEY_BASE64 ISSUER AUDIENCE < token
+Usage: jose-verify.py ALG KEY ISSUER AUDIENCE < token
+KEY: for HS256 the shared secret in base64; otherwise the published JWKS document (JSON), from
+which the key named by the token's `kid` is taken, as a JWKS client does (PyJWKSet).
 Pins the algorithm, requires every claim the contract lists, checks iss, aud, exp and nbf
 (30 s leeway) and the at+jwt type; prints the claims as JSON, or the error and exits 1.
 """
@@ -11,15 +13,23 @@ import sys
 
 import jwt
 
-alg, key_b64, issuer, audience = sys.argv[1:5]
+alg, key_arg, issuer, audience = sys.argv[1:5]
 token = sys.stdin.read().strip()
 try:
     header = jwt.get_unverified_header(token)
     if header.get("typ") != "at+jwt":
         raise jwt.InvalidTokenError(f"typ is {header.get('typ')!r}")
+    if alg == "HS256":
+        key = base64.b64decode(key_arg)
+    else:
+        jwks = jwt.PyJWKSet.from_json(key_arg)
+        matching = [k for k in jwks.keys if k.key_id == header.get("kid")]
+        if not matching:
+            raise jwt.InvalidTokenError(f"no published key has kid {header.get('kid')!r}")
+        key = matching[0]
     claims = jwt.decode(
         token,
-        base64.b64decode(key_b64),
+        key,
         algorithms=[alg],
         issuer=issuer,
         audience=audience,

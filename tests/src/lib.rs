@@ -114,6 +114,11 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
     vars.push(("USERS_TABLE".into(), cfg.users_table.clone()));
     vars.push(("SESSIONS_TABLE".into(), cfg.sessions_table.clone()));
     vars.push(("SIGNING_SECRET_ID".into(), cfg.signing_secret_id.clone()));
+    vars.push(("SIGNING_ALG".into(), cfg.signing_alg.to_string()));
+    vars.push((
+        "PUBLIC_KEYS_SECRET_ID".into(),
+        cfg.public_keys_secret_id.clone(),
+    ));
     vars
 }
 
@@ -253,6 +258,37 @@ impl TestEnv {
             current.version_id.unwrap_or_default(),
             key.signing.expose_secret().to_vec(),
         )
+    }
+
+    /// A fresh verifier's key ring, as the authorizer builds it (public keys only in an
+    /// asymmetric mode), over the test's clock.
+    pub fn verify_ring(&self) -> Arc<shared::crypto::keyring::KeyRing> {
+        shared::app::verify_key_ring(self.app.secrets.clone(), &self.cfg, self.clock.clone())
+    }
+
+    /// `GET /.well-known/jwks.json` as the discovery function answers it now (a fresh ring).
+    pub async fn published_jwks(&self) -> Value {
+        let ring = self.verify_ring();
+        let keys = self.cfg.signing_alg.is_asymmetric().then_some(&*ring);
+        let resp = shared::http::well_known::jwks(keys).await;
+        assert_eq!(resp.status(), 200);
+        match resp.body() {
+            lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Whether a fresh authorizer (its own ring, as a new container) allows `token`.
+    pub async fn authorizer_allows(&self, token: &str) -> bool {
+        let authorizer = shared::service::authorizer::Authorizer::new(
+            &self.cfg,
+            self.verify_ring(),
+            self.clock.clone(),
+        );
+        authorizer
+            .verify_header(Some(&format!("Bearer {token}")))
+            .await
+            .is_ok()
     }
 
     /// Every raw item of the sessions table (tests look at what is really stored).

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
     let app = shared::app::KeyRingApp::from_config(cfg);
-    app.warm_up().await;
+    app.warm_up().await?;
     let authorizer = Arc::new(Authorizer::new(
         &app.cfg,
         app.keys.clone(),

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let app = std::sync::Arc::new(shared::app::KeyRingApp::from_config(cfg));
     let publishes = app.cfg.signing_alg.is_asymmetric();
     if publishes {
-        app.warm_up().await;
+        app.warm_up().await?;
     }
     lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {
         let app = app.clone();

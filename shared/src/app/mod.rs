@@ -10,7 +10,7 @@ use crate::adapters::secrets_manager::{
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
-use crate::error::Chain;
+use crate::error::{Chain, KeyError};
 use crate::http::handlers::{Api, Endpoint};
 use crate::http::runtime::handle_logged_with;
 use crate::ports::{Clock, SystemClock};
@@ -53,8 +53,9 @@ impl KeyRingApp {
         }
     }
 
-    pub async fn warm_up(&self) {
-        warm_up(&self.secrets, &self.keys).await;
+    /// See [`warm_up`].
+    pub async fn warm_up(&self) -> Result<(), KeyError> {
+        warm_up(&self.secrets, &self.keys).await
     }
 }
 
@@ -94,20 +95,32 @@ pub fn verify_key_ring(
 }
 
 /// Loads the key ring during the Lambda init phase so the first request does not pay for it.
-/// A failure is logged, not fatal: the ring retries on first use.
+/// Secrets Manager unreachable is logged, not fatal: the ring retries on first use. A key that
+/// is there but unusable (malformed, too short, of another type or size than `SIGNING_ALG`)
+/// is fatal: the function stops at start-up with the reason, as for a bad variable.
 /// The client is built first, so the logged `latency_ms` is the fetch alone (two concurrent
 /// `GetSecretValue`, with the first connection's set-up), which CloudWatch then shows per cold
 /// start and `make bench` reports apart from the rest of init.
-async fn warm_up(secrets: &SecretsClient, keys: &KeyRing) {
+async fn warm_up(secrets: &SecretsClient, keys: &KeyRing) -> Result<(), KeyError> {
     secrets.client();
     let started = std::time::Instant::now();
     match keys.load().await {
-        Ok(_) => tracing::info!(
-            event = "signing_keys_loaded",
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "signing keys loaded at start-up"
-        ),
-        Err(e) => tracing::warn!(error = %Chain(&e), "could not load the signing key at start-up"),
+        Ok(_) => {
+            tracing::info!(
+                event = "signing_keys_loaded",
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "signing keys loaded at start-up"
+            );
+            Ok(())
+        }
+        Err(e @ KeyError::Unavailable(_)) => {
+            tracing::warn!(error = %Chain(&e), "could not load the signing key at start-up");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %Chain(&e), "unusable signing key");
+            Err(e)
+        }
     }
 }
 
@@ -186,8 +199,9 @@ impl App {
         }
     }
 
-    pub async fn warm_up(&self) {
-        warm_up(&self.secrets, &self.keys).await;
+    /// See [`warm_up`].
+    pub async fn warm_up(&self) -> Result<(), KeyError> {
+        warm_up(&self.secrets, &self.keys).await
     }
 
     /// The token endpoints over this app's service and `CORS_ALLOW_ORIGIN`.
@@ -210,7 +224,7 @@ where
     let app = App::from_config(cfg);
     // Only the endpoints that sign tokens need the key (the others' roles have no access).
     if endpoint.signs() {
-        app.warm_up().await;
+        app.warm_up().await?;
     }
     let api = app.api();
     lambda_http::run(lambda_http::service_fn(move |req: lambda_http::Request| {

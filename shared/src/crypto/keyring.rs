@@ -47,10 +47,11 @@ pub fn parse_signing_secret(alg: SigningAlg, json: &str) -> Result<SecretValue, 
         next_key: Option<String>,
     }
     let shape = match alg {
-        SigningAlg::Hs256 => "expected JSON {\"signing_key\": \"<base64>\"}",
-        _ => "expected JSON {\"signing_key\": \"<PKCS#8 PEM>\", \"next_key\": \"<PKCS#8 PEM>\"}",
+        SigningAlg::Hs256 => "{\"signing_key\": \"<base64>\"}",
+        _ => "{\"signing_key\": \"<PKCS#8 PEM>\", \"next_key\": \"<PKCS#8 PEM>\"}",
     };
-    let value: Value = serde_json::from_str(json).map_err(|_| KeyError::Malformed(shape.into()))?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|_| KeyError::Malformed(format!("SIGNING_ALG={alg} expects JSON {shape}")))?;
     if alg.is_asymmetric() {
         return Ok(SecretValue {
             signing: keys::from_pem(alg, &value.signing_key)?,

@@ -1,7 +1,8 @@
 //! Issued access tokens checked by an independent JOSE implementation (PyJWT in `.venv`,
 //! installed by the engines' script): what our verifier accepts, a standard library accepts
 //! too, with the algorithm pinned and every contract claim required. With HS256 the key set is
-//! empty, so PyJWT gets the shared secret; asymmetric keys (issue 18) will use the JWKS.
+//! empty, so PyJWT gets the shared secret; in RS256, ES256 and EdDSA it gets only the JWKS the
+//! discovery function publishes, and picks the key by `kid` as any JWKS client does.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -9,9 +10,20 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 use integration_tests::*;
 use serde_json::Value;
+use shared::config::SigningAlg;
+
+/// Runs `scripts/jose-verify.py` with the HS256 secret.
+fn pyjwt_verify(token: &str, key: &[u8], env: &TestEnv) -> Result<Value, String> {
+    pyjwt(
+        "HS256",
+        &base64::engine::general_purpose::STANDARD.encode(key),
+        token,
+        env,
+    )
+}
 
 /// Runs `scripts/jose-verify.py`; `Ok(claims and header)` or `Err(PyJWT's complaint)`.
-fn pyjwt_verify(token: &str, key: &[u8], env: &TestEnv) -> Result<Value, String> {
+fn pyjwt(alg: &str, key: &str, token: &str, env: &TestEnv) -> Result<Value, String> {
     let python = repo_root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -19,12 +31,7 @@ fn pyjwt_verify(token: &str, key: &[u8], env: &TestEnv) -> Result<Value, String>
     );
     let mut child = Command::new(python)
         .arg(repo_root().join("scripts/jose-verify.py"))
-        .args([
-            "HS256",
-            &base64::engine::general_purpose::STANDARD.encode(key),
-            &env.cfg.issuer,
-            &env.cfg.audience,
-        ])
+        .args([alg, key, &env.cfg.issuer, &env.cfg.audience])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,4 +91,67 @@ async fn pyjwt_accepts_our_access_tokens_and_refuses_altered_ones() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     assert!(pyjwt_verify(&forged, &key, &env).is_err());
+}
+
+/// Alters one claim of a token, keeping its header and signature.
+fn with_roles(token: &str, roles: Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (head, rest) = token.split_once('.').unwrap();
+    let (payload, sig) = rest.split_once('.').unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["roles"] = roles;
+    format!(
+        "{head}.{}.{sig}",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+#[tokio::test]
+async fn in_every_asymmetric_mode_pyjwt_verifies_our_tokens_with_only_the_published_jwks() {
+    for alg in [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa] {
+        let env = TestEnv::with(|cfg| cfg.signing_alg = alg).await;
+        env.create_user("rita", "rita-password-1", &["reader"])
+            .await;
+        let login = env.login("rita", "rita-password-1").await;
+        assert_eq!(status(&login), 200, "{alg}");
+        let access = body(&login)["access_token"].as_str().unwrap().to_string();
+
+        let jwks = env.published_jwks().await;
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(
+            keys.len(),
+            2,
+            "{alg}: the signing key and the next one: {jwks}"
+        );
+        for key in keys {
+            assert_eq!(key["alg"], alg.as_str());
+            assert_eq!(key["use"], "sig");
+            assert!(
+                key.get("d").is_none() && key.get("p").is_none(),
+                "{alg}: private member"
+            );
+        }
+        let checked = pyjwt(alg.as_str(), &jwks.to_string(), &access, &env)
+            .unwrap_or_else(|e| panic!("{alg}: PyJWT refused our token: {e}"));
+        assert_eq!(checked["header"]["alg"], alg.as_str());
+        assert_eq!(
+            checked["header"]["kid"], keys[0]["kid"],
+            "{alg}: signed by the first key"
+        );
+        assert_eq!(checked["claims"]["username"], "rita");
+        assert!(env.authorizer_allows(&access).await, "{alg}");
+
+        // Altered claims: PyJWT and our authorizer both refuse.
+        let forged = with_roles(&access, serde_json::json!(["admin"]));
+        let e = pyjwt(alg.as_str(), &jwks.to_string(), &forged, &env).unwrap_err();
+        assert!(e.contains("Signature"), "{alg}: {e}");
+        assert!(!env.authorizer_allows(&forged).await, "{alg}");
+        // A key set without the signing key: PyJWT finds no key (the next key does not verify).
+        let only_next = serde_json::json!({ "keys": [keys[1]] }).to_string();
+        assert!(
+            pyjwt(alg.as_str(), &only_next, &access, &env).is_err(),
+            "{alg}"
+        );
+    }
 }

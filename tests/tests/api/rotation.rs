@@ -302,3 +302,143 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
     );
     assert_eq!(kid(&jwt), token_id);
 }
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The asymmetric timeline, against moto, for each algorithm: every key is in the published
+/// set before it signs (a verifier holding the set from before a rotation verifies the tokens
+/// signed after it), the previous key stays published for one rotation, then goes.
+#[tokio::test]
+async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_previous_one() {
+    use shared::config::SigningAlg;
+    for alg in [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256] {
+        let env = TestEnv::with(|cfg| cfg.signing_alg = alg).await;
+        env.create_user("ana", "ana-password-1", &[]).await;
+        let rotator = || Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg).forced();
+        let access = || async {
+            let login = env.login("ana", "ana-password-1").await;
+            body(&login)["access_token"].as_str().unwrap().to_string()
+        };
+
+        let jwks0 = env.published_jwks().await;
+        let set0 = kids(&jwks0);
+        assert_eq!(set0.len(), 2, "{alg}: signing + next");
+        let token0 = access().await;
+        assert_eq!(kid(&token0), set0[0], "{alg}");
+        // A verifier that fetched the set before the rotation and keeps it (API Gateway's JWT
+        // authorizer caches it up to 2 h): the set as it was, never fetched again.
+        let cached = Arc::new(shared::adapters::memory::StaticJwks::new(jwks0.to_string()));
+        let early = Arc::new(shared::crypto::keyring::KeyRing::public(
+            cached.clone(),
+            alg,
+            env.clock.clone(),
+            u64::MAX / 2,
+        ));
+        let early_authorizer = Authorizer::new(&env.cfg, early, env.clock.clone());
+        assert!(v2_allows(&early_authorizer, &token0).await);
+
+        rotator()
+            .rotate_now(&env.cfg.signing_secret_id)
+            .await
+            .unwrap();
+        env.clock.advance(env.cfg.secret_cache_ttl); // the login function's cache expires
+        let set1 = kids(&env.published_jwks().await);
+        assert_eq!(
+            set1,
+            vec![set0[1].clone(), set1[1].clone(), set0[0].clone()],
+            "{alg}: current (the old next), new next, previous"
+        );
+        let token1 = access().await;
+        assert_eq!(
+            kid(&token1),
+            set0[1],
+            "{alg}: signed by the key published as next"
+        );
+        // The early verifier already had that key: it verifies without fetching the set again.
+        assert!(v2_allows(&early_authorizer, &token1).await, "{alg}");
+        assert_eq!(cached.loads(), 1, "{alg}");
+        assert!(
+            env.authorizer_allows(&token0).await,
+            "{alg}: previous key still verifies"
+        );
+
+        rotator()
+            .rotate_now(&env.cfg.signing_secret_id)
+            .await
+            .unwrap();
+        let set2 = kids(&env.published_jwks().await);
+        assert_eq!(set2[0], set1[1], "{alg}");
+        assert!(
+            !set2.contains(&set0[0]),
+            "{alg}: a key two rotations old is gone"
+        );
+        assert!(
+            !env.authorizer_allows(&token0).await,
+            "{alg}: and its tokens refused"
+        );
+        assert!(env.authorizer_allows(&token1).await, "{alg}");
+    }
+}
+
+/// Without --force a second rotation within MIN_ROTATION_INTERVAL is refused before anything
+/// is written: its new key would sign before cached key sets had it.
+#[tokio::test]
+async fn a_hurried_asymmetric_rotation_is_refused_and_writes_nothing() {
+    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Es256).await;
+    let before = stages(&env).await;
+    let published = env.published_jwks().await;
+    let err = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+        .rotate_now(&env.cfg.signing_secret_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotationError::TooSoon { .. }), "{err}");
+    assert!(err.to_string().contains("--force"), "{err}");
+    assert_eq!(stages(&env).await, before);
+    assert_eq!(env.published_jwks().await, published);
+}
+
+/// The template's first value is a placeholder (CloudFormation cannot make an RSA key): the
+/// first rotation, run at deploy, starts a key chain whatever its age, and publishes it.
+#[tokio::test]
+async fn the_first_rotation_replaces_a_placeholder_with_a_key_chain() {
+    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Rs256).await;
+    env.app
+        .secrets
+        .put_secret_value()
+        .secret_id(&env.cfg.signing_secret_id)
+        .secret_string(r#"{"placeholder":"replaced by the first rotation"}"#)
+        .send()
+        .await
+        .unwrap();
+    // Until then, a function starting up says what is wrong.
+    let fresh = shared::app::App::from_parts(
+        env.cfg.clone(),
+        env.app.dynamodb.clone(),
+        env.app.secrets.client().clone(),
+        env.clock.clone(),
+        shared::crypto::password::Passwords::default(),
+    );
+    let e = fresh.warm_up().await.unwrap_err();
+    assert!(e.to_string().contains("RS256"), "{e}");
+
+    Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+        .rotate_now(&env.cfg.signing_secret_id)
+        .await
+        .unwrap();
+    assert_eq!(kids(&env.published_jwks().await).len(), 2);
+    let fresh = shared::app::App::from_parts(
+        env.cfg.clone(),
+        env.app.dynamodb.clone(),
+        env.app.secrets.client().clone(),
+        env.clock.clone(),
+        shared::crypto::password::Passwords::default(),
+    );
+    fresh.warm_up().await.unwrap();
+}
