@@ -3,8 +3,11 @@
 sam validate and cfn-lint check that the template is valid, not that it protects anything:
 this checks that the HTTP API stage throttles every route, that every route that checks a
 password has its own tighter limit, that the login function's concurrency has a ceiling, that
-every function has the CORS_ALLOW_ORIGIN its cross-site check reads, and that only this stack's
-secret may invoke the rotation function. Exit 1 with one line per finding.
+every function has the CORS_ALLOW_ORIGIN its cross-site check reads, that only this stack's
+secret may invoke the rotation function, and, with SigningAlg HS256 and with an asymmetric one
+(its conditions resolved), which secret each function may read: in an asymmetric mode the
+authorizer and the discovery function reach the public keys only. Exit 1 with one line per
+finding.
 """
 import re
 import sys
@@ -61,12 +64,71 @@ def main(path):
             if "SourceArn" not in r["Properties"]:
                 problems.append(f"{name} lets any secret's rotation invoke it (no SourceArn)")
 
+    for asymmetric in (False, True):
+        problems += secret_access(resources, asymmetric)
+
     for p in problems:
         print(f"check-template: {p}")
     if problems:
         return 1
-    print(f"check-template: {len(routes)} routes; stage and credential-route throttles, login ceiling, CORS variable, rotation SourceArn present")
+    print(f"check-template: {len(routes)} routes; stage and credential-route throttles, login ceiling, CORS variable, rotation SourceArn present; secret access per SigningAlg")
     return 0
+
+
+def resolve(node, conditions):
+    """The value CloudFormation deploys under `conditions`: Fn::If picked, AWS::NoValue gone."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            cond, yes, no = node["Fn::If"]
+            return resolve(yes if conditions[cond] else no, conditions)
+        out = {k: resolve(v, conditions) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v != {"Ref": "AWS::NoValue"}}
+    if isinstance(node, list):
+        return [resolve(v, conditions) for v in node if resolve(v, conditions) != {"Ref": "AWS::NoValue"}]
+    return node
+
+
+# Which secrets each function may read (R) or write (W), per mode. Anything else is a finding.
+SECRETS = {
+    False: {"Authorizer": {"SigningSecret": "R"}, "Discovery": {}, "Login": {"SigningSecret": "R"},
+            "Refresh": {"SigningSecret": "R"}, "Register": {"SigningSecret": "R"},
+            "Account": {}, "Logout": {}, "Hello": {},
+            "RotateSecret": {"SigningSecret": "RW"}},
+    True: {"Authorizer": {"PublicKeysSecret": "R"}, "Discovery": {"PublicKeysSecret": "R"},
+           "Login": {"SigningSecret": "R"}, "Refresh": {"SigningSecret": "R"},
+           "Register": {"SigningSecret": "R"}, "Account": {}, "Logout": {},
+           "Hello": {}, "RotateSecret": {"SigningSecret": "RW", "PublicKeysSecret": "RW"}},
+}
+
+
+def secret_access(resources, asymmetric):
+    mode = "asymmetric" if asymmetric else "HS256"
+    conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True}
+    problems = []
+    for fn, expected in SECRETS[asymmetric].items():
+        role = resolve(resources.get(f"{fn}FunctionRole", {}), conditions)
+        found = {}
+        for policy in role.get("Properties", {}).get("Policies", []):
+            for st in policy.get("PolicyDocument", {}).get("Statement", []):
+                actions = st.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                resources_ = st.get("Resource", [])
+                resources_ = resources_ if isinstance(resources_, list) else [resources_]
+                for res in resources_:
+                    ref = res.get("Ref") if isinstance(res, dict) else None
+                    for a in actions:
+                        if a.startswith("secretsmanager:") and ref:
+                            kind = "R" if a in ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret") else "W"
+                            found[ref] = "".join(sorted(set(found.get(ref, "")) | {kind}))
+        if found != expected:
+            problems.append(f"{mode}: {fn} may reach secrets {found}, expected {expected}")
+        env = resolve(resources.get(f"{fn}Function", {}), conditions).get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if "SIGNING_ALG" not in env or asymmetric != ("PUBLIC_KEYS_SECRET_ID" in env):
+            problems.append(f"{mode}: {fn} lacks SIGNING_ALG or has the wrong PUBLIC_KEYS_SECRET_ID")
+    rotation = resolve(resources.get("SigningSecretRotation", {}), conditions)
+    if rotation.get("Properties", {}).get("RotateImmediatelyOnUpdate") is not asymmetric:
+        problems.append(f"{mode}: the first rotation must run at deploy exactly in asymmetric modes")
+    return problems
 
 
 def consumer(path):
@@ -98,7 +160,36 @@ def consumer(path):
     return 0
 
 
+def consumer_jwt(path):
+    """examples/consumer-api-jwt.yaml: API Gateway's JWT authorizer, configured with the auth
+    stack's exported issuer, guards every route."""
+    resources = transform(yaml_parse(open(path).read()), {"AuthStackName": "auth"}, NoManagedPolicies())["Resources"]
+    imported = {"Fn::ImportValue": {"Fn::Sub": "${AuthStackName}-Issuer"}}
+    problems = []
+    apis = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    for r in apis:
+        body = r["Properties"].get("Body", {})
+        schemes = body.get("components", {}).get("securitySchemes", {})
+        jwt = [s for s in schemes.values() if s.get("x-amazon-apigateway-authorizer", {}).get("type") == "jwt"]
+        if not any(s["x-amazon-apigateway-authorizer"].get("jwtConfiguration", {}).get("issuer") == imported for s in jwt):
+            problems.append("no JWT authorizer with the imported issuer")
+        for path_, methods in body.get("paths", {}).items():
+            for m, op in methods.items():
+                if m != "options" and not op.get("security"):
+                    problems.append(f"{m.upper()} {path_} is not behind the JWT authorizer")
+    if not apis:
+        problems.append("no HTTP API")
+    for p in problems:
+        print(f"check-template: {path}: {p}")
+    if problems:
+        return 1
+    print(f"check-template: {path}: the JWT authorizer with the imported issuer guards every route")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--consumer-jwt":
+        sys.exit(consumer_jwt(sys.argv[2]))
     if len(sys.argv) > 2 and sys.argv[1] == "--consumer":
         sys.exit(consumer(sys.argv[2]))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "template.yaml"))

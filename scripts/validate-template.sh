@@ -19,4 +19,5 @@ for t in examples/*.yaml; do
   .venv/bin/cfn-lint "$t"
 done
 .venv/bin/python scripts/check-template.py --consumer examples/consumer-api.yaml
+.venv/bin/python scripts/check-template.py --consumer-jwt examples/consumer-api-jwt.yaml
 echo "template.yaml and examples/: sam validate, sam validate --lint, cfn-lint and check-template passed"
