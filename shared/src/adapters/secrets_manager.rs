@@ -186,6 +186,7 @@ impl PublicKeySource for SecretsManagerPublicKeys {
         self.client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            .version_stage(AWSCURRENT)
             .send()
             .await
             .map_err(KeyError::unavailable)?

@@ -406,6 +406,7 @@ pub async fn publish_public_keys(
     let current = client
         .get_secret_value()
         .secret_id(public_keys_secret_id)
+        .version_stage(AWSCURRENT)
         .send()
         .await
         .ok()

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::Engine;
+use hmac::Mac;
 use integration_tests::http_client::request;
 use integration_tests::TestEnv;
 use serde_json::json;
@@ -426,4 +428,61 @@ async fn discovery_documents_over_http_are_public_and_cacheable() {
     let jwks = request(port, "GET", "/.well-known/jwks.json", &[], "").await;
     assert_eq!(jwks.status, 200);
     assert_eq!(jwks.json(), json!({"keys": []}));
+}
+
+/// `SIGNING_ALG=ES256 make dev`: login signs with the private key, the authorizer in front of
+/// /hello and the discovery routes hold only the published public keys, and the JWKS served
+/// over HTTP names the key that signed.
+#[tokio::test]
+async fn an_asymmetric_dev_server_serves_its_public_keys_and_verifies_with_them() {
+    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Es256).await;
+    env.create_user("demo", "demo-password-123", &["reader"])
+        .await;
+    let (port, _stop) = start(&env).await;
+    let doc = request(port, "GET", "/.well-known/openid-configuration", &[], "").await;
+    assert_eq!(
+        doc.json()["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    let jwks = request(port, "GET", "/.well-known/jwks.json", &[], "").await;
+    assert_eq!(jwks.status, 200);
+    let kids: Vec<String> = jwks.json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kids.len(), 2, "{}", jwks.body);
+
+    let login = request(
+        port,
+        "POST",
+        "/auth/login",
+        &[("content-type", "application/json")],
+        r#"{"username":"demo","password":"demo-password-123"}"#,
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let access = login.json()["access_token"].as_str().unwrap().to_string();
+    let header = jsonwebtoken::decode_header(&access).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(header.kid.as_deref(), Some(kids[0].as_str()));
+    let bearer = format!("Bearer {access}");
+    let hello = request(port, "GET", "/hello", &[("authorization", &bearer)], "").await;
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    // An HS256 token under the published kid (keyed with the public JWK): refused.
+    let payload = access.split('.').nth(1).unwrap();
+    let forged_head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"alg": "HS256", "typ": "at+jwt", "kid": kids[0]}).to_string());
+    let input = format!("{forged_head}.{payload}");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(jwks.json()["keys"][0].to_string().as_bytes())
+            .unwrap();
+    mac.update(input.as_bytes());
+    let forged = format!(
+        "Bearer {input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let refused = request(port, "GET", "/hello", &[("authorization", &forged)], "").await;
+    assert_eq!(refused.status, 403);
 }

@@ -280,3 +280,54 @@ async fn the_discovery_binary_answers_both_documents() {
     assert_eq!(status(jwks), 200);
     assert_eq!(body(jwks), json!({"keys": []}), "HS256: nothing is public");
 }
+
+/// In an asymmetric mode the built authorizer and discovery binaries work from the public keys
+/// alone: pointed at a signing secret that does not exist, they still verify and publish. A
+/// login binary whose secret holds a key of another algorithm stops at start-up, saying so.
+#[tokio::test]
+async fn asymmetric_binaries_verify_and_publish_from_the_public_keys_alone() {
+    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::EdDsa).await;
+    env.create_user("demo", "demo-password-123", &["reader"])
+        .await;
+    let access = body(&env.login("demo", "demo-password-123").await)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut vars: Vec<(String, String)> = function_env(&env.cfg)
+        .into_iter()
+        .filter(|(k, _)| k != "SIGNING_SECRET_ID")
+        .collect();
+    vars.push(("SIGNING_SECRET_ID".into(), "no-such-secret".into()));
+    let mut v2 = load_event("authorizer-v2.json");
+    v2["headers"]["authorization"] = json!(format!("Bearer {access}"));
+    let (out, init) = run_binary(&binary("authorizer"), &vars, vec![v2]).await;
+    assert_eq!(init, None);
+    assert_eq!(response(&out[0])["isAuthorized"], true);
+    let (out, init) = run_binary(&binary("discovery"), &vars, vec![load_event("jwks.json")]).await;
+    assert_eq!(init, None);
+    let keys = body(response(&out[0]))["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    assert!(keys
+        .iter()
+        .all(|k| k["kty"] == "OKP" && k.get("d").is_none()));
+
+    // The same secret read as RS256: the login function refuses to start, naming the reason.
+    let mut vars = function_env(&env.cfg);
+    vars.retain(|(k, _)| k != "SIGNING_ALG");
+    vars.push(("SIGNING_ALG".into(), "RS256".into()));
+    let out = tokio::process::Command::new(binary("login"))
+        .env_clear()
+        .envs(vars)
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(logs.contains("not a usable RS256 key"), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+}
