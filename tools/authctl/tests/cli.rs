@@ -14,6 +14,10 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(shared::config::SigningAlg::Hs256).await
+}
+
+async fn env_with(alg: shared::config::SigningAlg) -> Env {
     assert!(
         std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
         "run under scripts/with-engines.sh (make test)"
@@ -23,6 +27,8 @@ async fn env() -> Env {
     cfg.users_table = format!("users-{id}");
     cfg.sessions_table = format!("sessions-{id}");
     cfg.signing_secret_id = format!("signing-{id}");
+    cfg.public_keys_secret_id = format!("public-keys-{id}");
+    cfg.signing_alg = alg;
     let app = App::from_config(cfg.clone());
     shared::aws::setup::ensure_tables(&app.dynamodb, &cfg)
         .await
@@ -40,6 +46,8 @@ impl Env {
             .env("USERS_TABLE", &self.cfg.users_table)
             .env("SESSIONS_TABLE", &self.cfg.sessions_table)
             .env("SIGNING_SECRET_ID", &self.cfg.signing_secret_id)
+            .env("SIGNING_ALG", self.cfg.signing_alg.as_str())
+            .env("PUBLIC_KEYS_SECRET_ID", &self.cfg.public_keys_secret_id)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -299,6 +307,44 @@ async fn secret_rotate_moves_awscurrent_to_a_new_version() {
     let after = current().await;
     assert_ne!(before, after, "{}", stdout(&out));
     assert!(stdout(&out).contains(&after), "{}", stdout(&out));
+}
+
+/// ES256: a rotation right after the last one is refused with the reason (exit 1, nothing
+/// changed); `--force` rotates and publishes the new next key.
+#[tokio::test]
+async fn secret_rotate_of_a_key_pair_needs_force_within_the_interval() {
+    let env = env_with(shared::config::SigningAlg::Es256).await;
+    let published = || async {
+        env.app
+            .secrets
+            .get_secret_value()
+            .secret_id(&env.cfg.public_keys_secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap()
+    };
+    let before = published().await;
+    let out = env.authctl(&["secret", "rotate"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(published().await, before);
+
+    let out = env.authctl(&["secret", "rotate", "--force"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after: serde_json::Value = serde_json::from_str(&published().await).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(
+        after["keys"][0], before["keys"][1],
+        "the old next key signs now"
+    );
+    assert_eq!(
+        after["keys"][2], before["keys"][0],
+        "the old signing key is kept"
+    );
 }
 
 #[tokio::test]
