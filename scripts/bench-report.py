@@ -18,6 +18,14 @@ print(f"  (c) hand-rolled HMAC floor   {c:8.2f} us")
 print(f"      of (a): event JSON parse {d:8.2f} us")
 print(f"      handler on a parsed request {e:5.2f} us (what the dev server calls)")
 print(f"  (a)/(b) = {a/b:.2f}x (goal <= 1.3x)   (a)/(c) = {a/c:.2f}x   (b)/(c) = {b/c:.2f}x")
+print("authorizer per SIGNING_ALG: handler per event (public-keys ring) vs that algorithm's bare verify")
+for alg in ("RS256", "ES256", "EdDSA"):
+    h, v, m = (mean("authorizer_alg", f"{alg}_{n}") for n in ("a_handler_per_event", "f_bare_verify", "g_mint"))
+    print(f"  {alg:<6} {h:8.2f} us vs {v:8.2f} us: {h/v:.2f}x (goal <= 1.3x)   minting one token {m:8.2f} us")
+print("signature verify, ring (used) vs RustCrypto (jsonwebtoken's rust_crypto), key parsed once")
+for alg in ("RS256", "ES256", "EdDSA"):
+    r, c = mean("verify_provider", f"{alg}_ring"), mean("verify_provider", f"{alg}_rustcrypto")
+    print(f"  {alg:<6} ring {r:8.2f} us   RustCrypto {c:8.2f} us   RustCrypto/ring {c/r:.2f}x")
 la, lb = mean("login", "a_handler") / 1000, mean("login", "b_argon2_verify") / 1000
 with open(os.path.join(root, "login", "paired.json")) as f:
     paired = json.load(f)

@@ -3,7 +3,10 @@
 //! functions at it to report their init without the emulator's own latency (moto answers in
 //! Python, slower than the fetch being measured), while the SDK's side of the fetch (connect, SigV4, JSON) still
 //! counts. It counts the calls, so the benchmark can check the key really was fetched.
+//! [`SecretsStub::with_secrets`] answers given secrets by id instead (the published key set of
+//! an asymmetric mode).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -20,10 +23,13 @@ pub struct SecretsStub {
     calls: Arc<AtomicUsize>,
 }
 
-fn answer(body: &[u8]) -> Response<Full<Bytes>> {
+fn answer(body: &[u8], secrets: &HashMap<String, String>) -> Response<Full<Bytes>> {
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let (status, body) = if request["VersionStage"] == "AWSCURRENT" {
-        let secret = json!({ "signing_key": STANDARD.encode([7u8; 64]) }).to_string();
+        let secret = match request["SecretId"].as_str().and_then(|id| secrets.get(id)) {
+            Some(value) => value.clone(),
+            None => json!({ "signing_key": STANDARD.encode([7u8; 64]) }).to_string(),
+        };
         (
             200,
             json!({
@@ -53,6 +59,12 @@ fn answer(body: &[u8]) -> Response<Full<Bytes>> {
 
 impl SecretsStub {
     pub async fn start() -> SecretsStub {
+        Self::with_secrets(HashMap::new()).await
+    }
+
+    /// Answers AWSCURRENT of each secret id in `secrets` with its value (others: the fixed key).
+    pub async fn with_secrets(secrets: HashMap<String, String>) -> SecretsStub {
+        let secrets = Arc::new(secrets);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("bind loopback");
@@ -61,10 +73,11 @@ impl SecretsStub {
         let counter = calls.clone();
         crate::runtime_api::serve_loopback(listener, move |req: Request<Incoming>| {
             let counter = counter.clone();
+            let secrets = secrets.clone();
             async move {
                 let body = crate::runtime_api::body_bytes(req).await;
                 counter.fetch_add(1, Ordering::SeqCst);
-                answer(&body)
+                answer(&body, &secrets)
             }
         });
         SecretsStub { url, calls }

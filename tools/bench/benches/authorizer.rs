@@ -133,6 +133,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("authorizer_alg");
+    let mut tokens = Vec::new();
     for alg in [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa] {
         let material = KeyMaterial {
             kid: "v1".into(),
@@ -181,6 +182,62 @@ fn bench(c: &mut Criterion) {
             b.iter(|| assert!(verify.verify(black_box(input.as_bytes()), black_box(&signature))))
         });
         group.bench_function(format!("{alg}_g_mint"), |b| b.iter(|| black_box(mint())));
+        tokens.push((alg, input.to_string(), signature, key.verify.jwk().unwrap()));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("verify_provider");
+    let b64 = |jwk: &serde_json::Value, name: &str| {
+        URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap()
+    };
+    for (alg, input, signature, jwk) in &tokens {
+        let ring_key = shared::crypto::keys::VerifyKey::from_jwk(*alg, jwk).unwrap();
+        group.bench_function(format!("{alg}_ring"), |b| {
+            b.iter(|| assert!(ring_key.verify(black_box(input.as_bytes()), black_box(signature))))
+        });
+        match alg {
+            SigningAlg::Rs256 => {
+                use rsa::signature::Verifier;
+                let public = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(&b64(jwk, "n")),
+                    rsa::BigUint::from_bytes_be(&b64(jwk, "e")),
+                )
+                .unwrap();
+                let key = rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(public);
+                group.bench_function(format!("{alg}_rustcrypto"), |b| {
+                    b.iter(|| {
+                        let sig =
+                            rsa::pkcs1v15::Signature::try_from(black_box(signature.as_slice()))
+                                .unwrap();
+                        key.verify(black_box(input.as_bytes()), &sig).unwrap()
+                    })
+                });
+            }
+            SigningAlg::Es256 => {
+                use p256::ecdsa::signature::Verifier;
+                let point = [vec![4u8], b64(jwk, "x"), b64(jwk, "y")].concat();
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+                group.bench_function(format!("{alg}_rustcrypto"), |b| {
+                    b.iter(|| {
+                        let sig = p256::ecdsa::Signature::from_slice(black_box(signature)).unwrap();
+                        key.verify(black_box(input.as_bytes()), &sig).unwrap()
+                    })
+                });
+            }
+            SigningAlg::EdDsa => {
+                use ed25519_dalek::Verifier;
+                let x: [u8; 32] = b64(jwk, "x").try_into().unwrap();
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&x).unwrap();
+                group.bench_function(format!("{alg}_rustcrypto"), |b| {
+                    b.iter(|| {
+                        let sig =
+                            ed25519_dalek::Signature::from_slice(black_box(signature)).unwrap();
+                        key.verify(black_box(input.as_bytes()), &sig).unwrap()
+                    })
+                });
+            }
+            SigningAlg::Hs256 => {}
+        }
     }
     group.finish();
 }

@@ -6,6 +6,8 @@
 //! Secrets Manager answered by an instant loopback stub (the SDK's side of the fetch still
 //! counts, the server's does not) and once against moto, and "without key fetch" subtracts
 //! the fetch time the function logs itself (`signing_keys_loaded`, `latency_ms`).
+//! Then the authorizer in each asymmetric mode (it loads the published public keys, not the
+//! signing secret) against the HS256 authorizer and the trivial function, the same way.
 //! Usage: coldstart <dir with release binaries> [runs]
 
 use std::path::{Path, PathBuf};
@@ -134,6 +136,67 @@ async fn main() {
             cell(&with_moto[i]),
             fetches[i] / runs,
             size as f64 / 1e6
+        );
+    }
+    asymmetric_authorizers(&dir, runs, &cfg, &sdk).await;
+}
+
+/// The authorizer per `SIGNING_ALG`: HS256 (the signing secret) vs RS256, ES256 and EdDSA (the
+/// public keys secret), each fetch answered by the stub, interleaved with the trivial function.
+async fn asymmetric_authorizers(
+    dir: &Path,
+    runs: usize,
+    cfg: &shared::Config,
+    sdk: &aws_config::SdkConfig,
+) {
+    use shared::config::SigningAlg;
+    let mut rows = Vec::new();
+    for alg in SigningAlg::ALL {
+        let mut cfg = cfg.clone();
+        cfg.signing_alg = alg;
+        cfg.signing_secret_id = format!("{}-{alg}", cfg.signing_secret_id);
+        cfg.public_keys_secret_id = format!("{}-public-{alg}", cfg.signing_secret_id);
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        shared::aws::setup::ensure_signing_secret(&secrets, &cfg)
+            .await
+            .unwrap();
+        let mut answers = std::collections::HashMap::new();
+        if alg.is_asymmetric() {
+            let jwks = secrets
+                .get_secret_value()
+                .secret_id(&cfg.public_keys_secret_id)
+                .send()
+                .await
+                .unwrap()
+                .secret_string
+                .unwrap();
+            answers.insert(cfg.public_keys_secret_id.clone(), jwks);
+        }
+        let stub = SecretsStub::with_secrets(answers).await;
+        let env: Vec<(String, String)> = integration_tests::function_env(&cfg)
+            .into_iter()
+            .filter(|(k, _)| k != "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+            .chain([(
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_string(),
+                stub.url.clone(),
+            )])
+            .collect();
+        let (mut trivial, mut with, mut without) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            trivial.push(first_poll(&dir.join("trivial-lambda"), &env).await.0);
+            let (total, fetch) = first_poll(&dir.join("authorizer"), &env).await;
+            assert!(fetch.is_some(), "{alg}: the authorizer loaded no key");
+            with.push(total);
+            without.push(total.saturating_sub(fetch.unwrap_or_default()));
+        }
+        rows.push((alg, median(trivial), median(without), median(with)));
+    }
+    println!("authorizer cold start per SIGNING_ALG (median of {runs}, interleaved with the trivial function)");
+    for (alg, trivial, without, with) in rows {
+        println!(
+            "  {alg:<6} without key fetch {without:6.2} ms {:5.2}x   with (stub) {with:6.2} ms {:5.2}x   trivial {trivial:5.2} ms",
+            without / trivial,
+            with / trivial
         );
     }
 }
