@@ -42,6 +42,27 @@ impl TrustStore {
 
 pub use crate::domain::SigningAlg;
 
+/// `AUTHORIZER_REVOCATION`: whether the authorizer also checks the token's session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthorizerRevocation {
+    /// `off` (default): offline verification only; no network call per request.
+    #[default]
+    Off,
+    /// `session`: one DynamoDB read per call; a revoked session's tokens are refused at once.
+    Session,
+}
+
+/// `AUTHORIZER_REVOCATION_ON_ERROR`: what the session-checking authorizer answers when
+/// DynamoDB cannot be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RevocationFailMode {
+    /// `deny` (default): fail closed; protected APIs are down while DynamoDB is.
+    #[default]
+    Deny,
+    /// `allow`: fail open to the offline verdict; revocation lapses while DynamoDB is down.
+    Allow,
+}
+
 /// Everything the functions and `authctl` read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -81,6 +102,10 @@ pub struct Config {
     pub signup_enabled: bool,
     /// `SIGNUP_DEFAULT_ROLES`: the roles a self-registered user gets.
     pub signup_default_roles: Vec<String>,
+    /// `AUTHORIZER_REVOCATION`.
+    pub authorizer_revocation: AuthorizerRevocation,
+    /// `AUTHORIZER_REVOCATION_ON_ERROR`.
+    pub revocation_on_error: RevocationFailMode,
 }
 
 impl Config {
@@ -240,6 +265,28 @@ impl Config {
                 }
             },
             signup_default_roles: parse_roles(get("SIGNUP_DEFAULT_ROLES"))?,
+            authorizer_revocation: match get("AUTHORIZER_REVOCATION").as_deref() {
+                None | Some("off") => AuthorizerRevocation::Off,
+                Some("session") => AuthorizerRevocation::Session,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "AUTHORIZER_REVOCATION",
+                        expected: "off or session",
+                        value: other.to_string(),
+                    })
+                }
+            },
+            revocation_on_error: match get("AUTHORIZER_REVOCATION_ON_ERROR").as_deref() {
+                None | Some("deny") => RevocationFailMode::Deny,
+                Some("allow") => RevocationFailMode::Allow,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "AUTHORIZER_REVOCATION_ON_ERROR",
+                        expected: "deny or allow",
+                        value: other.to_string(),
+                    })
+                }
+            },
         };
         Ok(cfg)
     }
@@ -361,6 +408,36 @@ mod tests {
         ] {
             let err = from(&[("CORS_ALLOW_ORIGIN", bad)]).unwrap_err();
             assert_eq!(err.name, "CORS_ALLOW_ORIGIN", "{bad}");
+        }
+    }
+
+    #[test]
+    fn signing_alg_and_revocation_settings_parse_or_name_the_variable() {
+        let cfg = from(&[]).unwrap();
+        assert_eq!(cfg.signing_alg, SigningAlg::Hs256);
+        assert_eq!(cfg.authorizer_revocation, AuthorizerRevocation::Off);
+        assert_eq!(cfg.revocation_on_error, RevocationFailMode::Deny);
+        for alg in SigningAlg::ALL {
+            assert_eq!(
+                from(&[("SIGNING_ALG", alg.as_str())]).unwrap().signing_alg,
+                alg
+            );
+        }
+        let cfg = from(&[
+            ("AUTHORIZER_REVOCATION", "session"),
+            ("AUTHORIZER_REVOCATION_ON_ERROR", "allow"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.authorizer_revocation, AuthorizerRevocation::Session);
+        assert_eq!(cfg.revocation_on_error, RevocationFailMode::Allow);
+        for (name, bad) in [
+            ("SIGNING_ALG", "hs256"),
+            ("SIGNING_ALG", "none"),
+            ("SIGNING_ALG", "RS512"),
+            ("AUTHORIZER_REVOCATION", "on"),
+            ("AUTHORIZER_REVOCATION_ON_ERROR", "open"),
+        ] {
+            assert_eq!(from(&[(name, bad)]).unwrap_err().name, name);
         }
     }
 

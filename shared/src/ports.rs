@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use secrecy::SecretSlice;
 
+use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
     LockoutPolicy, Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
@@ -104,6 +105,18 @@ pub trait ThrottleStore: Send + Sync {
     async fn lock_until(&self, key: &ThrottleKey, until: u64) -> Result<(), StoreError>;
     /// A success: the count starts again.
     async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError>;
+}
+
+/// The one read the session-checking authorizer makes (`AUTHORIZER_REVOCATION=session`): the
+/// session and its user in one round trip, strongly consistent, only the attributes
+/// [`crate::domain::revocation::check`] needs (never a hash).
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    async fn live_status(
+        &self,
+        username: &Username,
+        session_id: &str,
+    ) -> Result<(Option<LiveSession>, Option<LiveUser>), StoreError>;
 }
 
 /// One private key of the signing secret.

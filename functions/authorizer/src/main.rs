@@ -1,10 +1,11 @@
-//! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline.
+//! The API Gateway Lambda authorizer: config, key ring, `run`. Verification is offline, plus
+//! one DynamoDB read per call with `AUTHORIZER_REVOCATION=session`.
 
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use shared::error::Chain;
-use shared::service::authorizer::{Authorizer, AuthorizerRequest};
+use shared::service::authorizer::AuthorizerRequest;
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.
@@ -16,11 +17,7 @@ async fn main() -> Result<(), Error> {
     })?;
     let app = shared::app::KeyRingApp::from_config(cfg);
     app.warm_up().await?;
-    let authorizer = Arc::new(Authorizer::new(
-        &app.cfg,
-        app.keys.clone(),
-        app.clock.clone(),
-    ));
+    let authorizer = Arc::new(app.authorizer());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerRequest>| {
         let authorizer = authorizer.clone();
         async move { authorizer.handle(&event.payload).await }

@@ -16,12 +16,13 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
     FailureRecord, LockoutPolicy, NextAttempt, Session, SessionCutoff, SessionSummary, ThrottleKey,
     TokenHash, User, Username,
 };
 use crate::error::StoreError;
-use crate::ports::{Reservation, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{Reservation, RevocationStore, SessionStore, ThrottleStore, UserStore};
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 const BATCH_WRITE_MAX: usize = 25;
@@ -37,6 +38,66 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The session item and its user's item in one strongly consistent BatchGetItem (retrying
+    /// only keys DynamoDB left unprocessed), each limited to `projection` if given.
+    async fn session_and_user(
+        &self,
+        username: &Username,
+        session_id: &str,
+        session_projection: Option<&[&str]>,
+        user_projection: Option<&[&str]>,
+    ) -> Result<(Option<Item>, Option<Item>), StoreError> {
+        let keys = |key: Item, projection: Option<&[&str]>| {
+            let mut b = KeysAndAttributes::builder().keys(key).consistent_read(true);
+            if let Some(attrs) = projection {
+                // Placeholders for every name: some attribute names are reserved words.
+                let names: Vec<String> = (0..attrs.len()).map(|i| format!("#a{i}")).collect();
+                b = b.projection_expression(names.join(", "));
+                for (name, attr) in names.iter().zip(attrs) {
+                    b = b.expression_attribute_names(name, *attr);
+                }
+            }
+            b.build().map_err(StoreError::unavailable)
+        };
+        let mut request = HashMap::from([
+            (
+                self.sessions_table.clone(),
+                keys(Self::session_key(username, session_id), session_projection)?,
+            ),
+            (
+                self.users_table.clone(),
+                keys(
+                    HashMap::from([("username".to_string(), s(username.as_str()))]),
+                    user_projection,
+                )?,
+            ),
+        ]);
+        let (mut session, mut user) = (None, None);
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                for item in items {
+                    if table == self.sessions_table {
+                        session = Some(item);
+                    } else if table == self.users_table {
+                        user = Some(item);
+                    }
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok((session, user));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(StoreError::unavailable(Throttled))
+    }
     pub fn new(client: Client, users_table: String, sessions_table: String) -> Self {
         DynamoStore {
             client,
@@ -153,16 +214,20 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         roles: get_list_s(item, "roles")?,
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at").unwrap_or(0),
-        sessions_cutoff: match item.get("sessions_cutoff_ms") {
-            None => None,
-            Some(_) => Some(SessionCutoff {
-                at_ms: get_n(item, "sessions_cutoff_ms")?,
-                kept: item
-                    .get("kept_session")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned(),
-            }),
-        },
+        sessions_cutoff: cutoff_of(item)?,
+    })
+}
+
+fn cutoff_of(item: &Item) -> Result<Option<SessionCutoff>, StoreError> {
+    Ok(match item.get("sessions_cutoff_ms") {
+        None => None,
+        Some(_) => Some(SessionCutoff {
+            at_ms: get_n(item, "sessions_cutoff_ms")?,
+            kept: item
+                .get("kept_session")
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+        }),
     })
 }
 
@@ -422,48 +487,13 @@ impl SessionStore for DynamoStore {
         username: &Username,
         session_id: &str,
     ) -> Result<(Option<Session>, Option<User>), StoreError> {
-        let session_keys = KeysAndAttributes::builder()
-            .keys(Self::session_key(username, session_id))
-            .consistent_read(true)
-            .build()
-            .map_err(StoreError::unavailable)?;
-        let user_keys = KeysAndAttributes::builder()
-            .keys(HashMap::from([(
-                "username".to_string(),
-                s(username.as_str()),
-            )]))
-            .consistent_read(true)
-            .build()
-            .map_err(StoreError::unavailable)?;
-        let mut request = HashMap::from([
-            (self.sessions_table.clone(), session_keys),
-            (self.users_table.clone(), user_keys),
-        ]);
-        let (mut session, mut user) = (None, None);
-        for attempt in 0..=UNPROCESSED_RETRIES {
-            let out = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            for (table, items) in out.responses.unwrap_or_default() {
-                for item in items {
-                    if table == self.sessions_table {
-                        session = Some(session_from_item(&item)?);
-                    } else if table == self.users_table {
-                        user = Some(user_from_item(&item)?);
-                    }
-                }
-            }
-            request = out.unprocessed_keys.unwrap_or_default();
-            if request.is_empty() {
-                return Ok((session, user));
-            }
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        Err(StoreError::unavailable(Throttled))
+        let (session, user) = self
+            .session_and_user(username, session_id, None, None)
+            .await?;
+        Ok((
+            session.as_ref().map(session_from_item).transpose()?,
+            user.as_ref().map(user_from_item).transpose()?,
+        ))
     }
 
     async fn rotate(&self, next: &Session, expected_version: u64) -> Result<bool, StoreError> {
@@ -765,3 +795,56 @@ impl ThrottleStore for DynamoStore {
 #[derive(Debug, thiserror::Error)]
 #[error("DynamoDB left items unprocessed after retries (throttled)")]
 struct Throttled;
+/// The attributes the session-checking authorizer reads; the template's IAM condition
+/// (`dynamodb:Attributes`) allows these and nothing else.
+pub const REVOCATION_SESSION_ATTRIBUTES: &[&str] = &[
+    "username",
+    "session_id",
+    "user_id",
+    "created_at",
+    "created_at_ms",
+    "expires_at",
+    "absolute_expires_at",
+];
+pub const REVOCATION_USER_ATTRIBUTES: &[&str] = &[
+    "username",
+    "user_id",
+    "disabled",
+    "sessions_cutoff_ms",
+    "kept_session",
+];
+
+#[async_trait]
+impl RevocationStore for DynamoStore {
+    async fn live_status(
+        &self,
+        username: &Username,
+        session_id: &str,
+    ) -> Result<(Option<LiveSession>, Option<LiveUser>), StoreError> {
+        let (session, user) = self
+            .session_and_user(
+                username,
+                session_id,
+                Some(REVOCATION_SESSION_ATTRIBUTES),
+                Some(REVOCATION_USER_ATTRIBUTES),
+            )
+            .await?;
+        let session = match session {
+            None => None,
+            Some(item) => Some(LiveSession {
+                user_id: get_s(&item, "user_id")?,
+                created_at_ms: get_ms(&item, "created_at")?,
+                ends_at: get_n(&item, "expires_at")?.min(get_n(&item, "absolute_expires_at")?),
+            }),
+        };
+        let user = match user {
+            None => None,
+            Some(item) => Some(LiveUser {
+                user_id: get_s(&item, "user_id")?,
+                disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+                sessions_cutoff: cutoff_of(&item)?,
+            }),
+        };
+        Ok((session, user))
+    }
+}

@@ -6,13 +6,15 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
     FailureRecord, LockoutPolicy, NextAttempt, Session, SessionCutoff, SessionSummary, ThrottleKey,
     TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 use crate::ports::{
-    Clock, KeySet, KeySource, PublicKeySource, Reservation, SessionStore, ThrottleStore, UserStore,
+    Clock, KeySet, KeySource, PublicKeySource, Reservation, RevocationStore, SessionStore,
+    ThrottleStore, UserStore,
 };
 
 #[derive(Default)]
@@ -235,6 +237,27 @@ impl ThrottleStore for MemoryStore {
     async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError> {
         lock(&self.failures).remove(key);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryStore {
+    async fn live_status(
+        &self,
+        username: &Username,
+        session_id: &str,
+    ) -> Result<(Option<LiveSession>, Option<LiveUser>), StoreError> {
+        let session = self.session(username, session_id).map(|s| LiveSession {
+            user_id: s.user_id.clone(),
+            created_at_ms: s.created_at_ms,
+            ends_at: s.ends_at(),
+        });
+        let user = lock(&self.users).get(username).map(|u| LiveUser {
+            user_id: u.user_id.clone(),
+            disabled: u.disabled,
+            sessions_cutoff: u.sessions_cutoff.clone(),
+        });
+        Ok((session, user))
     }
 }
 

@@ -7,13 +7,14 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::secrets_manager::{
     SecretsClient, SecretsManagerKeySource, SecretsManagerPublicKeys,
 };
-use crate::config::Config;
+use crate::config::{AuthorizerRevocation, Config};
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
 use crate::error::{Chain, KeyError};
 use crate::http::handlers::{Api, Endpoint};
 use crate::http::runtime::handle_logged_with;
-use crate::ports::{Clock, SystemClock};
+use crate::ports::{Clock, RevocationStore, SystemClock};
+use crate::service::authorizer::Authorizer;
 use crate::service::AuthService;
 
 pub struct App {
@@ -36,6 +37,7 @@ pub struct KeyRingApp {
     pub secrets: SecretsClient,
     pub keys: Arc<KeyRing>,
     pub clock: Arc<dyn Clock>,
+    sdk: aws_config::SdkConfig,
 }
 
 impl KeyRingApp {
@@ -50,12 +52,44 @@ impl KeyRingApp {
             secrets,
             keys,
             clock,
+            sdk,
         }
+    }
+
+    /// The authorizer over this ring; with `AUTHORIZER_REVOCATION=session` also over DynamoDB
+    /// (a client built only in that mode).
+    pub fn authorizer(&self) -> Authorizer {
+        let store: Option<Arc<dyn RevocationStore>> = match self.cfg.authorizer_revocation {
+            AuthorizerRevocation::Off => None,
+            AuthorizerRevocation::Session => Some(Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&self.sdk),
+                self.cfg.users_table.clone(),
+                self.cfg.sessions_table.clone(),
+            ))),
+        };
+        authorizer(&self.cfg, self.keys.clone(), self.clock.clone(), store)
     }
 
     /// See [`warm_up`].
     pub async fn warm_up(&self) -> Result<(), KeyError> {
         warm_up(&self.secrets, &self.keys).await
+    }
+}
+
+/// An authorizer as `cfg` asks for it: over `keys`, checking sessions in `store` when
+/// `AUTHORIZER_REVOCATION=session` (the store is ignored otherwise).
+pub fn authorizer(
+    cfg: &Config,
+    keys: Arc<KeyRing>,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn RevocationStore>>,
+) -> Authorizer {
+    let authorizer = Authorizer::new(cfg, keys, clock);
+    match (cfg.authorizer_revocation, store) {
+        (AuthorizerRevocation::Session, Some(store)) => {
+            authorizer.checking_sessions(store, cfg.revocation_on_error)
+        }
+        _ => authorizer,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod password_policy;
 mod refresh_token;
+pub mod revocation;
 mod signing_alg;
 
 pub use refresh_token::{RefreshToken, TokenHash};
@@ -131,7 +132,14 @@ impl User {
     pub fn honours_session(&self, created_at_ms: u64, session_id: &str) -> bool {
         self.sessions_cutoff
             .as_ref()
-            .is_none_or(|cut| created_at_ms >= cut.at_ms || cut.kept.as_deref() == Some(session_id))
+            .is_none_or(|cut| cut.honours(created_at_ms, session_id))
+    }
+}
+
+impl SessionCutoff {
+    /// Whether the session begun at `created_at_ms` survives this cutoff.
+    pub fn honours(&self, created_at_ms: u64, session_id: &str) -> bool {
+        created_at_ms >= self.at_ms || self.kept.as_deref() == Some(session_id)
     }
 }
 

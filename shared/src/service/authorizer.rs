@@ -1,6 +1,8 @@
 //! The API Gateway Lambda authorizer: verifies `Authorization: Bearer <jwt>` offline and hands
 //! the caller's identity to the backend. Handles HTTP API payload 2.0 (simple responses) and
-//! REST API TOKEN and REQUEST events (IAM policy). Never logs the token.
+//! REST API TOKEN and REQUEST events (IAM policy). Never logs the token. With
+//! `AUTHORIZER_REVOCATION=session` it also reads the token's session and user (one round trip)
+//! and refuses a token whose session was revoked ([`crate::domain::revocation`]).
 
 use std::sync::Arc;
 
@@ -8,11 +10,12 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Config, RevocationFailMode};
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings, VerifyError};
-use crate::domain::Claims;
-use crate::ports::Clock;
+use crate::domain::{revocation, Claims, Username};
+use crate::error::Chain;
+use crate::ports::{Clock, RevocationStore};
 
 /// The error API Gateway's REST authorizers turn into a 401: the message must be exactly this.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -230,22 +233,79 @@ pub fn stage_wide_resource(method_arn: &str) -> Option<String> {
 pub struct Authorizer {
     verifier: AccessTokenVerifier,
     keys: Arc<KeyRing>,
+    clock: Arc<dyn Clock>,
+    /// `AUTHORIZER_REVOCATION=session`: the store to check sessions in, and what to do when it
+    /// cannot be read.
+    revocation: Option<(Arc<dyn RevocationStore>, RevocationFailMode)>,
+}
+
+/// Why the authorizer refused (logged as the denial's reason class).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Denied {
+    #[error(transparent)]
+    Token(#[from] VerifyError),
+    #[error(transparent)]
+    Revoked(#[from] revocation::Revoked),
+    #[error("the session store is unavailable (AUTHORIZER_REVOCATION_ON_ERROR=deny)")]
+    StoreUnavailable,
 }
 
 impl Authorizer {
     pub fn new(cfg: &Config, keys: Arc<KeyRing>, clock: Arc<dyn Clock>) -> Self {
         Authorizer {
-            verifier: AccessTokenVerifier::new(&TokenSettings::from(cfg), clock),
+            verifier: AccessTokenVerifier::new(&TokenSettings::from(cfg), clock.clone()),
             keys,
+            clock,
+            revocation: None,
         }
     }
 
-    /// Verifies a raw `Authorization` header value.
+    /// Also checks every token's session in `store` (`AUTHORIZER_REVOCATION=session`).
+    pub fn checking_sessions(
+        mut self,
+        store: Arc<dyn RevocationStore>,
+        on_error: RevocationFailMode,
+    ) -> Self {
+        self.revocation = Some((store, on_error));
+        self
+    }
+
+    /// Verifies a raw `Authorization` header value (offline checks only).
     pub async fn verify_header(&self, header: Option<&str>) -> Result<Claims, VerifyError> {
         let token = header
             .and_then(bearer_token)
             .ok_or(VerifyError::Malformed)?;
         self.verifier.verify(token, &self.keys).await
+    }
+
+    /// [`Self::verify_header`], then, when sessions are checked, the session.
+    pub async fn authorize(&self, header: Option<&str>) -> Result<Claims, Denied> {
+        let claims = self.verify_header(header).await?;
+        let Some((store, on_error)) = &self.revocation else {
+            return Ok(claims);
+        };
+        // A verified token's username is ours; one that does not parse has no session.
+        let username =
+            Username::parse(&claims.username).map_err(|_| revocation::Revoked::SessionGone)?;
+        match store.live_status(&username, &claims.sid).await {
+            Ok((session, user)) => {
+                revocation::check(
+                    &claims.sub,
+                    &claims.sid,
+                    session.as_ref(),
+                    user.as_ref(),
+                    self.clock.now(),
+                )?;
+                Ok(claims)
+            }
+            Err(e) => {
+                tracing::error!(event = "backing_store_unavailable", error = %Chain(&e), on_error = ?on_error, "session check failed");
+                match on_error {
+                    RevocationFailMode::Deny => Err(Denied::StoreUnavailable),
+                    RevocationFailMode::Allow => Ok(claims),
+                }
+            }
+        }
     }
 
     /// Handles one authorizer event and returns what API Gateway expects, or
@@ -258,7 +318,7 @@ impl Authorizer {
             tracing::warn!(event = "authorizer_denied", reason = "unrecognised event");
             return Err(Unauthorized);
         };
-        let claims = match self.verify_header(header).await {
+        let claims = match self.authorize(header).await {
             Ok(claims) => claims,
             Err(reason) => {
                 tracing::info!(event = "authorizer_denied", reason = %reason);

@@ -11,7 +11,6 @@ use shared::aws::setup::SetupError;
 use shared::config::ConfigError;
 use shared::error::Chain;
 use shared::service::admin::{create_user, AdminError};
-use shared::service::authorizer::Authorizer;
 
 const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo-password-123";
@@ -61,7 +60,12 @@ async fn run() -> Result<(), DevError> {
         })?,
         Err(_) => 3000,
     };
-    // The SAM template's AuthorizerCacheTtl default; 0 runs the authorizer on every request.
+    // The SAM template's default (AuthorizerCacheTtl, or SessionAuthorizerCacheTtl when the
+    // authorizer checks sessions); 0 runs the authorizer on every request.
+    let default_ttl = match cfg.authorizer_revocation {
+        shared::config::AuthorizerRevocation::Off => 300,
+        shared::config::AuthorizerRevocation::Session => 5,
+    };
     let cache_ttl: u64 = match std::env::var("AUTHORIZER_CACHE_TTL") {
         Ok(t) => t
             .parse()
@@ -72,7 +76,7 @@ async fn run() -> Result<(), DevError> {
                 expected: "0..3600 seconds",
                 value: t,
             })?,
-        Err(_) => 300,
+        Err(_) => default_ttl,
     };
     let app = shared::app::App::from_config(cfg);
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
@@ -111,6 +115,9 @@ async fn run() -> Result<(), DevError> {
     }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
+    if app.cfg.authorizer_revocation == shared::config::AuthorizerRevocation::Session {
+        println!("# the authorizer checks each token's session in DynamoDB (AUTHORIZER_REVOCATION=session)");
+    }
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -118,10 +125,11 @@ async fn run() -> Result<(), DevError> {
     // As deployed: in an asymmetric mode the authorizer and discovery read only the public keys.
     let verify_keys =
         shared::app::verify_key_ring(app.secrets.clone(), &app.cfg, app.clock.clone());
-    let authorizer = Arc::new(Authorizer::new(
+    let authorizer = Arc::new(shared::app::authorizer(
         &app.cfg,
         verify_keys.clone(),
         app.clock.clone(),
+        Some(app.store.clone()),
     ));
     let server = Arc::new(DevServer {
         api: app.api(),
