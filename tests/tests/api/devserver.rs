@@ -9,7 +9,6 @@ use hmac::Mac;
 use integration_tests::http_client::request;
 use integration_tests::TestEnv;
 use serde_json::json;
-use shared::service::authorizer::Authorizer;
 
 async fn start(env: &TestEnv) -> (u16, tokio::sync::oneshot::Sender<()>) {
     start_with_cache(env, devserver::AuthorizerCache::disabled()).await
@@ -28,10 +27,11 @@ async fn start_with_cache(
     let server = Arc::new(devserver::DevServer {
         api: env.app.api(),
         config: std::sync::Arc::new(env.cfg.clone()),
-        authorizer: Arc::new(Authorizer::new(
+        authorizer: Arc::new(shared::app::authorizer(
             &env.cfg,
             verify_keys.clone(),
             env.app.clock.clone(),
+            Some(env.app.store.clone()),
         )),
         authorizer_cache,
         public_keys: env.cfg.signing_alg.is_asymmetric().then_some(verify_keys),
@@ -485,4 +485,54 @@ async fn an_asymmetric_dev_server_serves_its_public_keys_and_verifies_with_them(
     );
     let refused = request(port, "GET", "/hello", &[("authorization", &forged)], "").await;
     assert_eq!(refused.status, 403);
+}
+
+/// `AUTHORIZER_REVOCATION=session make dev`: after a logout over HTTP, the logged-out access
+/// token is refused as soon as API Gateway's cached answer (here 1 s) runs out, and never
+/// before the logout; the bound is the cache TTL.
+#[tokio::test]
+async fn with_session_checks_a_logout_reaches_the_access_token_within_the_cache_ttl() {
+    let env =
+        TestEnv::with(|c| c.authorizer_revocation = shared::config::AuthorizerRevocation::Session)
+            .await;
+    env.create_user("demo", "demo-password-123", &[]).await;
+    let ttl = std::time::Duration::from_secs(1);
+    let (port, _stop) = start_with_cache(&env, devserver::AuthorizerCache::new(ttl)).await;
+    let login = request(
+        port,
+        "POST",
+        "/auth/login",
+        &[("content-type", "application/json")],
+        r#"{"username":"demo","password":"demo-password-123"}"#,
+    )
+    .await;
+    let bearer = format!("Bearer {}", login.json()["access_token"].as_str().unwrap());
+    let refresh = login.json()["refresh_token"].as_str().unwrap().to_string();
+    let hello = request(port, "GET", "/hello", &[("authorization", &bearer)], "").await;
+    assert_eq!(hello.status, 200);
+
+    let out = request(
+        port,
+        "POST",
+        "/auth/logout",
+        &[("content-type", "application/json")],
+        &json!({ "refresh_token": refresh }).to_string(),
+    )
+    .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    let logged_out = std::time::Instant::now();
+    let refused_after = loop {
+        let hello = request(port, "GET", "/hello", &[("authorization", &bearer)], "").await;
+        if hello.status == 403 {
+            break logged_out.elapsed();
+        }
+        assert_eq!(hello.status, 200);
+        assert!(logged_out.elapsed() < ttl * 3, "still allowed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        refused_after <= ttl + std::time::Duration::from_millis(250),
+        "{refused_after:?}"
+    );
+    eprintln!("revocation -> refusal through the dev server: {refused_after:?} (cache {ttl:?})");
 }

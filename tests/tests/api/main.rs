@@ -11,6 +11,7 @@ mod interop;
 mod login;
 mod logout;
 mod refresh;
+mod revocation;
 mod rotation;
 mod smoke;
 mod throttling;
