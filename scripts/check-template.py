@@ -66,6 +66,8 @@ def main(path):
 
     for asymmetric in (False, True):
         problems += secret_access(resources, asymmetric)
+    for checks in (False, True):
+        problems += authorizer_dynamodb(resources, checks)
 
     for p in problems:
         print(f"check-template: {p}")
@@ -101,9 +103,53 @@ SECRETS = {
 }
 
 
+def revocation_attributes():
+    """What the session-checking authorizer projects (REVOCATION_*_ATTRIBUTES in
+    shared/src/adapters/dynamodb.rs), read from the code so the two cannot drift."""
+    import pathlib
+    src = (pathlib.Path(__file__).resolve().parent.parent / "shared/src/adapters/dynamodb.rs").read_text()
+    attrs = set()
+    for block in re.findall(r"pub const REVOCATION_\w+_ATTRIBUTES: &\[&str\] = &\[(.*?)\];", src, re.S):
+        attrs |= set(re.findall(r'"([^"]+)"', block))
+    return attrs
+
+
+REVOCATION_ATTRIBUTES = revocation_attributes()
+
+
+def authorizer_dynamodb(resources, checks):
+    """The authorizer reaches DynamoDB only with AuthorizerRevocation session: BatchGetItem,
+    limited to REVOCATION_ATTRIBUTES; and API Gateway caches its answers for the short TTL."""
+    mode = "session" if checks else "off"
+    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
+                  "ChecksSessions": checks}
+    role = resolve(resources.get("AuthorizerFunctionRole", {}), conditions)
+    problems = []
+    statements = [st for p in role.get("Properties", {}).get("Policies", [])
+                  for st in p.get("PolicyDocument", {}).get("Statement", [])
+                  if any(str(a).startswith("dynamodb:") for a in (st.get("Action") if isinstance(st.get("Action"), list) else [st.get("Action")]))]
+    if not checks and statements:
+        problems.append("off: the authorizer may reach DynamoDB")
+    if checks:
+        if len(statements) != 1 or statements[0].get("Action") != ["dynamodb:BatchGetItem"]:
+            problems.append(f"session: the authorizer's DynamoDB access is not one BatchGetItem statement: {statements}")
+        else:
+            attrs = statements[0].get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+            if set(attrs or []) != REVOCATION_ATTRIBUTES:
+                problems.append(f"session: the authorizer may read attributes {attrs}")
+    api = next((r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"), {})
+    schemes = resolve(api, conditions).get("Properties", {}).get("Body", {}).get("components", {}).get("securitySchemes", {})
+    ttls = [s.get("x-amazon-apigateway-authorizer", {}).get("authorizerResultTtlInSeconds") for s in schemes.values()]
+    want = {"Ref": "SessionAuthorizerCacheTtl" if checks else "AuthorizerCacheTtl"}
+    if want not in ttls:
+        problems.append(f"{mode}: the authorizer cache TTL is {ttls}, expected {want}")
+    return problems
+
+
 def secret_access(resources, asymmetric):
     mode = "asymmetric" if asymmetric else "HS256"
-    conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True}
+    conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True,
+                  "ChecksSessions": False}
     problems = []
     for fn, expected in SECRETS[asymmetric].items():
         role = resolve(resources.get(f"{fn}FunctionRole", {}), conditions)

@@ -1,5 +1,7 @@
 //! Refresh and logout handler latency against DynamoDB Local vs a bare GetItem, interleaved
-//! in one run (`make bench`, under the local engines). Usage: dynamo_latency [rounds]
+//! in one run (`make bench`, under the local engines); and the authorizer per event with
+//! `AUTHORIZER_REVOCATION=session` (its one BatchGetItem) vs the offline authorizer and vs the
+//! same bare GetItem. Usage: dynamo_latency [rounds]
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,33 @@ async fn main() {
         .unwrap_or(200);
     let env = TestEnv::with(|c| c.max_sessions_per_user = 1000).await;
     env.create_user("bench", "bench-password-1", &[]).await;
+    let access = body(&env.login("bench", "bench-password-1").await)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut event = load_event("authorizer-v2.json");
+    event["headers"]["authorization"] = json!(format!("Bearer {access}"));
+    let event = event.to_string();
+    let offline = shared::app::authorizer(&env.cfg, env.verify_ring(), env.clock.clone(), None);
+    let mut session_cfg = env.cfg.clone();
+    session_cfg.authorizer_revocation = shared::config::AuthorizerRevocation::Session;
+    let checking = shared::app::authorizer(
+        &session_cfg,
+        env.verify_ring(),
+        env.clock.clone(),
+        Some(env.app.store.clone()),
+    );
+    async fn authorize(authorizer: &shared::service::authorizer::Authorizer, event: &str) {
+        let request: shared::service::authorizer::AuthorizerRequest =
+            serde_json::from_str(event).unwrap();
+        let answer = authorizer.handle(&request).await.unwrap();
+        assert!(serde_json::to_string(&answer)
+            .unwrap()
+            .contains("\"isAuthorized\":true"));
+    }
+    authorize(&offline, &event).await;
+    authorize(&checking, &event).await;
+    let (mut offline_t, mut checking_t) = (Vec::new(), Vec::new());
     let mut chain = env.login_token("bench", "bench-password-1").await;
     let mut to_logout = Vec::new();
     for _ in 0..rounds {
@@ -48,6 +77,13 @@ async fn main() {
         get.push(t.elapsed());
 
         let t = Instant::now();
+        authorize(&checking, &event).await;
+        checking_t.push(t.elapsed());
+        let t = Instant::now();
+        authorize(&offline, &event).await;
+        offline_t.push(t.elapsed());
+
+        let t = Instant::now();
         chain = refresh_token_of(&env.refresh_with_body(&chain).await);
         refresh.push(t.elapsed());
 
@@ -64,8 +100,17 @@ async fn main() {
     let base = median(get);
     println!("DynamoDB Local, median of {rounds}, interleaved (same run)");
     println!("  bare GetItem (consistent)   {base:6.2} ms   1.00x");
-    for (name, v) in [("refresh handler", refresh), ("logout handler", logout)] {
-        let m = median(v);
-        println!("  {name:<27} {m:6.2} ms   {:.2}x", m / base);
+    let (offline_ms, checking_ms) = (median(offline_t), median(checking_t));
+    for (name, m) in [
+        ("refresh handler", median(refresh)),
+        ("logout handler", median(logout)),
+        ("authorizer, session check", checking_ms),
+        ("authorizer, offline", offline_ms),
+    ] {
+        println!("  {name:<27} {m:6.3} ms   {:.2}x", m / base);
     }
+    println!(
+        "  authorizer per event, AUTHORIZER_REVOCATION=session vs off: {:.0}x",
+        checking_ms / offline_ms
+    );
 }
