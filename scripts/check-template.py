@@ -68,6 +68,8 @@ def main(path):
         problems += secret_access(resources, asymmetric)
     for checks in (False, True):
         problems += authorizer_dynamodb(resources, checks)
+    for jwt in (False, True):
+        problems += protected_routes(resources, jwt)
 
     for p in problems:
         print(f"check-template: {p}")
@@ -122,7 +124,7 @@ def authorizer_dynamodb(resources, checks):
     limited to REVOCATION_ATTRIBUTES; and API Gateway caches its answers for the short TTL."""
     mode = "session" if checks else "off"
     conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
-                  "ChecksSessions": checks}
+                  "ChecksSessions": checks, "UseJwtAuthorizer": False}
     role = resolve(resources.get("AuthorizerFunctionRole", {}), conditions)
     problems = []
     statements = [st for p in role.get("Properties", {}).get("Policies", [])
@@ -146,10 +148,41 @@ def authorizer_dynamodb(resources, checks):
     return problems
 
 
+def protected_routes(resources, jwt):
+    """ProtectedRoutesAuthorizer: GET /hello behind the Lambda authorizer, or behind the JWT
+    authorizer with the stack's issuer and audience; every other protected route always behind
+    the Lambda authorizer; API Gateway may invoke the hello function for GET /hello."""
+    mode = "jwt" if jwt else "lambda"
+    conditions = {"IsAsymmetric": jwt, "HasCors": False, "HasLoginReservedConcurrency": True,
+                  "ChecksSessions": False, "UseJwtAuthorizer": jwt}
+    api = next((r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"), {})
+    body = resolve(api, conditions).get("Properties", {}).get("Body", {})
+    problems = []
+    hello = body.get("paths", {}).get("/hello", {}).get("get", {}).get("security")
+    want = "BuiltInJwtAuthorizer" if jwt else "JwtLambdaAuthorizer"
+    if hello != [{want: []}]:
+        problems.append(f"{mode}: GET /hello is guarded by {hello}, expected {want}")
+    scheme = body.get("components", {}).get("securitySchemes", {}).get("BuiltInJwtAuthorizer", {})
+    config = scheme.get("x-amazon-apigateway-authorizer", {}).get("jwtConfiguration", {})
+    if jwt and (config.get("issuer") != {"Ref": "TokenIssuer"} or config.get("audience") != [{"Ref": "TokenAudience"}]):
+        problems.append(f"jwt: the JWT authorizer does not check the stack's issuer and audience: {config}")
+    for path_, methods in body.get("paths", {}).items():
+        for m, op in methods.items():
+            sec = op.get("security")
+            if path_ != "/hello" and sec and sec != [{"JwtLambdaAuthorizer": []}]:
+                problems.append(f"{mode}: {m.upper()} {path_} is guarded by {sec}")
+    allowed = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+               and r["Properties"].get("FunctionName") == {"Ref": "HelloFunction"}
+               and "GET/hello" in str(r["Properties"].get("SourceArn"))]
+    if not allowed:
+        problems.append("API Gateway may not invoke the hello function for GET /hello")
+    return problems
+
+
 def secret_access(resources, asymmetric):
     mode = "asymmetric" if asymmetric else "HS256"
     conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True,
-                  "ChecksSessions": False}
+                  "ChecksSessions": False, "UseJwtAuthorizer": False}
     problems = []
     for fn, expected in SECRETS[asymmetric].items():
         role = resolve(resources.get(f"{fn}FunctionRole", {}), conditions)

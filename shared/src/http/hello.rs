@@ -6,11 +6,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::request::authorizer_text;
+use super::request::{authorizer_text, jwt_claim};
 use super::response::{error_response, json_response};
 use crate::error::AuthError;
 
-/// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context.
+/// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context:
+/// the Lambda authorizer's, or the claims of API Gateway's JWT authorizer
+/// (`ProtectedRoutesAuthorizer: jwt`).
 pub fn hello(req: &Request) -> Response<Body> {
     #[derive(Serialize)]
     struct Identity<'a> {
@@ -20,18 +22,36 @@ pub fn hello(req: &Request) -> Response<Body> {
         session_id: &'a str,
     }
     let text = |name: &str| authorizer_text(req, name);
-    let (Some(sub), Some(username), Some(session_id)) =
-        (text("sub"), text("username"), text("session_id"))
-    else {
-        // Only reachable if the route was deployed without the authorizer.
+    let jwt = |name: &str| jwt_claim(req, name);
+    let (sub, username, session_id, roles) = match (text("sub"), jwt("sub")) {
+        (Some(sub), _) => (
+            Some(sub),
+            text("username"),
+            text("session_id"),
+            text("roles")
+                .unwrap_or_default()
+                .split(',')
+                .collect::<Vec<_>>(),
+        ),
+        (None, Some(sub)) => (
+            Some(sub),
+            jwt("username"),
+            jwt("sid"),
+            jwt("roles")
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(' ')
+                .collect(),
+        ),
+        (None, None) => (None, None, None, Vec::new()),
+    };
+    let (Some(sub), Some(username), Some(session_id)) = (sub, username, session_id) else {
+        // Only reachable if the route was deployed without an authorizer.
         tracing::error!("hello invoked without an authorizer context");
         return error_response(&AuthError::Internal);
     };
-    let roles = text("roles")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .collect();
+    let roles = roles.into_iter().filter(|r| !r.is_empty()).collect();
     json_response(
         StatusCode::OK,
         &Identity {

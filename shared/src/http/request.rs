@@ -343,6 +343,24 @@ pub fn authorizer_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     fields.get(name).and_then(Value::as_str)
 }
 
+/// A claim API Gateway's built-in JWT authorizer passed on (`authorizer.jwt.claims`, every
+/// value a string; an array claim arrives as `[a b]`).
+pub fn jwt_claim<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()?
+            .jwt
+            .as_ref()?
+            .claims
+            .get(name)
+            .map(String::as_str),
+        _ => None,
+    }
+}
+
 /// The `{session_id}` of `DELETE /auth/sessions/{session_id}`: API Gateway's path parameter,
 /// or the last path segment (the dev server's events carry only the path).
 pub fn session_id_param(req: &Request) -> Option<String> {

@@ -124,20 +124,25 @@ async fn the_hello_binary_echoes_the_authorizer_context() {
     let (out, _) = run_binary(
         &binary("hello"),
         &function_env(&env.cfg),
-        vec![load_event("hello.json")],
+        // The Lambda authorizer's context, then the claims of API Gateway's JWT authorizer
+        // (ProtectedRoutesAuthorizer jwt): the same identity.
+        vec![load_event("hello.json"), load_event("hello-jwt.json")],
     )
     .await;
-    let resp = response(&out[0]);
-    assert_eq!(status(resp), 200);
-    assert_eq!(
-        body(resp),
-        json!({
-            "sub": "5f0c6d1e-1111-4222-8333-944455556666",
-            "username": "demo",
-            "roles": ["demo", "reader"],
-            "session_id": "0123456789abcdef0123456789abcdef",
-        })
-    );
+    for (i, answer) in out.iter().enumerate() {
+        let resp = response(answer);
+        assert_eq!(status(resp), 200, "{i}");
+        assert_eq!(
+            body(resp),
+            json!({
+                "sub": "5f0c6d1e-1111-4222-8333-944455556666",
+                "username": "demo",
+                "roles": ["demo", "reader"],
+                "session_id": "0123456789abcdef0123456789abcdef",
+            }),
+            "{i}"
+        );
+    }
 }
 
 #[tokio::test]
