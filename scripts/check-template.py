@@ -58,8 +58,9 @@ def main(path):
     for name, r in resources.items():
         if r["Type"] == "AWS::Lambda::Function":
             env = r["Properties"].get("Environment", {}).get("Variables", {})
-            if "CORS_ALLOW_ORIGIN" not in env:
-                problems.append(f"{name} lacks CORS_ALLOW_ORIGIN")
+            for var in ("CORS_ALLOW_ORIGIN", "COOKIE_SAMESITE", "COOKIE_DOMAIN"):
+                if var not in env:
+                    problems.append(f"{name} lacks {var}")
         if r["Type"] == "AWS::Lambda::Permission" and r["Properties"].get("Principal", "").startswith("secretsmanager"):
             if "SourceArn" not in r["Properties"]:
                 problems.append(f"{name} lets any secret's rotation invoke it (no SourceArn)")

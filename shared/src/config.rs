@@ -63,6 +63,40 @@ pub enum RevocationFailMode {
     Allow,
 }
 
+/// `COOKIE_SAMESITE`: the refresh and device cookies' `SameSite`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CookieSameSite {
+    /// `Strict` (default): sent only with requests from the API's own site.
+    #[default]
+    Strict,
+    /// `Lax`: also with top-level navigations from other sites (the cookies' paths are POST
+    /// routes, so this changes nothing for them but is what some deployments expect).
+    Lax,
+    /// `None`: sent with cross-site requests too: a single-page app on another site. Safe
+    /// only with the cross-site defences (JSON-only bodies, the Origin check against
+    /// `CORS_ALLOW_ORIGIN`), so it needs at least one allowed origin; `Secure` is always set.
+    None,
+}
+
+impl CookieSameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CookieSameSite::Strict => "Strict",
+            CookieSameSite::Lax => "Lax",
+            CookieSameSite::None => "None",
+        }
+    }
+}
+
+/// The cookies' attributes that vary by deployment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CookiePolicy {
+    pub same_site: CookieSameSite,
+    /// `COOKIE_DOMAIN`: a `Domain` attribute (the cookies then go to every subdomain too);
+    /// `None`: host-only, the default.
+    pub domain: Option<String>,
+}
+
 /// Everything the functions and `authctl` read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -102,6 +136,8 @@ pub struct Config {
     pub signup_enabled: bool,
     /// `SIGNUP_DEFAULT_ROLES`: the roles a self-registered user gets.
     pub signup_default_roles: Vec<String>,
+    /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
+    pub cookies: CookiePolicy,
     /// `AUTHORIZER_REVOCATION`.
     pub authorizer_revocation: AuthorizerRevocation,
     /// `AUTHORIZER_REVOCATION_ON_ERROR`.
@@ -265,6 +301,21 @@ impl Config {
                 }
             },
             signup_default_roles: parse_roles(get("SIGNUP_DEFAULT_ROLES"))?,
+            cookies: CookiePolicy {
+                same_site: match get("COOKIE_SAMESITE").as_deref() {
+                    None | Some("Strict") => CookieSameSite::Strict,
+                    Some("Lax") => CookieSameSite::Lax,
+                    Some("None") => CookieSameSite::None,
+                    Some(other) => {
+                        return Err(ConfigError {
+                            name: "COOKIE_SAMESITE",
+                            expected: "Strict, Lax or None",
+                            value: other.to_string(),
+                        })
+                    }
+                },
+                domain: parse_cookie_domain(get("COOKIE_DOMAIN"))?,
+            },
             authorizer_revocation: match get("AUTHORIZER_REVOCATION").as_deref() {
                 None | Some("off") => AuthorizerRevocation::Off,
                 Some("session") => AuthorizerRevocation::Session,
@@ -288,8 +339,45 @@ impl Config {
                 }
             },
         };
+        if cfg.cookies.same_site == CookieSameSite::None && cfg.cors_allow_origins.is_empty() {
+            // Cross-site cookies with no site allowed to use them: all exposure, no use.
+            return Err(ConfigError {
+                name: "COOKIE_SAMESITE",
+                expected: "Strict or Lax unless CORS_ALLOW_ORIGIN names the app's origin (None sends the refresh cookie cross-site, which only an allowed origin may use)",
+                value: "None".into(),
+            });
+        }
         Ok(cfg)
     }
+}
+
+/// `COOKIE_DOMAIN`: empty/absent, or a registrable host name with at least one dot
+/// (`example.com`, `auth.example.com`; a leading dot is dropped, as browsers do). No scheme,
+/// port, path, wildcard, IP address or single label (`com`, `localhost`): browsers ignore
+/// those or would send the tokens far wider than meant.
+fn parse_cookie_domain(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let domain = value.strip_prefix('.').unwrap_or(&value);
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let all_numeric = labels.iter().all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if labels.len() < 2 || !labels.iter().all(label_ok) || all_numeric || domain.len() > 253 {
+        return Err(ConfigError {
+            name: "COOKIE_DOMAIN",
+            expected: "empty, or a lower-case host name with a dot, like example.com (no scheme, port, path, *, IP address)",
+            value,
+        });
+    }
+    Ok(Some(domain.to_string()))
 }
 
 /// `SIGNUP_DEFAULT_ROLES`: comma-separated roles (default `user`; empty = none), each as
@@ -439,6 +527,55 @@ mod tests {
         ] {
             assert_eq!(from(&[(name, bad)]).unwrap_err().name, name);
         }
+    }
+
+    #[test]
+    fn cookie_settings_parse_and_unsafe_ones_are_refused() {
+        let cfg = from(&[]).unwrap();
+        assert_eq!(cfg.cookies, CookiePolicy::default());
+        let cfg = from(&[
+            ("COOKIE_SAMESITE", "Lax"),
+            ("COOKIE_DOMAIN", ".example.com"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.cookies.same_site, CookieSameSite::Lax);
+        assert_eq!(cfg.cookies.domain.as_deref(), Some("example.com"));
+        let cfg = from(&[
+            ("COOKIE_SAMESITE", "None"),
+            ("CORS_ALLOW_ORIGIN", "https://app.example.org"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.cookies.same_site, CookieSameSite::None);
+        let e = from(&[("COOKIE_SAMESITE", "None")]).unwrap_err();
+        assert_eq!(e.name, "COOKIE_SAMESITE");
+        assert!(e.expected.contains("CORS_ALLOW_ORIGIN"));
+        for bad in ["none", "strict", "", "Secure"] {
+            assert_eq!(
+                from(&[("COOKIE_SAMESITE", bad)]).unwrap_err().name,
+                "COOKIE_SAMESITE",
+                "{bad}"
+            );
+        }
+        for bad in [
+            "com",
+            "localhost",
+            "https://example.com",
+            "example.com:443",
+            "example.com/auth",
+            "*.example.com",
+            "127.0.0.1",
+            "Example.com",
+            "exa mple.com",
+            "-a.example.com",
+            "a..example.com",
+        ] {
+            assert_eq!(
+                from(&[("COOKIE_DOMAIN", bad)]).unwrap_err().name,
+                "COOKIE_DOMAIN",
+                "{bad}"
+            );
+        }
+        assert_eq!(from(&[("COOKIE_DOMAIN", "")]).unwrap().cookies.domain, None);
     }
 
     #[test]

@@ -241,6 +241,7 @@ impl App {
     /// The token endpoints over this app's service and `CORS_ALLOW_ORIGIN`.
     pub fn api(&self) -> Api {
         Api::new(self.service.clone(), &self.cfg.cors_allow_origins)
+            .with_cookies(self.cfg.cookies.clone())
     }
 }
 

@@ -12,6 +12,8 @@ use super::request::{
     bad, caller, check_cross_site, parse_login, parse_password_change, parse_register,
     session_id_param, token_request, TokenRequest,
 };
+use crate::config::CookiePolicy;
+
 use super::response::{
     cleared_cookie, error_response, issued_response, no_content, respond, sessions_response,
     with_cookie,
@@ -23,6 +25,8 @@ use super::response::{
 pub struct Api {
     pub service: Arc<AuthService>,
     pub allowed_origins: Arc<[String]>,
+    /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
+    pub cookies: Arc<CookiePolicy>,
 }
 
 impl Api {
@@ -30,7 +34,14 @@ impl Api {
         Api {
             service,
             allowed_origins: allowed_origins.into(),
+            cookies: Arc::new(CookiePolicy::default()),
         }
+    }
+
+    /// The cookies' `SameSite` and `Domain` (default: `Strict`, host-only).
+    pub fn with_cookies(mut self, policy: CookiePolicy) -> Api {
+        self.cookies = Arc::new(policy);
+        self
     }
 }
 
@@ -44,7 +55,7 @@ pub async fn login(api: Api, req: Request) -> Response<Body> {
         Err(e) => Err(e),
     };
     match result {
-        Ok(issued) => issued_response(StatusCode::OK, &issued),
+        Ok(issued) => issued_response(StatusCode::OK, &issued, &api.cookies),
         Err(e) => error_response(&e),
     }
 }
@@ -70,8 +81,10 @@ pub async fn refresh(api: Api, req: Request) -> Response<Body> {
         Err(e) => return error_response(&e),
     };
     match api.service.refresh(&token).await {
-        Ok(issued) => issued_response(StatusCode::OK, &issued),
-        Err(e @ AuthError::InvalidGrant) => with_cookie(error_response(&e), cleared_cookie()),
+        Ok(issued) => issued_response(StatusCode::OK, &issued, &api.cookies),
+        Err(e @ AuthError::InvalidGrant) => {
+            with_cookie(error_response(&e), cleared_cookie(&api.cookies))
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -100,7 +113,7 @@ pub async fn logout(api: Api, req: Request) -> Response<Body> {
         // The session may still be alive: say so rather than pretend.
         Err(e) => error_response(&e),
     };
-    with_cookie(resp, cleared_cookie())
+    with_cookie(resp, cleared_cookie(&api.cookies))
 }
 
 /// `POST /auth/register` (no authorizer).
@@ -118,7 +131,7 @@ pub async fn register(api: Api, req: Request) -> Response<Body> {
         Err(e) => Err(e),
     };
     match result {
-        Ok(issued) => issued_response(StatusCode::CREATED, &issued),
+        Ok(issued) => issued_response(StatusCode::CREATED, &issued, &api.cookies),
         Err(e) => error_response(&e),
     }
 }

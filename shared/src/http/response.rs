@@ -4,6 +4,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::config::CookiePolicy;
 use crate::domain::rfc3339;
 use crate::error::{AuthError, Chain};
 use crate::service::accounts::SessionView;
@@ -11,10 +12,11 @@ use crate::service::Issued;
 
 pub const REFRESH_COOKIE: &str = "refresh_token";
 pub const DEVICE_COOKIE: &str = "device_token";
-/// The refresh cookie's attributes; the cleared cookie repeats them so browsers match it.
-const COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth";
+/// The refresh cookie goes to every `/auth` route; the cleared cookie repeats its attributes
+/// so browsers match it.
+const REFRESH_COOKIE_PATH: &str = "/auth";
 /// The device cookie goes to login only.
-const DEVICE_COOKIE_ATTRIBUTES: &str = "HttpOnly; Secure; SameSite=Strict; Path=/auth/login";
+const DEVICE_COOKIE_PATH: &str = "/auth/login";
 
 pub(super) fn respond(status: StatusCode, body: Body) -> Response<Body> {
     let mut resp = Response::new(body);
@@ -68,16 +70,33 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
     resp
 }
 
-pub fn refresh_cookie(token: &str, max_age: u64) -> String {
-    format!("{REFRESH_COOKIE}={token}; {COOKIE_ATTRIBUTES}; Max-Age={max_age}")
+/// `name=value; HttpOnly; Secure; SameSite=…; Path=…; [Domain=…;] Max-Age=…`, in the
+/// contract's order (written by hand rather than by the `cookie` crate, whose fixed order puts
+/// `SameSite` before `Secure`). Always `HttpOnly` (no script reads a token) and `Secure`.
+/// Values are this service's own base64url tokens and the domain a validated host name
+/// (`config`), so nothing needs escaping.
+fn cookie(policy: &CookiePolicy, name: &str, value: &str, path: &str, max_age: u64) -> String {
+    let same_site = policy.same_site.as_str();
+    match &policy.domain {
+        Some(domain) => format!(
+            "{name}={value}; HttpOnly; Secure; SameSite={same_site}; Path={path}; Domain={domain}; Max-Age={max_age}"
+        ),
+        None => format!(
+            "{name}={value}; HttpOnly; Secure; SameSite={same_site}; Path={path}; Max-Age={max_age}"
+        ),
+    }
 }
 
-pub fn device_cookie(token: &str, max_age: u64) -> String {
-    format!("{DEVICE_COOKIE}={token}; {DEVICE_COOKIE_ATTRIBUTES}; Max-Age={max_age}")
+pub fn refresh_cookie(policy: &CookiePolicy, token: &str, max_age: u64) -> String {
+    cookie(policy, REFRESH_COOKIE, token, REFRESH_COOKIE_PATH, max_age)
 }
 
-pub fn cleared_cookie() -> String {
-    format!("{REFRESH_COOKIE}=; {COOKIE_ATTRIBUTES}; Max-Age=0")
+pub fn device_cookie(policy: &CookiePolicy, token: &str, max_age: u64) -> String {
+    cookie(policy, DEVICE_COOKIE, token, DEVICE_COOKIE_PATH, max_age)
+}
+
+pub fn cleared_cookie(policy: &CookiePolicy) -> String {
+    cookie(policy, REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, 0)
 }
 
 pub(super) fn with_cookie(mut resp: Response<Body>, cookie: String) -> Response<Body> {
@@ -89,7 +108,11 @@ pub(super) fn with_cookie(mut resp: Response<Body>, cookie: String) -> Response<
 
 /// 200 (login, refresh) or 201 (sign-up) with the tokens, the refresh cookie and, from login
 /// and sign-up, the device cookie.
-pub fn issued_response(status: StatusCode, issued: &Issued) -> Response<Body> {
+pub fn issued_response(
+    status: StatusCode,
+    issued: &Issued,
+    policy: &CookiePolicy,
+) -> Response<Body> {
     #[derive(Serialize)]
     struct TokenBody<'a> {
         access_token: &'a str,
@@ -112,10 +135,10 @@ pub fn issued_response(status: StatusCode, issued: &Issued) -> Response<Body> {
     };
     let resp = with_cookie(
         json_response(status, &body),
-        refresh_cookie(&issued.refresh_token, issued.refresh_expires_in),
+        refresh_cookie(policy, &issued.refresh_token, issued.refresh_expires_in),
     );
     match &issued.device_token {
-        Some(device) => with_cookie(resp, device_cookie(&device.token, device.max_age)),
+        Some(device) => with_cookie(resp, device_cookie(policy, &device.token, device.max_age)),
         None => resp,
     }
 }
@@ -152,4 +175,54 @@ pub fn sessions_response(sessions: &[SessionView]) -> Response<Body> {
         })
         .collect();
     json_response(StatusCode::OK, &Sessions { sessions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CookieSameSite;
+
+    #[test]
+    fn cookies_carry_the_configured_samesite_and_domain() {
+        let strict = CookiePolicy::default();
+        assert_eq!(
+            refresh_cookie(&strict, "t0", 60),
+            "refresh_token=t0; HttpOnly; Secure; SameSite=Strict; Path=/auth; Max-Age=60"
+        );
+        let cross = CookiePolicy {
+            same_site: CookieSameSite::None,
+            domain: Some("example.com".into()),
+        };
+        let c = device_cookie(&cross, "d0", 5);
+        for part in [
+            "device_token=d0",
+            "HttpOnly",
+            "Secure",
+            "SameSite=None",
+            "Path=/auth/login",
+            "Domain=example.com",
+            "Max-Age=5",
+        ] {
+            assert!(c.split("; ").any(|p| p == part), "{part} in {c}");
+        }
+        let cleared = cleared_cookie(&cross);
+        assert!(cleared.starts_with("refresh_token=;"), "{cleared}");
+        for part in [
+            "SameSite=None",
+            "Domain=example.com",
+            "Path=/auth",
+            "Max-Age=0",
+        ] {
+            assert!(
+                cleared.split("; ").any(|p| p == part),
+                "{part} in {cleared}"
+            );
+        }
+        let lax = CookiePolicy {
+            same_site: CookieSameSite::Lax,
+            domain: None,
+        };
+        assert!(refresh_cookie(&lax, "t", 1).contains("SameSite=Lax"));
+        assert!(!refresh_cookie(&lax, "t", 1).contains("Domain"));
+    }
 }

@@ -278,3 +278,40 @@ async fn device_id_defaults_to_the_user_agent() {
     devices.sort();
     assert_eq!(devices, ["curl/8.5.0", "phone"]);
 }
+
+/// `COOKIE_SAMESITE=None` (with an allowed origin) and `COOKIE_DOMAIN`: login's, refresh's and
+/// logout's cookies carry them; the cleared cookie too, so the browser matches it.
+#[tokio::test]
+async fn cookies_follow_cookie_samesite_and_cookie_domain() {
+    let env = TestEnv::with(|c| {
+        c.cors_allow_origins = vec!["https://app.example.org".into()];
+        c.cookies = shared::config::CookiePolicy {
+            same_site: shared::config::CookieSameSite::None,
+            domain: Some("example.com".into()),
+        };
+    })
+    .await;
+    env.create_user("alice", "pw-123456", &[]).await;
+    let login = env.login("alice", "pw-123456").await;
+    let refresh = refresh_token_of(&login);
+    let device = body(&login)["device_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        cookies(&login),
+        vec![
+            format!("refresh_token={refresh}; HttpOnly; Secure; SameSite=None; Path=/auth; Domain=example.com; Max-Age=1209600"),
+            format!("device_token={device}; HttpOnly; Secure; SameSite=None; Path=/auth/login; Domain=example.com; Max-Age=2592000"),
+        ]
+    );
+    let rotated = env.refresh_with_body(&refresh).await;
+    assert!(cookies(&rotated)[0].contains("; SameSite=None; Path=/auth; Domain=example.com; "));
+    let out = env
+        .invoke(
+            shared::http::handlers::Endpoint::Logout,
+            logout_event(None, &[]),
+        )
+        .await;
+    assert_eq!(
+        cookies(&out),
+        vec!["refresh_token=; HttpOnly; Secure; SameSite=None; Path=/auth; Domain=example.com; Max-Age=0".to_string()]
+    );
+}
