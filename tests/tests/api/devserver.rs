@@ -536,3 +536,105 @@ async fn with_session_checks_a_logout_reaches_the_access_token_within_the_cache_
     );
     eprintln!("revocation -> refusal through the dev server: {refused_after:?} (cache {ttl:?})");
 }
+
+/// `CORS_ALLOW_ORIGIN=http://localhost:5173 make dev` answers CORS as the template's API:
+/// preflights on any path with the template's headers for the allowed origin and none for
+/// another, actual responses (gateway errors included) carrying the origin and credentials.
+#[tokio::test]
+async fn the_dev_server_answers_cors_as_the_templates_api() {
+    let app = "http://localhost:5173";
+    let env = TestEnv::with(|c| c.cors_allow_origins = vec![app.into()]).await;
+    env.create_user("demo", "demo-password-123", &[]).await;
+    let (port, _stop) = start(&env).await;
+    for path in ["/auth/login", "/hello", "/no/such/route"] {
+        let pre = request(
+            port,
+            "OPTIONS",
+            path,
+            &[
+                ("origin", app),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(pre.status, 204, "{path}");
+        assert_eq!(pre.header("access-control-allow-origin"), Some(app));
+        assert_eq!(pre.header("access-control-allow-credentials"), Some("true"));
+        assert_eq!(
+            pre.header("access-control-allow-methods"),
+            Some("GET,POST,DELETE,OPTIONS")
+        );
+        assert_eq!(
+            pre.header("access-control-allow-headers"),
+            Some("authorization,content-type")
+        );
+        assert_eq!(pre.header("access-control-max-age"), Some("600"));
+    }
+    let other = request(
+        port,
+        "OPTIONS",
+        "/auth/login",
+        &[
+            ("origin", "http://localhost:6000"),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(other.status, 204);
+    assert_eq!(other.header("access-control-allow-origin"), None);
+
+    let json = [("content-type", "application/json"), ("origin", app)];
+    let login = request(
+        port,
+        "POST",
+        "/auth/login",
+        &json,
+        r#"{"username":"demo","password":"demo-password-123"}"#,
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.header("access-control-allow-origin"), Some(app));
+    assert_eq!(
+        login.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let denied = request(port, "GET", "/hello", &[("origin", app)], "").await;
+    assert_eq!(denied.status, 401);
+    assert_eq!(denied.header("access-control-allow-origin"), Some(app));
+    let foreign = [
+        ("content-type", "application/json"),
+        ("origin", "http://localhost:6000"),
+    ];
+    let refused = request(
+        port,
+        "POST",
+        "/auth/login",
+        &foreign,
+        r#"{"username":"demo","password":"demo-password-123"}"#,
+    )
+    .await;
+    assert_eq!(refused.status, 403, "the functions' own cross-site check");
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn without_cors_origins_the_dev_server_answers_no_preflight() {
+    let env = TestEnv::new().await;
+    let (port, _stop) = start(&env).await;
+    let pre = request(
+        port,
+        "OPTIONS",
+        "/auth/login",
+        &[
+            ("origin", "http://localhost:5173"),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(pre.status, 404);
+    assert_eq!(pre.header("access-control-allow-origin"), None);
+}

@@ -309,8 +309,19 @@ pub fn http_response(lambda: &Value) -> Response<Full<Bytes>> {
 }
 
 impl DevServer {
-    /// Runs one request through the gateway emulation.
+    /// Runs one request through the gateway emulation, CORS ([`cors`]) included.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        let allowed = &self.config.cors_allow_origins;
+        if let Some(resp) = cors::preflight(req.method(), req.headers(), allowed) {
+            return resp;
+        }
+        let request_headers = req.headers().clone();
+        let mut resp = self.route(req, peer).await;
+        cors::decorate(&mut resp, &request_headers, allowed);
+        resp
+    }
+
+    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_string();
         let Some(route) = Route::find(&parts.method, &path) else {
@@ -476,6 +487,8 @@ pub async fn serve(
 }
 
 /// A tiny join set for connection tasks (so shutdown waits for in-flight requests).
+pub mod cors;
+
 mod connections {
     use std::sync::Mutex;
     use tokio::task::JoinSet;
