@@ -4,10 +4,10 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit integration template dev-smoke dev bench build clean-engines
+.PHONY: test fmt-check lint unit js integration template dev-smoke browser dev bench build clean-engines
 
 ## make test: everything CI runs.
-test: fmt-check lint unit integration dev-smoke
+test: fmt-check lint unit js integration dev-smoke
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -18,6 +18,10 @@ lint:
 
 unit:
 	cargo test --workspace --exclude integration-tests --exclude authctl
+
+# The browser client's unit tests: node's built-in runner, a fake fetch.
+js:
+	node --test clients/web/
 
 # DynamoDB Local and moto are installed on first use, started on free ports for this run only,
 # and stopped when it ends, pass or fail.

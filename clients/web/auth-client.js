@@ -1,0 +1,219 @@
+// lambda-jwt-auth browser client: one ES module, no dependencies, no build step.
+//
+// The access token lives in this module's memory only (never in storage, never in a cookie a
+// script can read); the refresh token lives only in the HttpOnly cookie the API sets, so every
+// request is made with `credentials: "include"`. `fetch` adds the Bearer header; on a 401 or
+// 403 it refreshes once (one refresh in flight, shared by every concurrent call) and retries
+// once. After a page reload the first call restores the session from the cookie.
+
+/**
+ * @typedef {object} AuthClientOptions
+ * @property {string} baseUrl The API's base URL, e.g. "https://auth.example.com" ("" = this page's origin).
+ * @property {typeof fetch} [fetch] The fetch to use (tests pass a fake); default: the global one.
+ */
+
+/**
+ * @typedef {object} LoginOptions
+ * @property {string} [deviceId] A name for this device in the sessions list.
+ */
+
+/**
+ * @typedef {object} Session
+ * @property {string} session_id
+ * @property {string} device_id
+ * @property {string} created_at
+ * @property {string} last_used_at
+ * @property {string} expires_at
+ * @property {boolean} current
+ */
+
+/** An answer of the API other than success: `status`, and the contract's `error` code. */
+export class AuthError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} error
+   * @param {string} description
+   */
+  constructor(status, error, description) {
+    super(description || error || `HTTP ${status}`);
+    this.name = "AuthError";
+    this.status = status;
+    this.error = error;
+  }
+
+  /** @param {Response} resp */
+  static async from(resp) {
+    let body = {};
+    try {
+      body = await resp.json();
+    } catch {
+      // Not the contract's JSON (a gateway error): the status says enough.
+    }
+    return new AuthError(resp.status, body.error || "", body.error_description || "");
+  }
+}
+
+/**
+ * @param {AuthClientOptions} options
+ */
+export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
+  const doFetch = fetchImpl || ((input, init) => globalThis.fetch(input, init));
+  const base = String(baseUrl || "").replace(/\/+$/, "");
+  /** @type {string | null} */
+  let accessToken = null;
+  /** @type {Promise<boolean> | null} */
+  let refreshing = null;
+
+  /** @param {string} path */
+  const url = (path) => (path.startsWith("/") ? base + path : path);
+
+  /**
+   * @param {string} path
+   * @param {object} [body]
+   */
+  const post = (path, body) =>
+    doFetch(url(path), {
+      method: "POST",
+      credentials: "include",
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  /** @param {Response} resp */
+  async function signedIn(resp) {
+    if (!resp.ok) throw await AuthError.from(resp);
+    const body = await resp.json();
+    accessToken = body.access_token;
+    return { sessionId: body.session_id, expiresIn: body.expires_in };
+  }
+
+  /**
+   * Trades the refresh cookie for a new access token. Concurrent callers share one request;
+   * a refused refresh clears the access token and resolves `false` (never throws).
+   * @returns {Promise<boolean>}
+   */
+  function refresh() {
+    if (!refreshing) {
+      refreshing = (async () => {
+        try {
+          const resp = await post("/auth/refresh");
+          if (!resp.ok) {
+            accessToken = null;
+            return false;
+          }
+          await signedIn(resp);
+          return true;
+        } catch {
+          accessToken = null;
+          return false;
+        }
+      })().finally(() => {
+        refreshing = null;
+      });
+    }
+    return refreshing;
+  }
+
+  /**
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} init
+   * @param {string | null} token
+   */
+  function send(input, init, token) {
+    const headers = new Headers(init.headers || {});
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    const target = typeof input === "string" ? url(input) : input;
+    return doFetch(target, { ...init, headers, credentials: "include" });
+  }
+
+  /**
+   * `fetch` with the access token: on 401/403, one refresh (shared) and one retry. The
+   * request's body must be re-sendable (a string, FormData, Blob...), not a stream.
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} [init]
+   * @returns {Promise<Response>}
+   */
+  async function authFetch(input, init = {}) {
+    let refreshed = false;
+    if (!accessToken) {
+      // A fresh page: the session, if any, is in the cookie.
+      refreshed = true;
+      await refresh();
+    }
+    const used = accessToken;
+    const resp = await send(input, init, used);
+    if (resp.status !== 401 && resp.status !== 403) return resp;
+    if (accessToken !== used && accessToken) {
+      // Another call refreshed meanwhile: retry with its token, no second refresh.
+      return send(input, init, accessToken);
+    }
+    if (refreshed || !(await refresh())) return resp;
+    return send(input, init, accessToken);
+  }
+
+  /** @param {Response} resp */
+  async function json(resp) {
+    if (!resp.ok) throw await AuthError.from(resp);
+    return resp.json();
+  }
+
+  return {
+    /**
+     * @param {string} username
+     * @param {string} password
+     * @param {LoginOptions} [opts]
+     */
+    login: async (username, password, opts = {}) =>
+      signedIn(
+        await post("/auth/login", {
+          username,
+          password,
+          ...(opts.deviceId ? { device_id: opts.deviceId } : {}),
+        }),
+      ),
+
+    /**
+     * Self sign-up (201: signed in at once).
+     * @param {string} username
+     * @param {string} password
+     * @param {LoginOptions} [opts]
+     */
+    register: async (username, password, opts = {}) =>
+      signedIn(
+        await post("/auth/register", {
+          username,
+          password,
+          ...(opts.deviceId ? { device_id: opts.deviceId } : {}),
+        }),
+      ),
+
+    /**
+     * Ends this session (or every session of the user) and forgets the access token, even if
+     * the API cannot be reached.
+     * @param {{ allDevices?: boolean }} [opts]
+     */
+    logout: async ({ allDevices = false } = {}) => {
+      accessToken = null;
+      const resp = await post("/auth/logout", allDevices ? { all_devices: true } : undefined);
+      if (!resp.ok) throw await AuthError.from(resp);
+    },
+
+    fetch: authFetch,
+
+    /** @returns {Promise<Session[]>} */
+    sessions: async () => (await json(await authFetch("/auth/sessions"))).sessions,
+
+    /** @param {string} sessionId */
+    revokeSession: async (sessionId) => {
+      const resp = await authFetch(`/auth/sessions/${encodeURIComponent(sessionId)}`, {
+        method: "DELETE",
+      });
+      if (!resp.ok) throw await AuthError.from(resp);
+    },
+
+    /** Whether an access token is held in memory (not whether it is still valid). */
+    get signedIn() {
+      return accessToken !== null;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// Unit tests of auth-client.js with node's built-in runner and a fake fetch:
+//   node --test clients/web/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { createAuthClient, AuthError } from "./auth-client.js";
+
+/**
+ * A fake API: access tokens `at-N`; the refresh "cookie" is `live` until refused. Records
+ * every call. `accept(token)` decides whether a protected call is allowed.
+ */
+function fakeApi({ refreshOk = true, refreshDelay = 10 } = {}) {
+  const calls = [];
+  let issued = 0;
+  let valid = new Set();
+  const api = {
+    calls,
+    refreshOk,
+    expireAll() {
+      valid = new Set();
+    },
+    refreshes: () => calls.filter((c) => c.url.endsWith("/auth/refresh")).length,
+    fetch: async (url, init = {}) => {
+      const headers = new Headers(init.headers || {});
+      calls.push({ url: String(url), init, auth: headers.get("authorization") });
+      assert.equal(init.credentials, "include", `credentials on ${url}`);
+      const json = (status, body) =>
+        new Response(body === undefined ? null : JSON.stringify(body), {
+          status,
+          headers: { "content-type": "application/json" },
+        });
+      const tokens = () => {
+        const token = `at-${++issued}`;
+        valid.add(token);
+        return json(200, { access_token: token, session_id: "s1", expires_in: 900 });
+      };
+      if (url.endsWith("/auth/login")) {
+        const body = JSON.parse(init.body);
+        return body.password === "right" ? tokens() : json(401, { error: "invalid_credentials" });
+      }
+      if (url.endsWith("/auth/refresh")) {
+        await new Promise((r) => setTimeout(r, refreshDelay));
+        return api.refreshOk ? tokens() : json(401, { error: "invalid_grant" });
+      }
+      if (url.endsWith("/auth/logout")) return new Response(null, { status: 204 });
+      const token = (headers.get("authorization") || "").replace(/^Bearer /, "");
+      return valid.has(token) ? json(200, { ok: true }) : json(403, { message: "Forbidden" });
+    },
+  };
+  return api;
+}
+
+test("fetch adds the bearer header and sends credentials", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example/", fetch: api.fetch });
+  await client.login("ana", "right");
+  const resp = await client.fetch("/hello");
+  assert.equal(resp.status, 200);
+  const call = api.calls.at(-1);
+  assert.equal(call.url, "https://api.example/hello");
+  assert.equal(call.auth, "Bearer at-1");
+  assert.equal(api.refreshes(), 0);
+});
+
+test("concurrent calls with an expired token share one refresh, and each retries once", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.login("ana", "right");
+  api.expireAll();
+  const results = await Promise.all([1, 2, 3, 4, 5].map(() => client.fetch("/hello")));
+  assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
+  assert.equal(api.refreshes(), 1);
+  const hellos = api.calls.filter((c) => c.url.endsWith("/hello"));
+  assert.equal(hellos.length, 10, "each call: one try, one retry");
+  assert.ok(hellos.slice(5).every((c) => c.auth === "Bearer at-2"));
+});
+
+test("a refused refresh is not retried in a loop, and the refusal is returned", async () => {
+  const api = fakeApi({ refreshOk: false });
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.login("ana", "right");
+  api.expireAll();
+  const results = await Promise.all([1, 2, 3].map(() => client.fetch("/hello")));
+  assert.deepEqual(results.map((r) => r.status), [403, 403, 403]);
+  assert.equal(api.refreshes(), 1);
+  assert.equal(client.signedIn, false);
+  // Signed out now: the next call tries the cookie once more, then gives up.
+  const again = await client.fetch("/hello");
+  assert.equal(again.status, 403);
+  assert.equal(api.refreshes(), 2);
+  assert.equal(api.calls.filter((c) => c.url.endsWith("/hello")).length, 4);
+});
+
+test("a call still refused after the refresh is returned, not retried again", async () => {
+  const api = fakeApi();
+  const admin = [];
+  const forbidding = async (url, init) => {
+    if (!String(url).endsWith("/admin")) return api.fetch(url, init);
+    admin.push(url);
+    return new Response(null, { status: 403 });
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: forbidding });
+  await client.login("ana", "right");
+  const resp = await client.fetch("/admin");
+  assert.equal(resp.status, 403);
+  assert.equal(api.refreshes(), 1);
+  assert.equal(admin.length, 2, "one try, one retry, then the answer");
+});
+
+test("after a reload the first call restores the session from the cookie", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  assert.equal(client.signedIn, false);
+  const resp = await client.fetch("/hello");
+  assert.equal(resp.status, 200);
+  assert.equal(api.calls[0].url, "https://api.example/auth/refresh");
+  assert.equal(api.calls[1].auth, "Bearer at-1");
+});
+
+test("logout forgets the token and the next call is refused", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.login("ana", "right");
+  await client.logout({ allDevices: true });
+  const logout = api.calls.find((c) => c.url.endsWith("/auth/logout"));
+  assert.deepEqual(JSON.parse(logout.init.body), { all_devices: true });
+  assert.equal(client.signedIn, false);
+  api.refreshOk = false; // the cookie was cleared
+  const resp = await client.fetch("/hello");
+  assert.equal(resp.status, 403);
+});
+
+test("errors carry the contract's code", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await assert.rejects(client.login("ana", "wrong"), (e) => {
+    assert.ok(e instanceof AuthError);
+    assert.equal(e.status, 401);
+    assert.equal(e.error, "invalid_credentials");
+    return true;
+  });
+  assert.equal(client.signedIn, false);
+});
