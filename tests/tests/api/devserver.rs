@@ -638,3 +638,24 @@ async fn without_cors_origins_the_dev_server_answers_no_preflight() {
     assert_eq!(pre.status, 404);
     assert_eq!(pre.header("access-control-allow-origin"), None);
 }
+
+#[tokio::test]
+async fn the_dev_server_serves_the_browser_client_and_its_demo_page() {
+    let env = TestEnv::new().await;
+    let (port, _stop) = start(&env).await;
+    let page = request(port, "GET", "/", &[], "").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.body.contains(r#"from "/client/auth-client.js""#));
+    let js = request(port, "GET", "/client/auth-client.js", &[], "").await;
+    assert_eq!(js.status, 200);
+    assert_eq!(
+        js.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(js.body.contains("export function createAuthClient"));
+    assert_eq!(request(port, "POST", "/", &[], "").await.status, 404);
+}

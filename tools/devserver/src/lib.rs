@@ -46,6 +46,34 @@ pub enum Route {
     Discovery,
 }
 
+/// The browser client and its demo page, served by `make dev` only (nothing in the template):
+/// `GET /` and `GET /client/auth-client.js`, compiled in.
+pub const DEMO_PAGE: &str = include_str!("../../../clients/web/demo.html");
+pub const AUTH_CLIENT_JS: &str = include_str!("../../../clients/web/auth-client.js");
+
+fn client_file(method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
+    let (body, content_type) = match (method.as_str(), path) {
+        ("GET", "/") => (DEMO_PAGE, "text/html; charset=utf-8"),
+        ("GET", "/client/auth-client.js") => (AUTH_CLIENT_JS, "text/javascript; charset=utf-8"),
+        _ => return None,
+    };
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let h = resp.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    h.insert(
+        hyper::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Some(resp)
+}
+
 /// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
 const SESSION_PATH: &str = "/auth/sessions/";
 
@@ -322,6 +350,9 @@ impl DevServer {
     }
 
     async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        if let Some(resp) = client_file(req.method(), req.uri().path()) {
+            return resp;
+        }
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_string();
         let Some(route) = Route::find(&parts.method, &path) else {
