@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 .PHONY: test fmt-check lint unit js integration template dev-smoke browser dev bench build clean-engines
 
 ## make test: everything CI runs.
-test: fmt-check lint unit js integration dev-smoke
+test: fmt-check lint unit js integration dev-smoke browser
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -37,6 +37,11 @@ template:
 # `make dev` driven from outside with curl and authctl, then stopped with SIGINT.
 dev-smoke:
 	scripts/dev-smoke.sh
+
+# Headless Chromium (Debian's chromium + chromium-driver, installed on first use, as root or
+# through sudo) drives the demo page and the client against a real `make dev`.
+browser:
+	scripts/browser-e2e.sh
 
 ## make dev: the whole API on http://127.0.0.1:3000 (PORT overrides) against local engines.
 dev:

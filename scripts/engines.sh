@@ -70,6 +70,20 @@ engines_install_ab() {
     || { engines_log "could not install apache2-utils: install it (it provides ab) and run again"; return 1; }
 }
 
+# Headless Chromium and its driver from Debian's packages (never a browser downloaded at run
+# time), and selenium in .venv, for the browser test of `make test`.
+engines_install_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    local sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    engines_log "installing chromium and chromium-driver with apt-get"
+    $sudo apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } \
+      || { engines_log "could not install chromium and chromium-driver: install them and run again"; return 1; }
+  fi
+  engines_venv_install -m selenium selenium "selenium==4.*"
+}
+
 engines_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

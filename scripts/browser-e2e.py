@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Drives headless Chromium through the demo page against `make dev` (see browser-e2e.sh).
+
+Usage: browser-e2e.py API_PORT APP_PORT OTHER_PORT DEV_SERVER_LOG
+"""
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+api_port, app_port, other_port, log_path = sys.argv[1:5]
+api = f"http://127.0.0.1:{api_port}"
+
+
+def check(cond, what):
+    if not cond:
+        print(f"browser-e2e: FAIL: {what}", file=sys.stderr)
+        sys.exit(1)
+    print(f"browser-e2e: ok: {what}")
+
+
+def refreshes():
+    """POST /auth/refresh requests in the dev server's access log so far."""
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        return sum(1 for line in f if line.startswith("POST /auth/refresh "))
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_script_timeout(30)
+wait = WebDriverWait(driver, 15)
+
+
+def run(js):
+    """Runs an async snippet in the page; `done(value)` returns it."""
+    return driver.execute_async_script("const done = arguments[arguments.length - 1];" + js)
+
+
+def page(url):
+    driver.get(url)
+    wait.until(lambda d: d.execute_script("return !!window.auth"))
+
+
+def output():
+    return driver.find_element(By.ID, "out").text
+
+
+try:
+    # Same origin: the page served by make dev.
+    page(f"{api}/")
+    driver.find_element(By.ID, "login").click()
+    wait.until(lambda d: output() == "logged in")
+    check(True, "logged in through the page")
+    check("refresh_token" not in driver.execute_script("return document.cookie"),
+          "document.cookie does not show the refresh token (HttpOnly)")
+    driver.find_element(By.ID, "hello").click()
+    wait.until(lambda d: '"username": "demo"' in output())
+    check(True, "GET /hello through the page")
+
+    driver.refresh()
+    wait.until(lambda d: d.execute_script("return !!window.auth"))
+    check(driver.execute_script("return auth.signedIn") is False, "a reload forgets the access token")
+    before = refreshes()
+    status = run("auth.fetch('/hello').then(r => done(r.status))")
+    check(status == 200 and refreshes() == before + 1,
+          f"after the reload the session came back from the cookie (status {status})")
+
+    time.sleep(32)  # ACCESS_TOKEN_TTL=1 plus the verifier's 30 s leeway
+    before = refreshes()
+    statuses = run("Promise.all([1,2,3,4,5].map(() => auth.fetch('/hello').then(r => r.status))).then(done)")
+    after = refreshes()
+    check(statuses == [200] * 5, f"five parallel calls after expiry all succeed: {statuses}")
+    check(after - before == 1, f"with exactly one /auth/refresh ({after - before})")
+
+    driver.find_element(By.ID, "sessions").click()
+    wait.until(lambda d: "session(s)" in output())
+    check(len(driver.find_elements(By.CSS_SELECTOR, "#session-list li")) >= 1, "sessions listed")
+
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: output() == "logged out")
+    status = run("auth.fetch('/hello').then(r => done(r.status))")
+    check(status in (401, 403), f"after logout the next call is refused ({status})")
+
+    # A second origin, allowed by CORS_ALLOW_ORIGIN (another port of the same site).
+    page(f"http://127.0.0.1:{app_port}/?api={api}")
+    result = run("auth.login('demo', 'demo-password-123')"
+                 ".then(() => auth.fetch('/hello')).then(r => done(r.status), e => done(String(e)))")
+    check(result == 200, f"the allowed origin logs in and calls /hello cross-origin ({result})")
+    reloaded = run("location.reload(); done(1)")
+    wait.until(lambda d: d.execute_script("return !!window.auth"))
+    status = run("auth.fetch('/hello').then(r => done(r.status), e => done(String(e)))")
+    check(status == 200, f"the cookie works cross-origin too: session restored after reload ({status})")
+
+    # A third origin, not allowed: the browser refuses the answers.
+    page(f"http://127.0.0.1:{other_port}/?api={api}")
+    result = run("auth.login('demo', 'demo-password-123').then(() => done('allowed'), e => done(String(e)))")
+    check(result != "allowed" and "TypeError" in result, f"an origin not allowed cannot log in ({result})")
+    result = run("auth.fetch('/hello').then(r => done(r.status), e => done(String(e)))")
+    check(result != 200, f"nor call the API ({result})")
+finally:
+    driver.quit()
+print("browser-e2e: passed")

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The browser test of `make test`: headless Chromium (Debian's package, driven by selenium)
+# against a real `make dev`, the page and client as a user would have them:
+#   - the demo page served by `make dev` (same origin): log in through the page, the refresh
+#     token absent from document.cookie, a reload restores the session through the cookie,
+#     after the access token expired five parallel calls succeed with exactly one
+#     /auth/refresh (counted in the dev server's access log), log out and the next call fails;
+#   - the same page on a second origin (another port, a static server), allowed by
+#     CORS_ALLOW_ORIGIN: login and calls work; on a third origin, not allowed: they fail.
+# ACCESS_TOKEN_TTL=1 with the verifier's 30 s leeway: the test waits ~32 s for the expiry.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo build --quiet -p devserver
+. scripts/engines.sh
+engines_install_browser
+api=$(engines_free_port) app=$(engines_free_port) other=$(engines_free_port)
+work=$(mktemp -d)
+out="$work/out" err="$work/err"
+mkdir -p "$work/site/client"
+cp clients/web/demo.html "$work/site/index.html"
+cp clients/web/auth-client.js "$work/site/client/auth-client.js"
+# The template's defaults but: a 1 s access token, the authorizer's cache off (so an expired
+# token is really re-verified, not a cached allow), the second origin allowed.
+setsid env PORT="$api" ACCESS_TOKEN_TTL=1 AUTHORIZER_CACHE_TTL=0 \
+  CORS_ALLOW_ORIGIN="http://127.0.0.1:$app" make --no-print-directory dev >"$out" 2>"$err" &
+pgid=$!
+setsid .venv/bin/python -m http.server "$app" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
+app_pid=$!
+setsid .venv/bin/python -m http.server "$other" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
+other_pid=$!
+cleanup() {
+  kill -INT -- "-$pgid" 2>/dev/null || true
+  kill -- "-$app_pid" "-$other_pid" 2>/dev/null || true
+  wait "$pgid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 600); do
+  grep -q "^ready on http://127.0.0.1:$api$" "$out" && break
+  kill -0 "$pgid" 2>/dev/null || { cat "$err" >&2; echo "browser-e2e: make dev exited early" >&2; exit 1; }
+  sleep 0.2
+done
+grep -q "^ready on" "$out" || { echo "browser-e2e: make dev not ready" >&2; exit 1; }
+.venv/bin/python scripts/browser-e2e.py "$api" "$app" "$other" "$err" || {
+  echo "--- make dev stderr (tail)" >&2; tail -n 30 "$err" >&2; exit 1; }
