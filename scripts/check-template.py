@@ -267,7 +267,52 @@ def consumer_jwt(path):
     return 0
 
 
+def openapi_in_step(template_path, openapi_path):
+    """openapi.yaml documents exactly the routes the template's HTTP API and the dev server's
+    router serve (ROUTE_KEYS in tools/devserver/src/lib.rs), and each protected route (behind
+    an authorizer in the template, `*` in the router) carries the bearer security."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    text = re.sub(r"CodeUri: \.", "CodeUri: s3://bucket/key", open(template_path).read())
+    resources = transform(yaml_parse(text), {}, NoManagedPolicies())["Resources"]
+    template = {}
+    for r in resources.values():
+        if r["Type"] == "AWS::ApiGatewayV2::Api":
+            for path_, methods in r["Properties"].get("Body", {}).get("paths", {}).items():
+                for m, op in methods.items():
+                    if m != "options":
+                        template[f"{m.upper()} {path_}"] = bool(op.get("security"))
+    src = (root / "tools/devserver/src/lib.rs").read_text()
+    block = re.search(r"pub const ROUTE_KEYS: &\[&str\] = &\[(.*?)\];", src, re.S).group(1)
+    router = {}
+    for entry in re.findall(r'"([^"]+)"', block):
+        router[entry.removesuffix(" *")] = entry.endswith(" *")
+    doc = yaml_parse(open(openapi_path).read())
+    documented = {}
+    for path_, methods in doc.get("paths", {}).items():
+        for m, op in methods.items():
+            if m in ("get", "post", "put", "patch", "delete"):
+                documented[f"{m.upper()} {path_}"] = bool(op.get("security"))
+    problems = []
+    for name, routes in (("the template", template), ("the dev server's router", router)):
+        for key in sorted(set(routes) - set(documented)):
+            problems.append(f"{key} is served by {name} but not in {openapi_path}")
+        for key in sorted(set(documented) - set(routes)):
+            problems.append(f"{key} is in {openapi_path} but not served by {name}")
+        for key in sorted(set(routes) & set(documented)):
+            if routes[key] != documented[key]:
+                problems.append(f"{key}: protected in {name}: {routes[key]}, in {openapi_path}: {documented[key]}")
+    for p in problems:
+        print(f"check-template: {p}")
+    if problems:
+        return 1
+    print(f"check-template: {openapi_path}: the same {len(documented)} routes as the template and the dev server, protection alike")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[1] == "--openapi":
+        sys.exit(openapi_in_step(sys.argv[2], sys.argv[3]))
     if len(sys.argv) > 2 and sys.argv[1] == "--consumer-jwt":
         sys.exit(consumer_jwt(sys.argv[2]))
     if len(sys.argv) > 2 and sys.argv[1] == "--consumer":

@@ -20,4 +20,6 @@ for t in examples/*.yaml; do
 done
 .venv/bin/python scripts/check-template.py --consumer examples/consumer-api.yaml
 .venv/bin/python scripts/check-template.py --consumer-jwt examples/consumer-api-jwt.yaml
+# openapi.yaml against the template and the dev server's router.
+.venv/bin/python scripts/check-template.py --openapi template.yaml openapi.yaml
 echo "template.yaml and examples/: sam validate, sam validate --lint, cfn-lint and check-template passed"

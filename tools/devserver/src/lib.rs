@@ -46,15 +46,19 @@ pub enum Route {
     Discovery,
 }
 
-/// The browser client and its demo page, served by `make dev` only (nothing in the template):
-/// `GET /` and `GET /client/auth-client.js`, compiled in.
+/// The browser client, its demo page and the API description, served by `make dev` only
+/// (nothing in the template): `GET /`, `GET /client/auth-client.js`, `GET /openapi.yaml`,
+/// compiled in.
 pub const DEMO_PAGE: &str = include_str!("../../../clients/web/demo.html");
 pub const AUTH_CLIENT_JS: &str = include_str!("../../../clients/web/auth-client.js");
+/// The API description (`openapi.yaml`), also served by `make dev` at `/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 
 fn client_file(method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
     let (body, content_type) = match (method.as_str(), path) {
         ("GET", "/") => (DEMO_PAGE, "text/html; charset=utf-8"),
         ("GET", "/client/auth-client.js") => (AUTH_CLIENT_JS, "text/javascript; charset=utf-8"),
+        ("GET", "/openapi.yaml") => (OPENAPI_YAML, "application/yaml"),
         _ => return None,
     };
     let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
@@ -73,6 +77,24 @@ fn client_file(method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
     );
     Some(resp)
 }
+
+/// Every route of the router ([`Route::find`]), as the template and `openapi.yaml` key them;
+/// `*` after a key: behind the authorizer. `scripts/check-template.py` checks the template and
+/// the document against this list, and the test below checks the router against it.
+pub const ROUTE_KEYS: &[&str] = &[
+    "POST /auth/login",
+    "POST /auth/register",
+    "POST /auth/refresh",
+    "POST /auth/logout",
+    "POST /auth/password *",
+    "GET /auth/sessions *",
+    "DELETE /auth/sessions *",
+    "DELETE /auth/sessions/{session_id} *",
+    "GET /hello *",
+    "GET /health",
+    "GET /.well-known/openid-configuration",
+    "GET /.well-known/jwks.json",
+];
 
 /// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
 const SESSION_PATH: &str = "/auth/sessions/";
@@ -546,6 +568,48 @@ mod connections {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_router_serves_exactly_the_listed_routes() {
+        use super::{Route, ROUTE_KEYS};
+        use hyper::Method;
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PUT,
+            Method::PATCH,
+        ];
+        let mut paths: Vec<String> = Vec::new();
+        for entry in ROUTE_KEYS {
+            let (key, guarded) = match entry.strip_suffix(" *") {
+                Some(k) => (k, true),
+                None => (*entry, false),
+            };
+            let (method, path) = key.split_once(' ').unwrap();
+            let path = path.replace("{session_id}", "0123abcd");
+            let route = Route::find(&method.parse().unwrap(), &path)
+                .unwrap_or_else(|| panic!("{key} is not routed"));
+            assert_eq!(route.guarded(), guarded, "{key}");
+            paths.push(path);
+        }
+        // Nothing else: every other method on those paths, and other paths, is a miss.
+        for path in
+            paths
+                .iter()
+                .map(String::as_str)
+                .chain(["/", "/auth", "/auth/sessions/a/b", "/hello/x"])
+        {
+            for method in &methods {
+                let key = format!("{method} {path}");
+                let listed = ROUTE_KEYS.iter().any(|e| {
+                    let k = e.trim_end_matches(" *").replace("{session_id}", "0123abcd");
+                    k == key
+                });
+                assert_eq!(Route::find(method, path).is_some(), listed, "{key}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
