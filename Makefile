@@ -4,10 +4,10 @@ SHELL := bash
 # One shared target dir for every crate and tool (2-core machines: build once).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: test fmt-check lint unit js integration template dev-smoke browser dev bench build clean-engines
+.PHONY: test fmt-check lint unit js integration template dev-smoke browser fuzz dev bench build clean-engines
 
 ## make test: everything CI runs.
-test: fmt-check lint unit js integration dev-smoke browser
+test: fmt-check lint unit js integration dev-smoke fuzz browser
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -37,6 +37,10 @@ template:
 # `make dev` driven from outside with curl and authctl, then stopped with SIGINT.
 dev-smoke:
 	scripts/dev-smoke.sh
+
+# schemathesis (into .venv on first use) fuzzes a real `make dev` from openapi.yaml.
+fuzz:
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-100} scripts/schemathesis.sh
 
 # Headless Chromium (Debian's chromium + chromium-driver, installed on first use, as root or
 # through sudo) drives the demo page and the client against a real `make dev`.
