@@ -184,7 +184,8 @@ impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(source) => {
-                tracing::error!(error = %Chain(source.as_ref()), "backing store failed");
+                crate::telemetry::count(crate::telemetry::Metric::BackingStoreUnavailable);
+                tracing::error!(event = "backing_store_unavailable", error = %Chain(source.as_ref()), "backing store failed");
                 AuthError::Unavailable {
                     retry_after: UNAVAILABLE_RETRY_AFTER,
                 }

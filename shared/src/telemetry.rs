@@ -9,6 +9,8 @@
 //! token hashes, the new key in the rotation's PutSecretValue). Their `info` and above says
 //! nothing secret.
 
+use std::sync::OnceLock;
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -71,6 +73,99 @@ where
         .finish()
         .with(filter(level))
         .try_init();
+}
+
+/// The CloudWatch namespace of every metric.
+pub const METRICS_NAMESPACE: &str = "LambdaJwtAuth";
+
+static COLLECTOR: OnceLock<&'static metrics_cloudwatch_embedded::Collector> = OnceLock::new();
+
+/// What the service counts (CloudWatch Embedded Metric Format, one log line per invocation and
+/// label set, written by [`flush_metrics`]; no network call). Names are the metric names;
+/// labels become dimensions beside `Function`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    LoginSucceeded,
+    LoginFailed,
+    /// A login or password change refused unchecked: the account (or device) is locked.
+    LoginLocked,
+    Registration,
+    RefreshRotated,
+    /// A spent refresh token presented again: the session was revoked.
+    RefreshReuseDetected,
+    /// A session ended other than by expiry; the cause becomes the `Cause` dimension.
+    SessionRevoked(&'static str),
+    AuthorizerAllowed,
+    /// The reason class becomes the `Reason` dimension: `token`, `revoked`, `store_unavailable`.
+    AuthorizerDenied(&'static str),
+    BackingStoreUnavailable,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::LoginSucceeded => "LoginSucceeded",
+            Metric::LoginFailed => "LoginFailed",
+            Metric::LoginLocked => "LoginLocked",
+            Metric::Registration => "Registrations",
+            Metric::RefreshRotated => "RefreshRotated",
+            Metric::RefreshReuseDetected => "RefreshReuseDetected",
+            Metric::SessionRevoked(_) => "SessionsRevoked",
+            Metric::AuthorizerAllowed => "AuthorizerAllowed",
+            Metric::AuthorizerDenied(_) => "AuthorizerDenied",
+            Metric::BackingStoreUnavailable => "BackingStoreUnavailable",
+        }
+    }
+}
+
+/// Counts one `metric`. A no-op until [`init_metrics`] ran (tests, the dev server, authctl).
+pub fn count(metric: Metric) {
+    count_by(metric, 1);
+}
+
+/// Counts `n` of `metric` (nothing for 0).
+pub fn count_by(metric: Metric, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let n = n as u64;
+    let name = metric.name();
+    match metric {
+        Metric::SessionRevoked(cause) => metrics::counter!(name, "Cause" => cause).increment(n),
+        Metric::AuthorizerDenied(reason) => {
+            metrics::counter!(name, "Reason" => reason).increment(n)
+        }
+        _ => metrics::counter!(name).increment(n),
+    }
+}
+
+/// Installs the EMF recorder once, with `Function` (Lambda's function name, or `function`) as
+/// a dimension of every metric.
+pub fn init_metrics(function: &str) {
+    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_string());
+    if COLLECTOR.get().is_some() {
+        return;
+    }
+    match metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(METRICS_NAMESPACE)
+        .with_dimension("Function", name)
+        .init()
+    {
+        Ok(collector) => {
+            let _ = COLLECTOR.set(collector);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics recorder not installed"),
+    }
+}
+
+/// Writes what was counted since the last flush as EMF lines to stdout (end of an invocation).
+pub fn flush_metrics() {
+    if let Some(collector) = COLLECTOR.get() {
+        let stdout = std::io::stdout();
+        if let Err(e) = collector.flush(stdout.lock()) {
+            tracing::warn!(error = %e, "could not write metrics");
+        }
+    }
 }
 
 #[cfg(test)]

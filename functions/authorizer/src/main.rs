@@ -12,6 +12,7 @@ use shared::service::authorizer::AuthorizerRequest;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
+    shared::telemetry::init_metrics("authorizer");
     let cfg = shared::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
@@ -20,7 +21,11 @@ async fn main() -> Result<(), Error> {
     let authorizer = Arc::new(app.authorizer());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerRequest>| {
         let authorizer = authorizer.clone();
-        async move { authorizer.handle(&event.payload).await }
+        async move {
+            let answer = authorizer.handle(&event.payload).await;
+            shared::telemetry::flush_metrics();
+            answer
+        }
     }))
     .await
 }

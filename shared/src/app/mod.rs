@@ -253,6 +253,7 @@ where
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
     crate::telemetry::init();
+    crate::telemetry::init_metrics(&format!("{endpoint:?}").to_lowercase());
     let cfg = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;

@@ -98,6 +98,8 @@ where
             "request done"
         )
     });
+    // This invocation's counters, as EMF log lines (a no-op where no recorder is installed).
+    crate::telemetry::flush_metrics();
     resp
 }
 

@@ -81,6 +81,7 @@ impl AuthService {
             }
             Err(e) => return Err(e.into()),
         }
+        crate::telemetry::count(crate::telemetry::Metric::Registration);
         tracing::info!(event = "user_registered", session_id = %session.session_id, "sign-up");
         issued.device_token = Some(self.device_token(&key, &user, None, now));
         Ok(issued)
@@ -122,6 +123,7 @@ impl AuthService {
         self.sessions
             .delete_session(&caller.username, session_id)
             .await?;
+        crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("user"));
         tracing::info!(event = "session_revoked", %session_id, reason = "user", "session revoked");
         Ok(())
     }
@@ -137,6 +139,10 @@ impl AuthService {
         self.sessions
             .delete_sessions(&caller.username, &others)
             .await?;
+        crate::telemetry::count_by(
+            crate::telemetry::Metric::SessionRevoked("user_others"),
+            others.len(),
+        );
         for id in &others {
             tracing::info!(event = "session_revoked", session_id = %id, reason = "user_others", "session revoked");
         }
@@ -174,6 +180,7 @@ impl AuthService {
         let failures = match reservation {
             Reservation::Granted { failures } => failures,
             Reservation::Refused { until } => {
+                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
                 tracing::info!(event = "login_locked", "password change refused: locked");
                 return Err(AuthError::TooManyAttempts {
                     retry_after: until.saturating_sub(now).max(1),

@@ -126,6 +126,7 @@ pub async fn revoke_sessions(
         None => all.into_iter().map(|s| s.session_id).collect(),
     };
     sessions.delete_sessions(&username, &ids).await?;
+    crate::telemetry::count_by(crate::telemetry::Metric::SessionRevoked("admin"), ids.len());
     for id in &ids {
         tracing::info!(event = "session_revoked", session_id = %id, reason = "admin", "session revoked");
     }
@@ -170,6 +171,10 @@ pub async fn set_password(
         .map(|s| s.session_id)
         .collect();
     sessions.delete_sessions(&username, &ids).await?;
+    crate::telemetry::count_by(
+        crate::telemetry::Metric::SessionRevoked("password_set"),
+        ids.len(),
+    );
     for id in &ids {
         tracing::info!(event = "session_revoked", session_id = %id, reason = "password_set", "session revoked");
     }

@@ -250,6 +250,17 @@ pub enum Denied {
     StoreUnavailable,
 }
 
+impl Denied {
+    /// The `Reason` dimension of the denial metric.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Denied::Token(_) => "token",
+            Denied::Revoked(_) => "revoked",
+            Denied::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
 impl Authorizer {
     pub fn new(cfg: &Config, keys: Arc<KeyRing>, clock: Arc<dyn Clock>) -> Self {
         Authorizer {
@@ -299,6 +310,7 @@ impl Authorizer {
                 Ok(claims)
             }
             Err(e) => {
+                crate::telemetry::count(crate::telemetry::Metric::BackingStoreUnavailable);
                 tracing::error!(event = "backing_store_unavailable", error = %Chain(&e), on_error = ?on_error, "session check failed");
                 match on_error {
                     RevocationFailMode::Deny => Err(Denied::StoreUnavailable),
@@ -315,12 +327,14 @@ impl Authorizer {
         event: &AuthorizerRequest,
     ) -> Result<AuthorizerResponse, Unauthorized> {
         let Some((flavour, header)) = event.flavour() else {
+            crate::telemetry::count(crate::telemetry::Metric::AuthorizerDenied("event"));
             tracing::warn!(event = "authorizer_denied", reason = "unrecognised event");
             return Err(Unauthorized);
         };
         let claims = match self.authorize(header).await {
             Ok(claims) => claims,
             Err(reason) => {
+                crate::telemetry::count(crate::telemetry::Metric::AuthorizerDenied(reason.class()));
                 tracing::info!(event = "authorizer_denied", reason = %reason);
                 return match flavour {
                     Flavour::HttpV2 => Ok(AuthorizerResponse::Simple {
@@ -335,6 +349,7 @@ impl Authorizer {
         // call is CloudWatch volume and CPU on the hot path (it was most of the dev server's
         // guard cost). Per-request audit belongs in API Gateway access logs
         // ($context.authorizer.user_id); denials stay at info.
+        crate::telemetry::count(crate::telemetry::Metric::AuthorizerAllowed);
         tracing::debug!(event = "authorizer_allowed", user_id = %claims.sub, session_id = %claims.sid);
         match flavour {
             Flavour::HttpV2 => Ok(AuthorizerResponse::Simple {
@@ -347,6 +362,9 @@ impl Authorizer {
                     .as_deref()
                     .and_then(stage_wide_resource)
                     .ok_or_else(|| {
+                        crate::telemetry::count(crate::telemetry::Metric::AuthorizerDenied(
+                            "event",
+                        ));
                         tracing::warn!(event = "authorizer_denied", reason = "malformed methodArn");
                         Unauthorized
                     })?;

@@ -146,6 +146,7 @@ impl AuthService {
             Some((key, Reservation::Granted { failures })) => (Some(key), failures),
             // Locked: refused before the password is even looked at, right or wrong.
             Some((key, Reservation::Refused { until })) => {
+                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
                 tracing::info!(
                     event = "login_locked",
                     known_device = key.device.is_some(),
@@ -172,6 +173,7 @@ impl AuthService {
         let user = match (verified, user) {
             (true, Some(user)) => user,
             (_, user) => {
+                crate::telemetry::count(crate::telemetry::Metric::LoginFailed);
                 tracing::info!(
                     event = "login_failed",
                     known_user = user.is_some(),
@@ -189,6 +191,7 @@ impl AuthService {
         };
         if user.disabled {
             self.clear_failures(&throttle_key).await;
+            crate::telemetry::count(crate::telemetry::Metric::LoginFailed);
             tracing::info!(event = "login_failed", reason = "disabled", "login refused");
             return Err(AuthError::AccountDisabled);
         }
@@ -207,6 +210,7 @@ impl AuthService {
         if let Err(e) = self.enforce_session_cap(&session, now).await {
             tracing::warn!(error = %Chain(&e), "could not enforce the session cap");
         }
+        crate::telemetry::count(crate::telemetry::Metric::LoginSucceeded);
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
         if let Some(password) = rehash_with {
             self.upgrade_hash(&user, password).await;
@@ -331,6 +335,7 @@ impl AuthService {
         if !evict.is_empty() {
             self.sessions.delete_sessions(&new.username, &evict).await?;
             for id in live.iter().take(excess) {
+                crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("session_cap"));
                 tracing::info!(event = "session_revoked", session_id = %id.session_id, reason = "session_cap", "session evicted");
             }
         }
@@ -393,6 +398,7 @@ impl AuthService {
                 // Minted before the rotation is written: no spent token without a successor.
                 let issued = self.issue(&key, &user, &next, &next_token, now)?;
                 if self.sessions.rotate(&next, session.version).await? {
+                    crate::telemetry::count(crate::telemetry::Metric::RefreshRotated);
                     return Ok(issued);
                 }
                 // Another presentation of this token rotated first: read again, and this
@@ -463,6 +469,7 @@ impl AuthService {
     }
 
     async fn revoke_for_reuse(&self, session: &Session) {
+        crate::telemetry::count(crate::telemetry::Metric::RefreshReuseDetected);
         tracing::warn!(
             event = "refresh_reuse_detected",
             session_id = %session.session_id,
@@ -474,12 +481,15 @@ impl AuthService {
             .delete_session(&session.username, &session.session_id)
             .await
         {
-            Ok(()) => tracing::info!(
-                event = "session_revoked",
-                session_id = %session.session_id,
-                reason = "reuse",
-                "session revoked"
-            ),
+            Ok(()) => {
+                crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("reuse"));
+                tracing::info!(
+                    event = "session_revoked",
+                    session_id = %session.session_id,
+                    reason = "reuse",
+                    "session revoked"
+                )
+            }
             Err(e) => {
                 tracing::error!(error = %Chain(&e), "could not revoke the session after reuse")
             }
@@ -512,6 +522,7 @@ impl AuthService {
         let Some(session) = deleted else {
             return Ok(());
         };
+        crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("logout"));
         tracing::info!(
             event = "session_revoked",
             reason = "logout",
@@ -539,6 +550,10 @@ impl AuthService {
             .map(|s| s.session_id)
             .collect();
         self.sessions.delete_sessions(&token.username, &ids).await?;
+        crate::telemetry::count_by(
+            crate::telemetry::Metric::SessionRevoked("logout_all"),
+            ids.len(),
+        );
         tracing::info!(
             event = "session_revoked",
             reason = "logout_all",

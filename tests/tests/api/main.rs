@@ -10,6 +10,7 @@ mod hardening;
 mod interop;
 mod login;
 mod logout;
+mod metrics;
 mod refresh;
 mod revocation;
 mod rotation;
