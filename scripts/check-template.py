@@ -71,6 +71,7 @@ def main(path):
         problems += authorizer_dynamodb(resources, checks)
     for jwt in (False, True):
         problems += protected_routes(resources, jwt)
+    problems += operating(resources)
 
     for p in problems:
         print(f"check-template: {p}")
@@ -147,6 +148,43 @@ def authorizer_dynamodb(resources, checks):
     if want not in ttls:
         problems.append(f"{mode}: the authorizer cache TTL is {ttls}, expected {want}")
     return problems
+
+
+ALARMS = {"RefreshReuseAlarm", "LoginLockoutAlarm", "Api5xxRateAlarm", "LambdaErrorsAlarm",
+          "DynamoDbThrottleAlarm", "RotationFailedAlarm"}
+ACCESS_LOG_FIELDS = ("$context.requestId", "$context.routeKey", "$context.status",
+                     "$context.responseLatency", "$context.identity.sourceIp", "$context.authorizer.sub")
+
+
+def operating(resources):
+    """Every function's log group exists with a retention; the stage writes a JSON access log
+    with the fields the runbook needs; each alarm exists and notifies the optional topic."""
+    problems = []
+    groups = {json_key(r["Properties"].get("LogGroupName")): r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::Logs::LogGroup"}
+    for name, r in resources.items():
+        if r["Type"] == "AWS::Lambda::Function":
+            group = groups.get(json_key({"Fn::Sub": f"/aws/lambda/${{{name}}}"}))
+            if not group or "RetentionInDays" not in group:
+                problems.append(f"{name} has no log group with a retention")
+    for stage in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"):
+        log = stage.get("AccessLogSettings", {})
+        fmt = log.get("Format", "")
+        missing = [f for f in ACCESS_LOG_FIELDS if f not in fmt]
+        if not log.get("DestinationArn") or missing or not fmt.startswith("{"):
+            problems.append(f"the stage's access log is missing or lacks {missing}")
+    for alarm in ALARMS:
+        props = resources.get(alarm, {}).get("Properties", {})
+        if resources.get(alarm, {}).get("Type") != "AWS::CloudWatch::Alarm":
+            problems.append(f"no alarm {alarm}")
+        elif "HasAlarmTopic" not in json_key(props.get("AlarmActions")):
+            problems.append(f"{alarm} does not notify AlarmTopicArn")
+    return problems
+
+
+def json_key(node):
+    import json
+    return json.dumps(node, sort_keys=True)
 
 
 def protected_routes(resources, jwt):
