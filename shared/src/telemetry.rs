@@ -16,7 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The crates (tracing targets) whose events follow `RUST_LOG` to any level: ours.
-pub const OWN_TARGETS: [&str; 10] = [
+pub const OWN_TARGETS: [&str; 14] = [
     "shared",
     "login",
     "refresh",
@@ -24,6 +24,10 @@ pub const OWN_TARGETS: [&str; 10] = [
     "authorizer",
     "hello",
     "rotate_secret",
+    "register",
+    "account",
+    "discovery",
+    "security_events",
     "authctl",
     "devserver",
     "integration_tests",

@@ -11,6 +11,7 @@
 //! partition whose endpoints use other CAs); `SSL_CERT_FILE` / `SSL_CERT_DIR` then apply.
 
 pub mod rotation;
+pub mod security_events;
 pub mod setup;
 
 use std::time::Duration;

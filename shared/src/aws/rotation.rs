@@ -351,7 +351,11 @@ impl Rotator {
             update = update.remove_from_version_id(current);
         }
         update.send().await.map_err(aws)?;
-        tracing::info!("finishSecret: AWSCURRENT moved to the new version");
+        tracing::info!(
+            event = "key_rotated",
+            reason = "finishSecret",
+            "finishSecret: AWSCURRENT moved to the new version"
+        );
         if self.alg.is_asymmetric() {
             publish_public_keys(
                 &self.client,

@@ -82,6 +82,8 @@ pub async fn set_disabled(
         Ok(()) => {
             if disabled {
                 tracing::info!(event = "user_disabled", username = %username, "user disabled");
+            } else {
+                tracing::info!(event = "user_enabled", username = %username, "user enabled");
             }
             Ok(())
         }

@@ -14,5 +14,6 @@ mod metrics;
 mod refresh;
 mod revocation;
 mod rotation;
+mod security_events;
 mod smoke;
 mod throttling;

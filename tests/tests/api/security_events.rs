@@ -1,0 +1,172 @@
+//! Security events end to end against moto: the functions' real log lines (from the built
+//! binaries) go, as CloudWatch Logs would deliver them through a subscription filter, to the
+//! built security-events function, which puts them on an EventBridge bus; a rule on the bus
+//! delivers them to an SQS queue, which the test reads.
+
+use std::io::Write;
+
+use base64::Engine;
+use integration_tests::runtime_api::{run_binary, run_binary_logged, Outcome};
+use integration_tests::*;
+use serde_json::{json, Value};
+
+async fn aws_clients() -> (aws_sdk_eventbridge::Client, aws_sdk_sqs::Client, String) {
+    let moto =
+        std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect("run under with-engines.sh");
+    let sdk = shared::aws::sdk_config(Default::default()).await;
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&sdk)
+            .endpoint_url(&moto)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(&moto)
+            .build(),
+    );
+    (events, sqs, moto)
+}
+
+fn subscription_event(log_group: &str, logs: &str) -> Value {
+    let events: Vec<Value> = logs
+        .lines()
+        .enumerate()
+        .map(|(i, m)| json!({"id": i.to_string(), "timestamp": 0, "message": m}))
+        .collect();
+    let data = json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": log_group,
+        "logStream": "s", "subscriptionFilters": ["f"], "logEvents": events});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data.to_string().as_bytes()).unwrap();
+    json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())}})
+}
+
+#[tokio::test]
+async fn security_events_reach_a_queue_through_the_event_bus() {
+    let env = TestEnv::with(|c| c.login_max_failures = 2).await;
+    env.create_user("sam", "sam-password-1", &[]).await;
+    let (events, sqs, moto) = aws_clients().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let bus = format!("security-{id}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("q-{id}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    events
+        .put_rule()
+        .name(format!("all-{id}"))
+        .event_bus_name(&bus)
+        .event_pattern(json!({"source": ["lambda-jwt-auth"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(format!("all-{id}"))
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(&arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Real log lines: two wrong passwords lock `sam`, a login, a refresh replayed after the
+    // grace window (reuse: the session is revoked).
+    let mut vars = function_env(&env.cfg);
+    vars.push(("LOGIN_MAX_FAILURES".into(), "2".into()));
+    vars.push(("REUSE_GRACE_SECS".into(), "0".into()));
+    let login = |p: &str| login_event(&json!({"username": "sam", "password": p}).to_string());
+    let (_, _, mut logs) = run_binary_logged(
+        &built_binary("login"),
+        &vars,
+        vec![login("wrong-1"), login("wrong-2")],
+    )
+    .await;
+    env.create_user("tom", "tom-password-1", &[]).await;
+    let t0 = env.login_token("tom", "tom-password-1").await;
+    let replay = refresh_event(Some(&json!({"refresh_token": t0}).to_string()), &[]);
+    let (_, _, refresh_logs) = run_binary_logged(
+        &built_binary("refresh"),
+        &vars,
+        vec![replay.clone(), replay],
+    )
+    .await;
+    logs.push_str(&refresh_logs);
+
+    let mut forwarder_env = function_env(&env.cfg);
+    forwarder_env.push(("SECURITY_EVENT_BUS".into(), bus.clone()));
+    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), moto.clone()));
+    let (out, init) = run_binary(
+        &built_binary("security-events"),
+        &forwarder_env,
+        vec![subscription_event(
+            "/aws/lambda/auth-LoginFunction-x",
+            &logs,
+        )],
+    )
+    .await;
+    assert_eq!(init, None);
+    match &out[0] {
+        Some(Outcome::Response(v)) => assert!(v["forwarded"].as_u64().unwrap() >= 3, "{v}"),
+        other => panic!("{other:?}"),
+    }
+
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages.unwrap_or_default() {
+            received.push(serde_json::from_str::<Value>(m.body.as_deref().unwrap()).unwrap());
+        }
+        if received.len() >= 3 {
+            break;
+        }
+    }
+    let types: Vec<&str> = received
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    for expected in ["login_locked", "refresh_reuse_detected", "session_revoked"] {
+        assert!(types.contains(&expected), "{expected} not in {types:?}");
+    }
+    for e in &received {
+        assert_eq!(e["source"], "lambda-jwt-auth");
+        assert_eq!(e["detail"]["function"], "auth-LoginFunction-x");
+        // Nothing secret travels: no token, no hash, no password.
+        let text = e.to_string();
+        assert!(
+            !text.contains(&t0) && !text.contains("tom-password-1") && !text.contains("wrong-1"),
+            "{text}"
+        );
+    }
+    let reuse = received
+        .iter()
+        .find(|e| e["detail-type"] == "refresh_reuse_detected")
+        .unwrap();
+    assert!(reuse["detail"]["session_id"].is_string());
+}
