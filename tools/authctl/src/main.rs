@@ -128,6 +128,32 @@ enum CliError {
     NoTerminal,
     #[error("the passwords do not match")]
     PasswordMismatch,
+    #[error("done, but the security event was not published to SECURITY_EVENT_BUS")]
+    Publish(#[source] shared::aws::security_events::ForwardError),
+}
+
+/// With `SECURITY_EVENT_BUS` set, puts `event` on that bus (the functions' events travel
+/// through their logs; authctl runs outside Lambda, so it publishes its own).
+async fn publish(event: &str, username: &str) -> Result<(), CliError> {
+    let Ok(bus) = std::env::var("SECURITY_EVENT_BUS") else {
+        return Ok(());
+    };
+    let sdk = shared::aws::sdk_config(shared::config::TrustStore::from_env()?).await;
+    let events = shared::aws::security_events::SecurityEvents::new(
+        aws_sdk_eventbridge::Client::new(&sdk),
+        bus,
+    );
+    events
+        .publish(&[shared::aws::security_events::SecurityEvent {
+            detail_type: event.to_string(),
+            detail: serde_json::json!({
+                "event": event,
+                "username": username.to_ascii_lowercase(),
+                "by": "authctl",
+            }),
+        }])
+        .await
+        .map_err(CliError::Publish)
 }
 
 fn read_password(from_stdin: bool) -> Result<SecretString, CliError> {
@@ -179,10 +205,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(UserCommand::Disable { username }) => {
             admin::set_disabled(store, &username, true).await?;
             println!("disabled {}", username.to_ascii_lowercase());
+            publish("user_disabled", &username).await?;
         }
         Command::User(UserCommand::Enable { username }) => {
             admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
+            publish("user_enabled", &username).await?;
         }
         Command::User(UserCommand::SetPassword {
             username,
@@ -202,6 +230,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "password set for {}; revoked {revoked} session(s)",
                 username.to_ascii_lowercase()
             );
+            publish("password_changed", &username).await?;
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;

@@ -399,3 +399,104 @@ async fn set_password_swaps_the_password_and_revokes_every_session() {
         assert_one_line_error(&env.authctl(&args, Some(stdin)), says);
     }
 }
+
+/// With `SECURITY_EVENT_BUS` set, disabling and enabling a user put `user_disabled` and
+/// `user_enabled` on the bus (moto: a rule delivers them to a queue this test reads).
+#[tokio::test]
+async fn user_disable_and_enable_publish_security_events() {
+    let env = env().await;
+    let moto = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap();
+    let sdk = shared::aws::sdk_config(Default::default()).await;
+    let events = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&sdk)
+            .endpoint_url(&moto)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(&moto)
+            .build(),
+    );
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let bus = format!("bus-{id}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("q-{id}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn_attr = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(arn_attr.clone())
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&arn_attr]
+        .clone();
+    events
+        .put_rule()
+        .name("r")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["lambda-jwt-auth"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("r")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(&arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let out = env.authctl(
+        &["user", "create", "pia", "--password-stdin"],
+        Some("pia-password-1\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for action in ["disable", "enable"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
+            .args(["user", action, "pia"])
+            .env("USERS_TABLE", &env.cfg.users_table)
+            .env("SESSIONS_TABLE", &env.cfg.sessions_table)
+            .env("SIGNING_SECRET_ID", &env.cfg.signing_secret_id)
+            .env("SECURITY_EVENT_BUS", &bus)
+            .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &moto)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut types = Vec::new();
+    for _ in 0..5 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages.unwrap_or_default() {
+            let e: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
+            assert_eq!(e["detail"]["username"], "pia");
+            types.push(e["detail-type"].as_str().unwrap().to_string());
+        }
+        if types.len() >= 2 {
+            break;
+        }
+    }
+    types.sort();
+    assert_eq!(types, ["user_disabled", "user_enabled"]);
+}
