@@ -173,6 +173,16 @@ def operating(resources):
         missing = [f for f in ACCESS_LOG_FIELDS if f not in fmt]
         if not log.get("DestinationArn") or missing or not fmt.startswith("{"):
             problems.append(f"the stage's access log is missing or lacks {missing}")
+    import pathlib
+    src = (pathlib.Path(__file__).resolve().parent.parent / "shared/src/aws/security_events.rs").read_text()
+    forwarded = set(re.findall(r'"([a-z_]+)"', re.search(r"pub const FORWARDED: &\[&str\] = &\[(.*?)\];", src, re.S).group(1)))
+    filters = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::SubscriptionFilter"]
+    if len(filters) < 6:
+        problems.append(f"only {len(filters)} log groups deliver security events")
+    for f in filters:
+        found = set(re.findall(r'\$\.fields\.event = "([a-z_]+)"', f.get("FilterPattern", "")))
+        if found != forwarded:
+            problems.append(f"a subscription filter selects {sorted(found)}, the forwarder takes {sorted(forwarded)}")
     for alarm in ALARMS:
         props = resources.get(alarm, {}).get("Properties", {})
         if resources.get(alarm, {}).get("Type") != "AWS::CloudWatch::Alarm":
