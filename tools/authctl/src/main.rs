@@ -134,7 +134,7 @@ enum CliError {
 
 /// With `SECURITY_EVENT_BUS` set, puts `event` on that bus (the functions' events travel
 /// through their logs; authctl runs outside Lambda, so it publishes its own).
-async fn publish(event: &str, username: &str) -> Result<(), CliError> {
+async fn publish(event: &str, username: Option<&str>) -> Result<(), CliError> {
     let Ok(bus) = std::env::var("SECURITY_EVENT_BUS") else {
         return Ok(());
     };
@@ -146,11 +146,14 @@ async fn publish(event: &str, username: &str) -> Result<(), CliError> {
     events
         .publish(&[shared::aws::security_events::SecurityEvent {
             detail_type: event.to_string(),
-            detail: serde_json::json!({
-                "event": event,
-                "username": username.to_ascii_lowercase(),
-                "by": "authctl",
-            }),
+            detail: match username {
+                Some(name) => serde_json::json!({
+                    "event": event,
+                    "username": name.to_ascii_lowercase(),
+                    "by": "authctl",
+                }),
+                None => serde_json::json!({"event": event, "by": "authctl"}),
+            },
         }])
         .await
         .map_err(CliError::Publish)
@@ -205,12 +208,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(UserCommand::Disable { username }) => {
             admin::set_disabled(store, &username, true).await?;
             println!("disabled {}", username.to_ascii_lowercase());
-            publish("user_disabled", &username).await?;
+            publish("user_disabled", Some(&username)).await?;
         }
         Command::User(UserCommand::Enable { username }) => {
             admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
-            publish("user_enabled", &username).await?;
+            publish("user_enabled", Some(&username)).await?;
         }
         Command::User(UserCommand::SetPassword {
             username,
@@ -230,7 +233,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "password set for {}; revoked {revoked} session(s)",
                 username.to_ascii_lowercase()
             );
-            publish("password_changed", &username).await?;
+            publish("password_changed", Some(&username)).await?;
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;
@@ -257,6 +260,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "rotated {}: AWSCURRENT is now version {version}",
                 app.cfg.signing_secret_id
             );
+            publish("key_rotated", None).await?;
         }
         Command::Sessions(SessionsCommand::Revoke(args)) => {
             let n = admin::revoke_sessions(
