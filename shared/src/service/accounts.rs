@@ -130,6 +130,15 @@ impl AuthService {
 
     /// `DELETE /auth/sessions`: every session of the caller but the current one.
     pub async fn revoke_other_sessions(&self, caller: &Caller) -> Result<usize, AuthError> {
+        self.revoke_others(caller, "user_others").await
+    }
+
+    /// Every session of the caller but the current one, counted and logged under `cause`.
+    async fn revoke_others(
+        &self,
+        caller: &Caller,
+        cause: &'static str,
+    ) -> Result<usize, AuthError> {
         let all = self.sessions.list_sessions(&caller.username).await?;
         let others: Vec<String> = all
             .into_iter()
@@ -140,11 +149,11 @@ impl AuthService {
             .delete_sessions(&caller.username, &others)
             .await?;
         crate::telemetry::count_by(
-            crate::telemetry::Metric::SessionRevoked("user_others"),
+            crate::telemetry::Metric::SessionRevoked(cause),
             others.len(),
         );
         for id in &others {
-            tracing::info!(event = "session_revoked", session_id = %id, reason = "user_others", "session revoked");
+            tracing::info!(event = "session_revoked", session_id = %id, reason = cause, "session revoked");
         }
         Ok(others.len())
     }
@@ -231,7 +240,7 @@ impl AuthService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(event = "password_changed", "password changed");
-        if let Err(e) = self.revoke_other_sessions(caller).await {
+        if let Err(e) = self.revoke_others(caller, "password_change").await {
             tracing::warn!(error = ?e, "could not delete the revoked sessions' items");
         }
         Ok(())
