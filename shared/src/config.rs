@@ -142,6 +142,9 @@ pub struct Config {
     pub authorizer_revocation: AuthorizerRevocation,
     /// `AUTHORIZER_REVOCATION_ON_ERROR`.
     pub revocation_on_error: RevocationFailMode,
+    /// `PWNED_PASSWORDS_URL`: the Pwned Passwords range API every new password is checked
+    /// against (`None`: no breach check).
+    pub pwned_passwords_url: Option<String>,
 }
 
 impl Config {
@@ -338,6 +341,7 @@ impl Config {
                     })
                 }
             },
+            pwned_passwords_url: parse_service_url(get("PWNED_PASSWORDS_URL"))?,
         };
         if cfg.cookies.same_site == CookieSameSite::None && cfg.cors_allow_origins.is_empty() {
             // Cross-site cookies with no site allowed to use them: all exposure, no use.
@@ -351,10 +355,52 @@ impl Config {
     }
 }
 
+/// Whether `host` (as in a URL: `[v6]` bracketed) is this machine: the only place plain
+/// `http` is acceptable (no network attacker sits between a browser and its own machine).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `PWNED_PASSWORDS_URL`: empty/absent (no breach check), or an `https` base URL (`http` on
+/// loopback: a local stub), no query or fragment; a trailing `/` is dropped.
+fn parse_service_url(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let error = || ConfigError {
+        name: "PWNED_PASSWORDS_URL",
+        expected:
+            "empty, or an https URL like https://api.pwnedpasswords.com (http only on localhost)",
+        value: value.clone(),
+    };
+    let (secure, rest) = match value.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, value.strip_prefix("http://").ok_or_else(error)?),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => &authority[..i],
+        _ => authority,
+    };
+    let ok_chars = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/:[]%".contains(&b))
+    };
+    if host.is_empty() || !ok_chars(rest) || (!secure && !is_loopback(host)) {
+        return Err(error());
+    }
+    Ok(Some(value.trim_end_matches('/').to_string()))
+}
+
 /// `COOKIE_DOMAIN`: empty/absent, or a registrable host name with at least one dot
 /// (`example.com`, `auth.example.com`; a leading dot is dropped, as browsers do). No scheme,
 /// port, path, wildcard, IP address or single label (`com`, `localhost`): browsers ignore
-/// those or would send the tokens far wider than meant.
+/// those or would send the tokens far wider than meant. Nor a public suffix (`co.uk`,
+/// `github.io`, by the Public Suffix List): every site under it would get the cookies.
 fn parse_cookie_domain(value: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Ok(None);
@@ -374,6 +420,13 @@ fn parse_cookie_domain(value: Option<String>) -> Result<Option<String>, ConfigEr
         return Err(ConfigError {
             name: "COOKIE_DOMAIN",
             expected: "empty, or a lower-case host name with a dot, like example.com (no scheme, port, path, *, IP address)",
+            value,
+        });
+    }
+    if psl::domain(domain.as_bytes()).is_none() {
+        return Err(ConfigError {
+            name: "COOKIE_DOMAIN",
+            expected: "a registrable domain, not a public suffix such as co.uk or github.io (the Public Suffix List)",
             value,
         });
     }
@@ -405,7 +458,9 @@ fn parse_roles(value: Option<String>) -> Result<Vec<String>, ConfigError> {
 
 /// `CORS_ALLOW_ORIGIN`: empty, or comma-separated origins exactly as browsers send them in
 /// `Origin` (`https://app.example.com`, `http://localhost:5173`): a scheme, a host, an optional
-/// port, no path, no wildcard (a credentialed CORS response cannot allow `*`).
+/// port, no path, no wildcard (a credentialed CORS response cannot allow `*`). `https` only
+/// (credentials for a page any network attacker can rewrite would be theirs), but on
+/// loopback; no default port (browsers never send `:443` or `:80`: it would match nothing).
 fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
     let Some(value) = value else {
         return Ok(Vec::new());
@@ -413,16 +468,16 @@ fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
     let error = || {
         ConfigError {
         name: "CORS_ALLOW_ORIGIN",
-        expected: "empty or comma-separated origins like https://app.example.com (scheme, host, optional port; no path, no *)",
+        expected: "empty or comma-separated origins like https://app.example.com (https, or http on localhost; host, optional non-default port; no path, no *)",
         value: value.clone(),
     }
     };
     let mut origins = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        let rest = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .ok_or_else(error)?;
+        let (secure, rest) = match origin.strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (false, origin.strip_prefix("http://").ok_or_else(error)?),
+        };
         // `[v6]:port` or `host:port`; the port is optional.
         let (host, port) = match rest.find(']') {
             Some(end) if rest.starts_with('[') => {
@@ -441,8 +496,11 @@ fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
             && host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
-        let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-        if !host_ok || !port_ok || origin.bytes().any(|b| b.is_ascii_uppercase()) {
+        let default_port = if secure { "443" } else { "80" };
+        let port_ok =
+            port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok() && p != default_port);
+        let scheme_ok = secure || is_loopback(host);
+        if !host_ok || !port_ok || !scheme_ok || origin.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(error());
         }
         origins.push(origin.to_string());
@@ -493,9 +551,56 @@ mod tests {
             "https://app.example.com:99999",
             "ftp://app.example.com",
             "https://[::1",
+            // Plain http off this machine, and default ports browsers never send.
+            "http://app.example.com",
+            "http://10.0.0.1:8080",
+            "http://localhost.evil.example",
+            "https://app.example.com:443",
+            "http://localhost:80",
         ] {
             let err = from(&[("CORS_ALLOW_ORIGIN", bad)]).unwrap_err();
             assert_eq!(err.name, "CORS_ALLOW_ORIGIN", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_breach_check_url_is_https_or_a_loopback_stub() {
+        assert_eq!(from(&[]).unwrap().pwned_passwords_url, None);
+        assert_eq!(
+            from(&[("PWNED_PASSWORDS_URL", "")])
+                .unwrap()
+                .pwned_passwords_url,
+            None
+        );
+        for (ok, stored) in [
+            (
+                "https://api.pwnedpasswords.com/",
+                "https://api.pwnedpasswords.com",
+            ),
+            ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
+            ("http://localhost:9/pwned", "http://localhost:9/pwned"),
+        ] {
+            assert_eq!(
+                from(&[("PWNED_PASSWORDS_URL", ok)])
+                    .unwrap()
+                    .pwned_passwords_url
+                    .as_deref(),
+                Some(stored),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "api.pwnedpasswords.com",
+            "http://api.pwnedpasswords.com",
+            "https://",
+            "https://x.example/range?x=1",
+            "ftp://x.example",
+        ] {
+            assert_eq!(
+                from(&[("PWNED_PASSWORDS_URL", bad)]).unwrap_err().name,
+                "PWNED_PASSWORDS_URL",
+                "{bad}"
+            );
         }
     }
 
@@ -568,6 +673,11 @@ mod tests {
             "exa mple.com",
             "-a.example.com",
             "a..example.com",
+            // Public suffixes: every site under them would get the cookies.
+            "co.uk",
+            ".co.uk",
+            "github.io",
+            "s3.amazonaws.com",
         ] {
             assert_eq!(
                 from(&[("COOKIE_DOMAIN", bad)]).unwrap_err().name,

@@ -104,6 +104,10 @@ pub enum AuthError {
     TooManyAttempts { retry_after: u64 },
     #[error("invalid grant")]
     InvalidGrant,
+    /// An access token that verified, but whose session has ended or whose user is disabled
+    /// (the account routes check this on every call, whatever `AUTHORIZER_REVOCATION` says).
+    #[error("invalid token")]
+    InvalidToken,
     #[error("temporarily unavailable")]
     Unavailable { retry_after: u64 },
     #[error("internal error")]
@@ -118,7 +122,9 @@ impl AuthError {
             AuthError::NotFound => 404,
             AuthError::UsernameTaken => 409,
             AuthError::UnsupportedMediaType => 415,
-            AuthError::InvalidCredentials | AuthError::InvalidGrant => 401,
+            AuthError::InvalidCredentials | AuthError::InvalidGrant | AuthError::InvalidToken => {
+                401
+            }
             AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
             AuthError::TooManyAttempts { .. } => 429,
             AuthError::Unavailable { .. } => 503,
@@ -138,6 +144,7 @@ impl AuthError {
             AuthError::AccountDisabled => "account_disabled",
             AuthError::TooManyAttempts { .. } => "too_many_attempts",
             AuthError::InvalidGrant => "invalid_grant",
+            AuthError::InvalidToken => "invalid_token",
             AuthError::Unavailable { .. } => "temporarily_unavailable",
             AuthError::Internal => "server_error",
         }
@@ -163,6 +170,9 @@ impl AuthError {
                 "Too many failed attempts for this account; try again later."
             }
             AuthError::InvalidGrant => "The refresh token is invalid, expired or revoked.",
+            AuthError::InvalidToken => {
+                "The access token's session has ended or its account is disabled; log in again."
+            }
             AuthError::Unavailable { .. } => {
                 "The service is temporarily unavailable; try again shortly."
             }

@@ -183,3 +183,16 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 }
+
+/// Why the breach corpus could not be asked (the password is then let through: fail open).
+#[derive(Debug, thiserror::Error)]
+#[error("the breached-password service did not answer")]
+pub struct BreachCheckError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// A corpus of passwords seen in breaches (Pwned Passwords). Only a 5-hex-character prefix of
+/// the password's SHA-1 ever leaves the function (k-anonymity).
+#[async_trait]
+pub trait BreachedPasswords: Send + Sync {
+    /// How many times the password was seen in breaches (0: never).
+    async fn times_seen(&self, password: &secrecy::SecretString) -> Result<u64, BreachCheckError>;
+}

@@ -79,6 +79,47 @@ where
         .try_init();
 }
 
+tokio::task_local! {
+    /// The id of the request being handled (API Gateway's, through the Lambda context), for
+    /// the security-event lines written anywhere below the handler.
+    static REQUEST_ID: String;
+}
+
+/// Runs `fut` (one request) with `request_id` as the id its security events carry.
+pub async fn with_request_id<F: std::future::Future>(request_id: String, fut: F) -> F::Output {
+    REQUEST_ID.scope(request_id, fut).await
+}
+
+/// The id of the request being handled, if any (none in `authctl` or a test).
+pub fn request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(|id| id.clone())
+        .ok()
+        .filter(|id| !id.is_empty())
+}
+
+/// A security-event line (the ones the forwarder sends to EventBridge): `event`, then the
+/// `user_id` and `session_id` (each an `Option<&str>`, written when known) and the request's
+/// id as fields of the line itself, so the forwarded event says who and which request
+/// whatever span it was written in; then any other fields and the message.
+///
+/// ```ignore
+/// security_event!(info, "session_revoked", user_id = Some(uid), session_id = Some(sid),
+///     reason = "user", "session revoked");
+/// ```
+#[macro_export]
+macro_rules! security_event {
+    ($level:ident, $event:literal, user_id = $user:expr, session_id = $session:expr, $($rest:tt)+) => {
+        ::tracing::$level!(
+            event = $event,
+            user_id = $user,
+            session_id = $session,
+            request_id = $crate::telemetry::request_id().as_deref(),
+            $($rest)+
+        )
+    };
+}
+
 /// The CloudWatch namespace of every metric.
 pub const METRICS_NAMESPACE: &str = "LambdaJwtAuth";
 
@@ -103,6 +144,8 @@ pub enum Metric {
     /// The reason class becomes the `Reason` dimension: `token`, `revoked`, `store_unavailable`.
     AuthorizerDenied(&'static str),
     BackingStoreUnavailable,
+    /// The breached-password service did not answer; the password was let through.
+    BreachCheckUnavailable,
 }
 
 impl Metric {
@@ -118,6 +161,7 @@ impl Metric {
             Metric::AuthorizerAllowed => "AuthorizerAllowed",
             Metric::AuthorizerDenied(_) => "AuthorizerDenied",
             Metric::BackingStoreUnavailable => "BackingStoreUnavailable",
+            Metric::BreachCheckUnavailable => "BreachCheckUnavailable",
         }
     }
 }
@@ -175,6 +219,15 @@ pub fn flush_metrics() {
 #[cfg(test)]
 mod tests {
     use tracing::Level;
+
+    #[tokio::test]
+    async fn the_request_id_is_known_inside_its_request_only() {
+        assert_eq!(request_id(), None);
+        let inside = with_request_id("r-1".into(), async { request_id() }).await;
+        assert_eq!(inside.as_deref(), Some("r-1"));
+        let empty = with_request_id(String::new(), async { request_id() }).await;
+        assert_eq!(empty, None);
+    }
 
     use super::*;
 

@@ -4,4 +4,5 @@
 pub mod dynamodb;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
+pub mod pwned;
 pub mod secrets_manager;

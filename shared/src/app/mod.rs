@@ -215,13 +215,17 @@ impl App {
             cfg.sessions_table.clone(),
         ));
         let keys = key_ring(secrets.clone(), &cfg, clock.clone());
-        let service = Arc::new(AuthService::new(
+        let mut service = AuthService::new(
             cfg.clone(),
             crate::service::Stores::all_in(store.clone()),
             keys.clone(),
             clock.clone(),
             passwords,
-        ));
+        );
+        if let Some(breaches) = breach_check(&cfg) {
+            service = service.with_breach_check(breaches);
+        }
+        let service = Arc::new(service);
         App {
             clock,
             cfg,
@@ -242,6 +246,20 @@ impl App {
     pub fn api(&self) -> Api {
         Api::new(self.service.clone(), &self.cfg.cors_allow_origins)
             .with_cookies(self.cfg.cookies.clone())
+    }
+}
+
+/// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for. A machine with no TLS roots
+/// at all cannot ask it: logged at start-up, and new passwords go unchecked (fail open, as
+/// for an unreachable API).
+pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswords>> {
+    let url = cfg.pwned_passwords_url.as_deref()?;
+    match crate::adapters::pwned::PwnedPasswords::new(url) {
+        Ok(client) => Some(Arc::new(client)),
+        Err(e) => {
+            tracing::error!(error = %Chain(&e), "breached-password check off");
+            None
+        }
     }
 }
 

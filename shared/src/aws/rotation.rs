@@ -76,6 +76,13 @@ pub enum RotationError {
     TooSoon { age: u64 },
     #[error("could not build the new key")]
     Key(#[source] crate::error::KeyError),
+    #[error("SIGNING_ALG is {configured} but the secret's current value is an {found} key; rotating would write a value the functions cannot load (set SIGNING_ALG={found}, or leave it unset)")]
+    AlgMismatch {
+        configured: SigningAlg,
+        found: SigningAlg,
+    },
+    #[error("the secret's current value is not a key of any supported algorithm; set SIGNING_ALG to the one the functions use to start a new key chain")]
+    UnknownAlg,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -119,6 +126,41 @@ impl Rotator {
             require_rotation_enabled: false,
             ..Self::for_lambda(client, cfg)
         }
+    }
+
+    /// For `authctl secret rotate`: the algorithm is the current value's, so the new value is
+    /// one the functions can load. `configured` is `SIGNING_ALG` when the operator set it:
+    /// refused if the current value is another algorithm's key; needed (a new key chain) if
+    /// the current value is no key at all (the template's placeholder).
+    pub async fn for_cli_detecting(
+        client: Client,
+        cfg: &Config,
+        configured: Option<SigningAlg>,
+    ) -> Result<Self, RotationError> {
+        let current = client
+            .get_secret_value()
+            .secret_id(&cfg.signing_secret_id)
+            .version_stage(AWSCURRENT)
+            .send()
+            .await
+            .map_err(aws)?;
+        let found = current.secret_string.as_deref().and_then(detect_alg);
+        let alg = match (found, configured) {
+            (Some(found), Some(configured)) if found != configured => {
+                return Err(RotationError::AlgMismatch { configured, found })
+            }
+            (Some(alg), _) | (None, Some(alg)) => alg,
+            (None, None) => return Err(RotationError::UnknownAlg),
+        };
+        Ok(Rotator {
+            alg,
+            ..Self::for_cli(client, cfg)
+        })
+    }
+
+    /// The algorithm this rotator writes keys of.
+    pub fn alg(&self) -> SigningAlg {
+        self.alg
     }
 
     /// Rotates even if the current key is younger than [`MIN_ROTATION_INTERVAL`].
@@ -378,6 +420,14 @@ impl Rotator {
         }
         Ok(token)
     }
+}
+
+/// The algorithm a signing secret's value holds a usable key of, if any.
+pub fn detect_alg(value: &str) -> Option<SigningAlg> {
+    SigningAlg::ALL.into_iter().find(|alg| {
+        parse_signing_secret(*alg, value)
+            .is_ok_and(|v| keys::check_private_key(*alg, v.signing.expose_secret()).is_ok())
+    })
 }
 
 /// The JWKS a key ring over the signing secret publishes (current, next, previous), as JSON.

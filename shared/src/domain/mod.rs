@@ -30,6 +30,8 @@ pub enum UsernameError {
     TooLong,
     #[error("username may contain only letters, digits and . _ @ + -")]
     BadCharacter,
+    #[error("username must contain a letter or a digit")]
+    NoLetterOrDigit,
 }
 
 impl Username {
@@ -45,6 +47,10 @@ impl Username {
             .all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b))
         {
             return Err(UsernameError::BadCharacter);
+        }
+        // `..`, `-`, `@`: names made only of separators read as paths or nothing at all.
+        if !raw.bytes().any(|b| b.is_ascii_alphanumeric()) {
+            return Err(UsernameError::NoLetterOrDigit);
         }
         Ok(Username(raw.to_ascii_lowercase()))
     }
@@ -126,6 +132,12 @@ impl User {
     /// stored its session after the change still falls before the cutoff.
     pub fn honours(&self, session: &Session) -> bool {
         self.honours_session(session.created_at_ms, &session.session_id)
+    }
+
+    /// When the password last changed (a change, a reset or an administrator's set-password:
+    /// the only writers of the cutoff), epoch milliseconds; `None` if never since sign-up.
+    pub fn password_changed_at_ms(&self) -> Option<u64> {
+        self.sessions_cutoff.as_ref().map(|cut| cut.at_ms)
     }
 
     /// [`User::honours`] for a session known by its start and id.
@@ -405,6 +417,14 @@ mod tests {
             Err(UsernameError::TooLong)
         );
         assert!(Username::parse(&"a".repeat(128)).is_ok());
+        for bad in ["..", "-", "@", "._+-"] {
+            assert_eq!(
+                Username::parse(bad),
+                Err(UsernameError::NoLetterOrDigit),
+                "{bad:?}"
+            );
+        }
+        assert!(Username::parse("-a-").is_ok());
         for bad in ["a b", "a/b", "ä", "a\0", "a:b"] {
             assert_eq!(
                 Username::parse(bad),

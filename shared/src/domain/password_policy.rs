@@ -7,6 +7,10 @@ use crate::domain::{Username, MAX_PASSWORD_BYTES};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+/// What a username may hold besides letters and digits; ignored when a password is compared
+/// with it.
+const USERNAME_SEPARATORS: [char; 5] = ['.', '_', '@', '+', '-'];
+
 /// The lowest zxcvbn score accepted (0-4; 3 = "safely unguessable: moderate protection from
 /// offline slow-hash scenario", about 10^8 guesses or more).
 const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
@@ -23,8 +27,20 @@ pub fn check(username: &Username, password: &str) -> Result<(), &'static str> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err("The password must be at most 1024 bytes long.");
     }
-    // Usernames are stored lower-cased; compare the password the same way.
-    if password.to_lowercase().contains(username.as_str()) {
+    // Usernames are stored lower-cased; compare the password the same way, and both without
+    // separators (`john.smith` is in `JohnSmith-59` as much as in `john.smith59`).
+    let bare = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !USERNAME_SEPARATORS.contains(c))
+            .collect()
+    };
+    let name = bare(username.as_str());
+    let name = if name.is_empty() {
+        username.as_str().to_string()
+    } else {
+        name
+    };
+    if bare(&password.to_lowercase()).contains(&name) {
         return Err("The password must not contain the username.");
     }
     // The estimator's matching grows faster than linearly with the length (a 1024-byte repeat
@@ -89,6 +105,23 @@ mod tests {
             check(&alice, "purple-ALICE-horse-93"),
             Err("The password must not contain the username.")
         );
+    }
+
+    #[test]
+    fn the_username_rule_ignores_separators_on_both_sides() {
+        let john = user("john.smithn59");
+        for password in [
+            "johnsmithn59!Q9z",
+            "John-Smith.n59 violet kettle",
+            "x_john_smith_n59_",
+        ] {
+            assert_eq!(
+                check(&john, password),
+                Err("The password must not contain the username."),
+                "{password}"
+            );
+        }
+        assert_eq!(check(&john, "violet kettle orbit 42"), Ok(()));
     }
 
     #[test]

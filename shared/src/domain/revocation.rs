@@ -21,6 +21,26 @@ pub struct LiveUser {
     pub sessions_cutoff: Option<SessionCutoff>,
 }
 
+impl From<&super::Session> for LiveSession {
+    fn from(s: &super::Session) -> Self {
+        LiveSession {
+            user_id: s.user_id.clone(),
+            created_at_ms: s.created_at_ms,
+            ends_at: s.ends_at(),
+        }
+    }
+}
+
+impl From<&super::User> for LiveUser {
+    fn from(u: &super::User) -> Self {
+        LiveUser {
+            user_id: u.user_id.clone(),
+            disabled: u.disabled,
+            sessions_cutoff: u.sessions_cutoff.clone(),
+        }
+    }
+}
+
 /// Why a token that verified offline is refused all the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Revoked {

@@ -90,7 +90,12 @@ where
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %request_id, endpoint = ?endpoint);
     let started = std::time::Instant::now();
-    let resp = guarded(handler(api, req)).instrument(span.clone()).await;
+    let resp = guarded(crate::telemetry::with_request_id(
+        request_id,
+        handler(api, req),
+    ))
+    .instrument(span.clone())
+    .await;
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),

@@ -43,10 +43,12 @@ pub async fn jwks(keys: Option<&KeyRing>) -> Response<Body> {
     cacheable(json_response(StatusCode::OK, &Jwks { keys: published }))
 }
 
-/// `GET /.well-known/openid-configuration`: the issuer and where its keys are. The key set's
-/// URL is built from the host the request was sent to (API Gateway sets `Host` to the domain
-/// the client used, custom domains included): `https://`, or `http://` on loopback (`make dev`).
-pub fn openid_configuration(req: &Request, cfg: &Config) -> Response<Body> {
+/// `GET /.well-known/openid-configuration`: the issuer and where its keys are. Every URL is
+/// built from the configured issuer (`TOKEN_ISSUER`), never from the request: a `Host` header
+/// is the caller's to choose, and this answer is cacheable by anyone (OpenID Connect
+/// Discovery §4.3: `issuer + "/.well-known/openid-configuration"` is this document). An issuer
+/// that is not such a URL (the default `lambda-jwt-auth`) has no discovery document: 404.
+pub fn openid_configuration(cfg: &Config) -> Response<Body> {
     #[derive(Serialize)]
     struct Discovery<'a> {
         issuer: &'a str,
@@ -56,25 +58,20 @@ pub fn openid_configuration(req: &Request, cfg: &Config) -> Response<Body> {
         subject_types_supported: [&'a str; 1],
         claims_supported: [&'a str; 10],
     }
-    let Some(host) = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| valid_host(h))
-    else {
-        return error_response(&AuthError::InvalidRequest(
-            "The Host header is missing or malformed.",
-        ));
+    let Some(base) = issuer_url(&cfg.issuer) else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({
+                "error": "not_found",
+                "error_description": "No discovery document: TOKEN_ISSUER is not the https URL that serves it.",
+            }),
+        );
     };
-    let loopback = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .any(|l| host == *l || host.strip_prefix(l).is_some_and(|p| p.starts_with(':')));
-    let scheme = if loopback { "http" } else { "https" };
     cacheable(json_response(
         StatusCode::OK,
         &Discovery {
             issuer: &cfg.issuer,
-            jwks_uri: format!("{scheme}://{host}{JWKS_PATH}"),
+            jwks_uri: format!("{base}{JWKS_PATH}"),
             id_token_signing_alg_values_supported: [cfg.signing_alg.as_str()],
             response_types_supported: ["token"],
             subject_types_supported: ["public"],
@@ -85,14 +82,26 @@ pub fn openid_configuration(req: &Request, cfg: &Config) -> Response<Body> {
     ))
 }
 
-/// A host name and optional port as a URL may carry them: nothing that could end the
-/// authority or start a path.
-fn valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
+/// The issuer as a base URL (no trailing `/`), if it is one a discovery client accepts:
+/// `https://` with a host and no query or fragment (`http://` only on loopback, `make dev`).
+pub fn issuer_url(issuer: &str) -> Option<&str> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://").filter(|r| loopback(r)))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let clean = !host.is_empty()
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        && !rest.contains(['?', '#', ' ']);
+    clean.then(|| issuer.trim_end_matches('/'))
+}
+
+fn loopback(rest: &str) -> bool {
+    ["localhost", "127.0.0.1", "[::1]"].iter().any(|l| {
+        rest.strip_prefix(l)
+            .is_some_and(|p| p.is_empty() || p.starts_with([':', '/']))
+    })
 }
 
 /// Public documents: cacheable by anyone for [`MAX_AGE_SECS`].
@@ -110,7 +119,7 @@ fn cacheable(mut resp: Response<Body>) -> Response<Body> {
 pub async fn route(req: &Request, cfg: &Config, keys: Option<&KeyRing>) -> Response<Body> {
     match req.uri().path() {
         JWKS_PATH => jwks(keys).await,
-        _ => openid_configuration(req, cfg),
+        _ => openid_configuration(cfg),
     }
 }
 
@@ -136,30 +145,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn discovery_names_the_issuer_and_the_key_set_on_the_host_called() {
+    async fn discovery_builds_every_url_from_the_issuer_whatever_the_host() {
         let cfg = Config::from_lookup(|k| {
             (k == "TOKEN_ISSUER").then(|| "https://auth.example.com".into())
         })
         .unwrap();
+        for host in [Some("auth.example.com"), Some("evil.example"), None] {
+            let resp = route(&get(DISCOVERY_PATH, host), &cfg, None).await;
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+            assert!(resp.headers().get("pragma").is_none());
+            let doc = json(&resp);
+            assert_eq!(doc["issuer"], "https://auth.example.com");
+            assert_eq!(
+                doc["jwks_uri"], "https://auth.example.com/.well-known/jwks.json",
+                "Host {host:?}"
+            );
+            assert_eq!(doc["id_token_signing_alg_values_supported"][0], "HS256");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_issuer_that_is_not_a_url_has_no_discovery_document() {
+        let cfg = Config::from_lookup(|_| None).unwrap();
         let resp = route(&get(DISCOVERY_PATH, Some("auth.example.com")), &cfg, None).await;
-        assert_eq!(resp.status(), 200);
-        assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
-        assert!(resp.headers().get("pragma").is_none());
-        let doc = json(&resp);
-        assert_eq!(doc["issuer"], "https://auth.example.com");
+        assert_eq!(resp.status(), 404);
+        assert_eq!(json(&resp)["error"], "not_found");
+        assert!(resp
+            .headers()
+            .get("cache-control")
+            .is_none_or(|v| v != "public, max-age=300"));
+    }
+
+    #[test]
+    fn issuer_urls_are_https_or_loopback_http() {
+        assert_eq!(issuer_url("https://a.example/"), Some("https://a.example"));
         assert_eq!(
-            doc["jwks_uri"],
-            "https://auth.example.com/.well-known/jwks.json"
+            issuer_url("https://a.example/tenant"),
+            Some("https://a.example/tenant")
         );
-        assert_eq!(doc["id_token_signing_alg_values_supported"][0], "HS256");
-        let local = json(&route(&get(DISCOVERY_PATH, Some("127.0.0.1:3000")), &cfg, None).await);
         assert_eq!(
-            local["jwks_uri"],
-            "http://127.0.0.1:3000/.well-known/jwks.json"
+            issuer_url("http://127.0.0.1:3000"),
+            Some("http://127.0.0.1:3000")
         );
-        for bad in [None, Some("evil.example/path"), Some("a@b")] {
-            let resp = route(&get(DISCOVERY_PATH, bad), &cfg, None).await;
-            assert_eq!(resp.status(), 400, "{bad:?}");
+        assert_eq!(issuer_url("http://localhost"), Some("http://localhost"));
+        for bad in [
+            "lambda-jwt-auth",
+            "http://a.example",
+            "http://localhost.evil.example",
+            "https://",
+            "https://a.example/?x",
+            "https://a.example#f",
+        ] {
+            assert_eq!(issuer_url(bad), None, "{bad}");
         }
     }
 

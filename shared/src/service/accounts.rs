@@ -5,6 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{AuthService, Issued};
+use crate::domain::revocation::{self, LiveSession, LiveUser};
 use crate::domain::{password_policy, SessionCutoff, SessionSummary, ThrottleKey, User, Username};
 use crate::error::{AuthError, Chain, StoreError};
 use crate::ports::Reservation;
@@ -46,11 +47,10 @@ impl AuthService {
         let started_ms = self.clock.now_ms();
         let username = Username::parse(&input.username).map_err(|_| {
             AuthError::InvalidRequest(
-                "username must be 1-128 bytes of a-z 0-9 . _ @ + - (case-insensitive).",
+                "username must be 1-128 bytes of a-z 0-9 . _ @ + - (case-insensitive), with a letter or digit.",
             )
         })?;
-        password_policy::check(&username, input.password.expose_secret())
-            .map_err(AuthError::WeakPassword)?;
+        self.check_new_password(&username, &input.password).await?;
         let key = self.keys.current().await?;
         let password_hash = self.passwords.hash(input.password).await.map_err(|e| {
             tracing::error!(error = %Chain(&e), "could not hash a new password");
@@ -83,19 +83,13 @@ impl AuthService {
         }
         crate::telemetry::count(crate::telemetry::Metric::Registration);
         tracing::info!(event = "user_registered", session_id = %session.session_id, "sign-up");
-        issued.device_token = Some(self.device_token(&key, &user, None, now));
+        issued.device_token = Some(self.device_token(&key, &user, None, started_ms, now));
         Ok(issued)
     }
 
     /// `GET /auth/sessions`: the caller's live sessions, newest first.
     pub async fn sessions_of(&self, caller: &Caller) -> Result<Vec<SessionView>, AuthError> {
-        let (user, all) = tokio::try_join!(
-            self.users.get_user(&caller.username),
-            self.sessions.list_sessions(&caller.username)
-        )?;
-        let Some(user) = user.filter(|u| u.user_id == caller.user_id) else {
-            return Ok(Vec::new());
-        };
+        let (user, all) = self.standing(caller).await?;
         let now = self.clock.now();
         let mut live: Vec<SessionView> = all
             .into_iter()
@@ -107,6 +101,58 @@ impl AuthService {
             .collect();
         live.sort_by_key(|v| std::cmp::Reverse(v.session.created_at_ms));
         Ok(live)
+    }
+
+    /// The caller's user and sessions (the two reads every session route makes anyway, at
+    /// once), if the caller's own session still stands: a token whose session has ended
+    /// (logout, revocation, reuse, eviction, a password cutoff) or whose user is disabled acts
+    /// on nothing, whatever `AUTHORIZER_REVOCATION` let through ([`AuthError::InvalidToken`]).
+    async fn standing(&self, caller: &Caller) -> Result<(User, Vec<SessionSummary>), AuthError> {
+        let (user, all) = tokio::try_join!(
+            self.users.get_user(&caller.username),
+            self.sessions.list_sessions(&caller.username)
+        )?;
+        let own = all
+            .iter()
+            .find(|s| s.session_id == caller.session_id)
+            .map(|s| LiveSession {
+                user_id: caller.user_id.clone(),
+                created_at_ms: s.created_at_ms,
+                ends_at: s.expires_at,
+            });
+        let user = self.check_standing(caller, user, own)?;
+        Ok((user, all))
+    }
+
+    /// [`revocation::check`] on the caller's session and user as read; the user if it stands.
+    fn check_standing(
+        &self,
+        caller: &Caller,
+        user: Option<User>,
+        own: Option<LiveSession>,
+    ) -> Result<User, AuthError> {
+        let live_user = user.as_ref().map(LiveUser::from);
+        let verdict = revocation::check(
+            &caller.user_id,
+            &caller.session_id,
+            own.as_ref(),
+            live_user.as_ref(),
+            self.clock.now(),
+        );
+        match (verdict, user) {
+            (Ok(()), Some(user)) => Ok(user),
+            (verdict, _) => {
+                let reason = verdict.err().map(|r| r.to_string()).unwrap_or_default();
+                tracing::info!(
+                    event = "account_call_refused",
+                    user_id = %caller.user_id,
+                    session_id = %caller.session_id,
+                    %reason,
+                    "the caller's session no longer stands"
+                );
+                Err(AuthError::InvalidToken)
+            }
+        }
     }
 
     /// `DELETE /auth/sessions/{id}`: one of the caller's live sessions; anything else is
@@ -124,22 +170,30 @@ impl AuthService {
             .delete_session(&caller.username, session_id)
             .await?;
         crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("user"));
-        tracing::info!(event = "session_revoked", %session_id, reason = "user", "session revoked");
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(caller.user_id.as_str()),
+            session_id = Some(session_id),
+            reason = "user",
+            "session revoked"
+        );
         Ok(())
     }
 
     /// `DELETE /auth/sessions`: every session of the caller but the current one.
     pub async fn revoke_other_sessions(&self, caller: &Caller) -> Result<usize, AuthError> {
-        self.revoke_others(caller, "user_others").await
+        let (_, all) = self.standing(caller).await?;
+        self.revoke_others(caller, all, "user_others").await
     }
 
-    /// Every session of the caller but the current one, counted and logged under `cause`.
+    /// Every one of `all` but the caller's session, counted and logged under `cause`.
     async fn revoke_others(
         &self,
         caller: &Caller,
+        all: Vec<SessionSummary>,
         cause: &'static str,
     ) -> Result<usize, AuthError> {
-        let all = self.sessions.list_sessions(&caller.username).await?;
         let others: Vec<String> = all
             .into_iter()
             .map(|s| s.session_id)
@@ -153,7 +207,14 @@ impl AuthService {
             others.len(),
         );
         for id in &others {
-            tracing::info!(event = "session_revoked", session_id = %id, reason = cause, "session revoked");
+            crate::security_event!(
+                info,
+                "session_revoked",
+                user_id = Some(caller.user_id.as_str()),
+                session_id = Some(id.as_str()),
+                reason = cause,
+                "session revoked"
+            );
         }
         Ok(others.len())
     }
@@ -176,43 +237,56 @@ impl AuthService {
                 "The new password must differ from the current one.",
             ));
         }
+        // The caller's session and user first, in one read: a session that no longer stands
+        // changes nothing, not even the failure counter.
+        let (session, user) = self
+            .sessions
+            .load_for_refresh(&caller.username, &caller.session_id)
+            .await?;
+        let own = session
+            .as_ref()
+            .filter(|s| s.session_id == caller.session_id)
+            .map(LiveSession::from);
+        let user = self.check_standing(caller, user, own)?;
         let now = self.clock.now();
         let policy = self.cfg.lockout_policy();
         let key = ThrottleKey {
             username: caller.username.clone(),
             device: None,
         };
-        let (user, reservation) = tokio::try_join!(
-            self.users.get_user(&caller.username),
-            self.throttle.reserve_attempt(&key, now, &policy)
-        )?;
+        let reservation = self.throttle.reserve_attempt(&key, now, &policy).await?;
         let failures = match reservation {
             Reservation::Granted { failures } => failures,
             Reservation::Refused { until } => {
                 crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
-                tracing::info!(event = "login_locked", "password change refused: locked");
+                crate::security_event!(
+                    info,
+                    "login_locked",
+                    user_id = Some(caller.user_id.as_str()),
+                    session_id = Some(caller.session_id.as_str()),
+                    "password change refused: locked"
+                );
                 return Err(AuthError::TooManyAttempts {
                     retry_after: until.saturating_sub(now).max(1),
                 });
             }
         };
-        let user = user.filter(|u| u.user_id == caller.user_id);
         let verified = self
             .passwords
-            .verify(current, user.as_ref().map(|u| u.password_hash.clone()))
+            .verify(current, Some(user.password_hash.clone()))
             .await;
-        let user = match (verified, user) {
-            (true, Some(user)) => user,
-            _ => {
+        let user = match verified {
+            true => user,
+            false => {
                 tracing::info!(event = "password_change_failed", "wrong current password");
-                self.lock_if_due(&key, failures, now).await;
+                self.lock_if_due(&key, Some(&caller.user_id), failures, now)
+                    .await;
                 return Err(AuthError::InvalidCredentials);
             }
         };
         self.clear_failures(&key).await;
-        if user.disabled {
-            return Err(AuthError::AccountDisabled);
-        }
+        // The breach corpus last: only a caller who proved the current password asks it.
+        self.check_new_password(&caller.username, &new).await?;
         let new_hash = self.passwords.hash(new).await.map_err(|e| {
             tracing::error!(error = %Chain(&e), "could not hash a new password");
             AuthError::Internal
@@ -239,8 +313,18 @@ impl AuthService {
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(event = "password_changed", "password changed");
-        if let Err(e) = self.revoke_others(caller, "password_change").await {
+        crate::security_event!(
+            info,
+            "password_changed",
+            user_id = Some(user.user_id.as_str()),
+            session_id = Some(caller.session_id.as_str()),
+            "password changed"
+        );
+        let deleted = match self.sessions.list_sessions(&caller.username).await {
+            Ok(all) => self.revoke_others(caller, all, "password_change").await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = deleted {
             tracing::warn!(error = ?e, "could not delete the revoked sessions' items");
         }
         Ok(())

@@ -7,7 +7,8 @@ use crate::domain::{
     valid_role, SessionCutoff, SessionSummary, User, Username, UsernameError, MAX_ROLE_LEN,
 };
 use crate::error::StoreError;
-use crate::ports::{Clock, SessionStore, UserStore};
+use crate::ports::{BreachedPasswords, Clock, SessionStore, UserStore};
+use crate::service::password_rules::check_new_password;
 
 use crate::domain::password_policy::MIN_PASSWORD_CHARS;
 
@@ -25,6 +26,8 @@ pub enum AdminError {
     UnknownUser(Username),
     #[error("the password of {0} changed meanwhile; try again")]
     Concurrent(Username),
+    #[error("weak password: {0}")]
+    WeakPassword(&'static str),
     #[error("user {0} has no session {1}")]
     UnknownSession(Username, String),
     #[error(transparent)]
@@ -72,30 +75,35 @@ pub async fn create_user(
     }
 }
 
+/// Disables or enables a user; returns its user id (what its security event names).
 pub async fn set_disabled(
     users: &dyn UserStore,
     username: &str,
     disabled: bool,
-) -> Result<(), AdminError> {
+) -> Result<String, AdminError> {
     let username = Username::parse(username)?;
+    let Some(user) = users.get_user(&username).await? else {
+        return Err(AdminError::UnknownUser(username));
+    };
+    let user_id = Some(user.user_id.as_str());
     match users.set_disabled(&username, disabled).await {
         Ok(()) => {
             if disabled {
-                tracing::info!(event = "user_disabled", username = %username, "user disabled");
+                crate::security_event!(info, "user_disabled", user_id = user_id, session_id = None::<&str>, username = %username, "user disabled");
             } else {
-                tracing::info!(event = "user_enabled", username = %username, "user enabled");
+                crate::security_event!(info, "user_enabled", user_id = user_id, session_id = None::<&str>, username = %username, "user enabled");
             }
-            Ok(())
+            Ok(user.user_id)
         }
         Err(StoreError::NotFound) => Err(AdminError::UnknownUser(username)),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn existing_user(users: &dyn UserStore, username: &str) -> Result<Username, AdminError> {
+async fn existing_user(users: &dyn UserStore, username: &str) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
     match users.get_user(&username).await? {
-        Some(_) => Ok(username),
+        Some(user) => Ok(user),
         None => Err(AdminError::UnknownUser(username)),
     }
 }
@@ -105,8 +113,8 @@ pub async fn list_sessions(
     sessions: &dyn SessionStore,
     username: &str,
 ) -> Result<Vec<SessionSummary>, AdminError> {
-    let username = existing_user(users, username).await?;
-    Ok(sessions.list_sessions(&username).await?)
+    let user = existing_user(users, username).await?;
+    Ok(sessions.list_sessions(&user.username).await?)
 }
 
 /// Revokes one session (`Some(id)`) or all; returns how many were revoked.
@@ -116,7 +124,8 @@ pub async fn revoke_sessions(
     username: &str,
     session_id: Option<&str>,
 ) -> Result<usize, AdminError> {
-    let username = existing_user(users, username).await?;
+    let user = existing_user(users, username).await?;
+    let username = user.username;
     let all = sessions.list_sessions(&username).await?;
     let ids: Vec<String> = match session_id {
         Some(id) => {
@@ -130,27 +139,38 @@ pub async fn revoke_sessions(
     sessions.delete_sessions(&username, &ids).await?;
     crate::telemetry::count_by(crate::telemetry::Metric::SessionRevoked("admin"), ids.len());
     for id in &ids {
-        tracing::info!(event = "session_revoked", session_id = %id, reason = "admin", "session revoked");
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(user.user_id.as_str()),
+            session_id = Some(id.as_str()),
+            reason = "admin",
+            "session revoked"
+        );
     }
     Ok(ids.len())
 }
 
 /// Sets a user's password (`authctl user set-password`) and revokes every session the user
 /// has: one conditional write stores the hash and the cutoff that refuses all older
-/// sessions, then their items are deleted. Returns how many were deleted.
+/// sessions, then their items are deleted. Returns how many were deleted. The new password
+/// meets the rules every new password meets ([`check_new_password`], with `breaches`).
 pub async fn set_password(
     users: &dyn UserStore,
     sessions: &dyn SessionStore,
     passwords: &Passwords,
     clock: &dyn Clock,
+    breaches: Option<&dyn BreachedPasswords>,
     username: &str,
     password: SecretString,
-) -> Result<usize, AdminError> {
+) -> Result<(usize, String), AdminError> {
     let username = Username::parse(username)?;
-    check_password(&password)?;
     let Some(user) = users.get_user(&username).await? else {
         return Err(AdminError::UnknownUser(username));
     };
+    check_new_password(breaches, &username, &password)
+        .await
+        .map_err(AdminError::WeakPassword)?;
     let new_hash = passwords.hash(password).await?;
     let cutoff = SessionCutoff {
         at_ms: clock.now_ms(),
@@ -165,7 +185,15 @@ pub async fn set_password(
         Err(StoreError::NotFound) => return Err(AdminError::UnknownUser(username)),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(event = "password_changed", username = %username, by = "admin", "password set");
+    crate::security_event!(
+        info,
+        "password_changed",
+        user_id = Some(user.user_id.as_str()),
+        session_id = None::<&str>,
+        username = %username,
+        by = "admin",
+        "password set"
+    );
     let ids: Vec<String> = sessions
         .list_sessions(&username)
         .await?
@@ -178,7 +206,14 @@ pub async fn set_password(
         ids.len(),
     );
     for id in &ids {
-        tracing::info!(event = "session_revoked", session_id = %id, reason = "password_set", "session revoked");
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(user.user_id.as_str()),
+            session_id = Some(id.as_str()),
+            reason = "password_set",
+            "session revoked"
+        );
     }
-    Ok(ids.len())
+    Ok((ids.len(), user.user_id))
 }

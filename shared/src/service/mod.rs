@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod authorizer;
+pub mod password_rules;
 
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
 use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
 use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
-use crate::ports::{Clock, Reservation, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{BreachedPasswords, Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 
 /// What a successful login or refresh hands back.
 #[derive(Clone, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub struct AuthService {
     keys: Arc<KeyRing>,
     clock: Arc<dyn Clock>,
     passwords: Passwords,
+    /// `PWNED_PASSWORDS_URL`: where new passwords are looked up; `None`, no breach check.
+    breaches: Option<Arc<dyn BreachedPasswords>>,
 }
 
 /// The stores the service uses (one DynamoDB adapter implements all three).
@@ -103,7 +106,25 @@ impl AuthService {
             keys,
             clock,
             passwords,
+            breaches: None,
         }
+    }
+
+    /// Checks every new password against `breaches` too (see [`password_rules`]).
+    pub fn with_breach_check(mut self, breaches: Arc<dyn BreachedPasswords>) -> Self {
+        self.breaches = Some(breaches);
+        self
+    }
+
+    /// [`password_rules::check_new_password`] with this service's breach corpus.
+    async fn check_new_password(
+        &self,
+        username: &Username,
+        password: &SecretString,
+    ) -> Result<(), AuthError> {
+        password_rules::check_new_password(self.breaches.as_deref(), username, password)
+            .await
+            .map_err(AuthError::WeakPassword)
     }
 
     pub fn keys(&self) -> &Arc<KeyRing> {
@@ -125,16 +146,29 @@ impl AuthService {
             Some(u) => {
                 let device =
                     device_token::verified_device(&self.keys, &input.device_tokens, u, now).await;
-                let key = ThrottleKey {
+                let mut key = ThrottleKey {
                     username: u.clone(),
-                    device,
+                    device: device.as_ref().map(|d| d.id.clone()),
                 };
                 // The attempt is counted before the password is looked at, atomically: of any
                 // number of concurrent attempts, at most LOGIN_MAX_FAILURES get this far.
-                let (user, reservation) = tokio::try_join!(
+                let (user, mut reservation) = tokio::try_join!(
                     self.users.get_user(u),
                     self.throttle.reserve_attempt(&key, now, &policy)
                 )?;
+                // A device token minted before the password last changed proves only that
+                // its holder knew an old password: the attempt counts against the username,
+                // like any other (the device's own reservation, counted on a budget no valid
+                // token can reach any more, is left to expire).
+                let changed_ms = user.as_ref().and_then(User::password_changed_at_ms);
+                if device.is_some_and(|d| d.predates(changed_ms)) {
+                    tracing::info!(
+                        event = "device_token_stale",
+                        "device token predates the last password change"
+                    );
+                    key.device = None;
+                    reservation = self.throttle.reserve_attempt(&key, now, &policy).await?;
+                }
                 (user, Some((key, reservation)))
             }
             None => (None, None),
@@ -147,8 +181,11 @@ impl AuthService {
             // Locked: refused before the password is even looked at, right or wrong.
             Some((key, Reservation::Refused { until })) => {
                 crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
-                tracing::info!(
-                    event = "login_locked",
+                crate::security_event!(
+                    info,
+                    "login_locked",
+                    user_id = user.as_ref().map(|u| u.user_id.as_str()),
+                    session_id = None::<&str>,
                     known_device = key.device.is_some(),
                     "login refused: too many failures"
                 );
@@ -180,7 +217,8 @@ impl AuthService {
                     "login failed"
                 );
                 if let Some(key) = &throttle_key {
-                    self.lock_if_due(key, failures, now).await;
+                    let user_id = user.as_ref().map(|u| u.user_id.as_str());
+                    self.lock_if_due(key, user_id, failures, now).await;
                 }
                 return Err(AuthError::InvalidCredentials);
             }
@@ -216,7 +254,8 @@ impl AuthService {
             self.upgrade_hash(&user, password).await;
         }
         // The same device keeps its id (and so its counter); a new one gets a new id.
-        issued.device_token = Some(self.device_token(&key, &user, throttle_key.device, now));
+        issued.device_token =
+            Some(self.device_token(&key, &user, throttle_key.device, started_ms, now));
         Ok(issued)
     }
 
@@ -253,18 +292,26 @@ impl AuthService {
         (session, token)
     }
 
-    /// The device token login (and sign-up) hands out; a known device keeps its id.
+    /// The device token login (and sign-up) hands out, dated `started_ms` (when the login
+    /// began, as its session is); a known device keeps its id.
     fn device_token(
         &self,
         key: &SigningKey,
         user: &User,
         device: Option<String>,
+        started_ms: u64,
         now: u64,
     ) -> DeviceToken {
         let device_id = device.unwrap_or_else(device_token::new_device_id);
         let max_age = self.cfg.session_max_age;
         DeviceToken {
-            token: device_token::mint(key, &user.username, &device_id, now.saturating_add(max_age)),
+            token: device_token::mint(
+                key,
+                &user.username,
+                &device_id,
+                started_ms,
+                now.saturating_add(max_age),
+            ),
             max_age,
         }
     }
@@ -289,7 +336,7 @@ impl AuthService {
     /// After a failed check: locks the key if this failure reached the threshold. A store
     /// failure here is logged, not surfaced (the caller gets the same 401 either way; the
     /// attempt was already counted when it was reserved).
-    async fn lock_if_due(&self, key: &ThrottleKey, failures: u32, now: u64) {
+    async fn lock_if_due(&self, key: &ThrottleKey, user_id: Option<&str>, failures: u32, now: u64) {
         let Some(lockout) = self.cfg.lockout_policy().lockout(failures) else {
             return;
         };
@@ -298,8 +345,11 @@ impl AuthService {
             .lock_until(key, now.saturating_add(lockout))
             .await
         {
-            Ok(()) => tracing::warn!(
-                event = "login_locked",
+            Ok(()) => crate::security_event!(
+                warn,
+                "login_locked",
+                user_id = user_id,
+                session_id = None::<&str>,
                 failures,
                 known_device = key.device.is_some(),
                 "login locked after repeated failures"
@@ -336,7 +386,14 @@ impl AuthService {
             self.sessions.delete_sessions(&new.username, &evict).await?;
             for id in live.iter().take(excess) {
                 crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("session_cap"));
-                tracing::info!(event = "session_revoked", session_id = %id.session_id, reason = "session_cap", "session evicted");
+                crate::security_event!(
+                    info,
+                    "session_revoked",
+                    user_id = Some(new.user_id.as_str()),
+                    session_id = Some(id.session_id.as_str()),
+                    reason = "session_cap",
+                    "session evicted"
+                );
             }
         }
         Ok(())
@@ -470,10 +527,11 @@ impl AuthService {
 
     async fn revoke_for_reuse(&self, session: &Session) {
         crate::telemetry::count(crate::telemetry::Metric::RefreshReuseDetected);
-        tracing::warn!(
-            event = "refresh_reuse_detected",
-            session_id = %session.session_id,
-            user_id = %session.user_id,
+        crate::security_event!(
+            warn,
+            "refresh_reuse_detected",
+            user_id = Some(session.user_id.as_str()),
+            session_id = Some(session.session_id.as_str()),
             "spent refresh token presented again: revoking the session"
         );
         match self
@@ -483,9 +541,11 @@ impl AuthService {
         {
             Ok(()) => {
                 crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("reuse"));
-                tracing::info!(
-                    event = "session_revoked",
-                    session_id = %session.session_id,
+                crate::security_event!(
+                    info,
+                    "session_revoked",
+                    user_id = Some(session.user_id.as_str()),
+                    session_id = Some(session.session_id.as_str()),
                     reason = "reuse",
                     "session revoked"
                 )
@@ -523,8 +583,11 @@ impl AuthService {
             return Ok(());
         };
         crate::telemetry::count(crate::telemetry::Metric::SessionRevoked("logout"));
-        tracing::info!(
-            event = "session_revoked",
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(session.user_id.as_str()),
+            session_id = Some(session.session_id.as_str()),
             reason = "logout",
             "session revoked"
         );
@@ -554,8 +617,11 @@ impl AuthService {
             crate::telemetry::Metric::SessionRevoked("logout_all"),
             ids.len(),
         );
-        tracing::info!(
-            event = "session_revoked",
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(session.user_id.as_str()),
+            session_id = Some(session.session_id.as_str()),
             reason = "logout_all",
             count = ids.len(),
             "all sessions revoked"

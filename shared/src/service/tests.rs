@@ -882,3 +882,158 @@ async fn a_hash_with_other_parameters_is_upgraded_at_the_next_login() {
     let again = f.store.get_user(&user.username).await.unwrap().unwrap();
     assert_eq!(again.password_hash, stored.password_hash);
 }
+
+#[tokio::test]
+async fn an_ended_session_acts_on_nothing_through_the_account_routes() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let owner = f.login("alice", "pw-alice").await.unwrap();
+    let thief = f.login("alice", "pw-alice").await.unwrap();
+    f.clock.advance(1);
+    // The owner changes the password: the thief's session is cut off, but its access token
+    // (offline-verified) still reaches the account routes.
+    f.svc
+        .change_password(&caller_of(&alice, &owner), "pw-alice".into(), STRONG.into())
+        .await
+        .unwrap();
+    let thief = caller_of(&alice, &thief);
+    assert_eq!(
+        f.svc.revoke_other_sessions(&thief).await.unwrap_err(),
+        AuthError::InvalidToken
+    );
+    assert_eq!(
+        f.svc.sessions_of(&thief).await.unwrap_err(),
+        AuthError::InvalidToken
+    );
+    assert_eq!(
+        f.svc
+            .revoke_own_session(&thief, &owner.session_id)
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+    assert_eq!(
+        f.svc
+            .change_password(&thief, STRONG.into(), "another violet kettle 7".into())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+    // Nothing changed: the owner's session lives on, the password is the owner's.
+    f.svc.refresh(&owner.refresh_token).await.unwrap();
+    f.login("alice", STRONG).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_logged_out_or_disabled_caller_gets_invalid_token_and_costs_no_attempt() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let kept = f.login("alice", "pw-alice").await.unwrap();
+    let gone = f.login("alice", "pw-alice").await.unwrap();
+    f.svc
+        .logout(Some(&gone.refresh_token), false)
+        .await
+        .unwrap();
+    let gone = caller_of(&alice, &gone);
+    assert_eq!(
+        f.svc.revoke_other_sessions(&gone).await.unwrap_err(),
+        AuthError::InvalidToken
+    );
+    // Wrong guesses from an ended session are refused before any password is checked: they
+    // count nothing against the user.
+    for _ in 0..f.cfg.login_max_failures + 1 {
+        assert_eq!(
+            f.svc
+                .change_password(&gone, "wrong".into(), STRONG.into())
+                .await
+                .unwrap_err(),
+            AuthError::InvalidToken
+        );
+    }
+    f.login("alice", "pw-alice").await.unwrap();
+    f.svc.refresh(&kept.refresh_token).await.unwrap();
+    // A disabled user: every route, even from a live session.
+    f.store.set_disabled(&alice.username, true).await.unwrap();
+    let kept = caller_of(&alice, &kept);
+    assert_eq!(
+        f.svc.sessions_of(&kept).await.unwrap_err(),
+        AuthError::InvalidToken
+    );
+    assert_eq!(
+        f.svc
+            .change_password(&kept, "pw-alice".into(), STRONG.into())
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken
+    );
+}
+
+#[tokio::test]
+async fn device_tokens_minted_before_a_password_change_add_no_guesses() {
+    let f = fixture();
+    let alice = f.add_user("alice", "pw-alice").await;
+    let current = f.login("alice", "pw-alice").await.unwrap();
+    let mut devices = Vec::new();
+    for _ in 0..3 {
+        devices.push(
+            f.login("alice", "pw-alice")
+                .await
+                .unwrap()
+                .device_token
+                .unwrap(),
+        );
+    }
+    f.clock.advance(1);
+    f.svc
+        .change_password(
+            &caller_of(&alice, &current),
+            "pw-alice".into(),
+            STRONG.into(),
+        )
+        .await
+        .unwrap();
+    // Every old device guesses as much as it can: all of them share the username's budget.
+    let mut checked = 0;
+    for device in devices
+        .iter()
+        .cycle()
+        .take(4 * f.cfg.login_max_failures as usize)
+    {
+        let attempt = f
+            .svc
+            .login(LoginInput {
+                username: "alice".into(),
+                password: "wrong".into(),
+                device_id: "x".into(),
+                device_tokens: vec![device.token.clone()],
+            })
+            .await
+            .unwrap_err();
+        if attempt == AuthError::InvalidCredentials {
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, f.cfg.login_max_failures);
+    // A device that logged in after the change keeps its own budget.
+    let f2 = fixture();
+    let bob = f2.add_user("bob", "pw-bob").await;
+    let current = f2.login("bob", "pw-bob").await.unwrap();
+    f2.clock.advance(1);
+    f2.svc
+        .change_password(&caller_of(&bob, &current), "pw-bob".into(), STRONG.into())
+        .await
+        .unwrap();
+    let fresh = f2.login("bob", STRONG).await.unwrap().device_token.unwrap();
+    for _ in 0..f2.cfg.login_max_failures {
+        f2.login("bob", "wrong").await.unwrap_err();
+    }
+    f2.svc
+        .login(LoginInput {
+            username: "bob".into(),
+            password: STRONG.into(),
+            device_id: "x".into(),
+            device_tokens: vec![fresh.token],
+        })
+        .await
+        .unwrap();
+}

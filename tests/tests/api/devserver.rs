@@ -24,9 +24,12 @@ async fn start_with_cache(
     let port = listener.local_addr().unwrap().port();
     let verify_keys =
         shared::app::verify_key_ring(env.app.secrets.clone(), &env.cfg, env.app.clock.clone());
+    // As `make dev`: the discovery document's issuer is the server's own base URL.
+    let mut config = env.cfg.clone();
+    config.issuer = format!("http://127.0.0.1:{port}");
     let server = Arc::new(devserver::DevServer {
         api: env.app.api(),
-        config: std::sync::Arc::new(env.cfg.clone()),
+        config: std::sync::Arc::new(config),
         authorizer: Arc::new(shared::app::authorizer(
             &env.cfg,
             verify_keys.clone(),
@@ -424,7 +427,20 @@ async fn discovery_documents_over_http_are_public_and_cacheable() {
         jwks_uri,
         format!("http://127.0.0.1:{port}/.well-known/jwks.json")
     );
-    assert_eq!(doc.json()["issuer"], env.cfg.issuer.as_str());
+    assert_eq!(
+        doc.json()["issuer"].as_str(),
+        Some(format!("http://127.0.0.1:{port}").as_str())
+    );
+    // Built from the issuer, never from the Host header (the document is cacheable by all).
+    let spoofed = request(
+        port,
+        "GET",
+        "/.well-known/openid-configuration",
+        &[("Host", "evil.example")],
+        "",
+    )
+    .await;
+    assert_eq!(spoofed.json()["jwks_uri"].as_str(), Some(jwks_uri.as_str()));
     let jwks = request(port, "GET", "/.well-known/jwks.json", &[], "").await;
     assert_eq!(jwks.status, 200);
     assert_eq!(jwks.json(), json!({"keys": []}));

@@ -146,6 +146,7 @@ async fn a_password_change_refuses_every_other_sessions_tokens_and_keeps_the_cur
         env.app.store.as_ref(),
         &shared::crypto::password::Passwords::default(),
         env.app.clock.as_ref(),
+        None,
         "dora",
         "another long password 99".into(),
     )

@@ -134,7 +134,7 @@ enum CliError {
 
 /// With `SECURITY_EVENT_BUS` set, puts `event` on that bus (the functions' events travel
 /// through their logs; authctl runs outside Lambda, so it publishes its own).
-async fn publish(event: &str, username: Option<&str>) -> Result<(), CliError> {
+async fn publish(event: &str, user: Option<(&str, &str)>) -> Result<(), CliError> {
     let Ok(bus) = std::env::var("SECURITY_EVENT_BUS") else {
         return Ok(());
     };
@@ -146,10 +146,11 @@ async fn publish(event: &str, username: Option<&str>) -> Result<(), CliError> {
     events
         .publish(&[shared::aws::security_events::SecurityEvent {
             detail_type: event.to_string(),
-            detail: match username {
-                Some(name) => serde_json::json!({
+            detail: match user {
+                Some((name, user_id)) => serde_json::json!({
                     "event": event,
                     "username": name.to_ascii_lowercase(),
+                    "user_id": user_id,
                     "by": "authctl",
                 }),
                 None => serde_json::json!({"event": event, "by": "authctl"}),
@@ -206,14 +207,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("created user {} (id {})", user.username, user.user_id);
         }
         Command::User(UserCommand::Disable { username }) => {
-            admin::set_disabled(store, &username, true).await?;
+            let user_id = admin::set_disabled(store, &username, true).await?;
             println!("disabled {}", username.to_ascii_lowercase());
-            publish("user_disabled", Some(&username)).await?;
+            publish("user_disabled", Some((&username, &user_id))).await?;
         }
         Command::User(UserCommand::Enable { username }) => {
-            admin::set_disabled(store, &username, false).await?;
+            let user_id = admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
-            publish("user_enabled", Some(&username)).await?;
+            publish("user_enabled", Some((&username, &user_id))).await?;
         }
         Command::User(UserCommand::SetPassword {
             username,
@@ -225,15 +226,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 store,
                 &shared::crypto::password::Passwords::default(),
                 app.clock.as_ref(),
+                shared::app::breach_check(&app.cfg).as_deref(),
                 &username,
                 password,
             )
             .await?;
             println!(
-                "password set for {}; revoked {revoked} session(s)",
-                username.to_ascii_lowercase()
+                "password set for {}; revoked {} session(s)",
+                username.to_ascii_lowercase(),
+                revoked.0
             );
-            publish("password_changed", Some(&username)).await?;
+            publish("password_changed", Some((&username, &revoked.1))).await?;
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;
@@ -250,8 +253,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Secret(SecretCommand::Rotate { force }) => {
-            let mut rotator =
-                shared::aws::rotation::Rotator::for_cli(app.secrets.client().clone(), &app.cfg);
+            // SIGNING_ALG only when the operator set it; otherwise the current value says.
+            let configured = std::env::var("SIGNING_ALG")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|_| app.cfg.signing_alg);
+            let mut rotator = shared::aws::rotation::Rotator::for_cli_detecting(
+                app.secrets.client().clone(),
+                &app.cfg,
+                configured,
+            )
+            .await?;
             if force {
                 rotator = rotator.forced();
             }

@@ -41,12 +41,21 @@ async fn env_with(alg: shared::config::SigningAlg) -> Env {
 
 impl Env {
     fn authctl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authctl"))
+        self.authctl_with_alg(args, stdin, Some(self.cfg.signing_alg.as_str()))
+    }
+
+    /// `authctl` with `SIGNING_ALG` set to `alg`, or unset.
+    fn authctl_with_alg(&self, args: &[&str], stdin: Option<&str>, alg: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authctl"));
+        command.env_remove("SIGNING_ALG");
+        if let Some(alg) = alg {
+            command.env("SIGNING_ALG", alg);
+        }
+        let mut child = command
             .args(args)
             .env("USERS_TABLE", &self.cfg.users_table)
             .env("SESSIONS_TABLE", &self.cfg.sessions_table)
             .env("SIGNING_SECRET_ID", &self.cfg.signing_secret_id)
-            .env("SIGNING_ALG", self.cfg.signing_alg.as_str())
             .env("PUBLIC_KEYS_SECRET_ID", &self.cfg.public_keys_secret_id)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -309,6 +318,40 @@ async fn secret_rotate_moves_awscurrent_to_a_new_version() {
     assert!(stdout(&out).contains(&after), "{}", stdout(&out));
 }
 
+/// An ES256 stack rotated by an operator who did not set SIGNING_ALG: the new value is an ES256
+/// key pair (the functions load it); with SIGNING_ALG naming another algorithm the rotation is
+/// refused with the reason, and nothing changes.
+#[tokio::test]
+async fn secret_rotate_keeps_the_current_values_algorithm_or_refuses() {
+    let env = env_with(shared::config::SigningAlg::Es256).await;
+    let current = || async {
+        env.app
+            .secrets
+            .get_secret_value()
+            .secret_id(&env.cfg.signing_secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap()
+    };
+    let before = current().await;
+    let out = env.authctl_with_alg(&["secret", "rotate", "--force"], None, Some("HS256"));
+    assert_one_line_error(
+        &out,
+        "SIGNING_ALG is HS256 but the secret's current value is an ES256 key",
+    );
+    assert_eq!(current().await.version_id, before.version_id);
+
+    let out = env.authctl_with_alg(&["secret", "rotate", "--force"], None, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = current().await;
+    assert_ne!(after.version_id, before.version_id);
+    assert_eq!(
+        shared::aws::rotation::detect_alg(after.secret_string().unwrap()),
+        Some(shared::config::SigningAlg::Es256)
+    );
+}
+
 /// ES256: a rotation right after the last one is refused with the reason (exit 1, nothing
 /// changed); `--force` rotates and publishes the new next key.
 #[tokio::test]
@@ -362,7 +405,7 @@ async fn set_password_swaps_the_password_and_revokes_every_session() {
 
     let out = env.authctl(
         &["user", "set-password", "Olga", "--password-stdin"],
-        Some("olga-password-2\n"),
+        Some("violet kettle orbit 42\n"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("password set for olga; revoked 2 session(s)"));
@@ -382,7 +425,7 @@ async fn set_password_swaps_the_password_and_revokes_every_session() {
         })
         .await;
     assert_eq!(old.unwrap_err(), shared::AuthError::InvalidCredentials);
-    env.login("olga", "olga-password-2", "laptop").await;
+    env.login("olga", "violet kettle orbit 42", "laptop").await;
 
     for (args, stdin, says) in [
         (
@@ -394,6 +437,17 @@ async fn set_password_swaps_the_password_and_revokes_every_session() {
             vec!["user", "set-password", "olga", "--password-stdin"],
             "short\n",
             "password must be",
+        ),
+        // The rules every new password meets, as sign-up and a password change.
+        (
+            vec!["user", "set-password", "olga", "--password-stdin"],
+            "Olga.Password-9\n",
+            "must not contain the username",
+        ),
+        (
+            vec!["user", "set-password", "olga", "--password-stdin"],
+            "password123\n",
+            "too easy to guess",
         ),
     ] {
         assert_one_line_error(&env.authctl(&args, Some(stdin)), says);

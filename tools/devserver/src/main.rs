@@ -51,7 +51,6 @@ enum DevError {
 
 async fn run() -> Result<(), DevError> {
     shared::telemetry::init_to_stderr();
-    let cfg = shared::Config::from_env()?;
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p.parse().map_err(|_| DevError::Setting {
             name: "PORT",
@@ -60,6 +59,12 @@ async fn run() -> Result<(), DevError> {
         })?,
         Err(_) => 3000,
     };
+    let mut cfg = shared::Config::from_env()?;
+    // The issuer is the URL that serves the discovery document (as a deployment's should be),
+    // unless TOKEN_ISSUER says otherwise.
+    if std::env::var_os("TOKEN_ISSUER").is_none() {
+        cfg.issuer = format!("http://127.0.0.1:{port}");
+    }
     // The SAM template's default (AuthorizerCacheTtl, or SessionAuthorizerCacheTtl when the
     // authorizer checks sessions); 0 runs the authorizer on every request.
     let default_ttl = match cfg.authorizer_revocation {
@@ -114,6 +119,7 @@ async fn run() -> Result<(), DevError> {
         println!("PUBLIC_KEYS_SECRET_ID={}", app.cfg.public_keys_secret_id);
     }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
+    println!("# issuer (TOKEN_ISSUER): {}", app.cfg.issuer);
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
     if app.cfg.authorizer_revocation == shared::config::AuthorizerRevocation::Session {
         println!("# the authorizer checks each token's session in DynamoDB (AUTHORIZER_REVOCATION=session)");
