@@ -37,6 +37,9 @@ if "register_ms" in paired:
     pr, ph2 = paired["register_ms"], paired["hash_ms"]
     print(f"sign-up (in-memory stores, same run), interleaved, median of {paired['pairs']} pairs:")
     print(f"  register handler {pr:.2f} ms vs one argon2id hash {ph2:.2f} ms: {pr/ph2:.3f}x")
+if "register_breach_ms" in paired:
+    pb, pr = paired["register_breach_ms"], paired["register_ms"]
+    print(f"  with the breached-password check (Pwned Passwords range stub on loopback): {pb:.2f} ms vs {pr:.2f} ms: +{pb - pr:.2f} ms, {pb/pr:.3f}x")
 print("argon2id verify per OWASP parameter set (memory = m)")
 for name in sorted(os.listdir(os.path.join(root, "argon2id"))):
     if name.startswith("m"):

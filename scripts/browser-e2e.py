@@ -30,6 +30,7 @@ def refreshes():
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
     options.add_argument(arg)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -51,6 +52,11 @@ def output():
     return driver.find_element(By.ID, "out").text
 
 
+def console_errors():
+    """The browser console's errors since the last call (CSP violations, failed loads...)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
 try:
     # Same origin: the page served by make dev.
     page(f"{api}/")
@@ -62,6 +68,15 @@ try:
     driver.find_element(By.ID, "hello").click()
     wait.until(lambda d: '"username": "demo"' in output())
     check(True, "GET /hello through the page")
+    errors = console_errors()
+    check(errors == [], f"the demo page logs no error in the console: {errors}")
+    csp = run("fetch('/').then(r => done(r.headers.get('content-security-policy')))")
+    check("frame-ancestors 'none'" in (csp or "") and "unsafe-inline" not in csp,
+          f"the demo page is sent with a Content-Security-Policy ({csp})")
+    injected = run("const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
+                   "document.body.append(s); setTimeout(() => done(window.pwned === 1), 100)")
+    check(injected is False, "an injected inline script does not run (CSP)")
+    console_errors()  # the CSP report of that refusal, expected
 
     driver.refresh()
     wait.until(lambda d: d.execute_script("return !!window.auth"))
@@ -70,6 +85,12 @@ try:
     status = run("auth.fetch('/hello').then(r => done(r.status))")
     check(status == 200 and refreshes() == before + 1,
           f"after the reload the session came back from the cookie (status {status})")
+    errors = console_errors()
+    check(errors == [], f"no console error after the reload either: {errors}")
+    leaked = run("const seen = [];"
+                 "const real = window.fetch; window.fetch = (u, i) => { seen.push(new Headers((i || {}).headers).get('authorization')); return real('/health'); };"
+                 "auth.fetch('https://evil.example/x').then(() => { window.fetch = real; done(seen); })")
+    check(leaked == [None], f"the client sends no bearer token outside its baseUrl ({leaked})")
 
     time.sleep(32)  # ACCESS_TOKEN_TTL=1 plus the verifier's 30 s leeway
     before = refreshes()
@@ -89,6 +110,7 @@ try:
 
     # A second origin, allowed by CORS_ALLOW_ORIGIN (another port of the same site).
     page(f"http://127.0.0.1:{app_port}/?api={api}")
+    console_errors()
     result = run("auth.login('demo', 'demo-password-123')"
                  ".then(() => auth.fetch('/hello')).then(r => done(r.status), e => done(String(e)))")
     check(result == 200, f"the allowed origin logs in and calls /hello cross-origin ({result})")

@@ -72,6 +72,8 @@ def main(path):
     for jwt in (False, True):
         problems += protected_routes(resources, jwt)
     problems += operating(resources)
+    problems += forwarder_scope(resources)
+    problems += users_table_writes(resources)
 
     for p in problems:
         print(f"check-template: {p}")
@@ -189,6 +191,69 @@ def operating(resources):
             problems.append(f"no alarm {alarm}")
         elif "HasAlarmTopic" not in json_key(props.get("AlarmActions")):
             problems.append(f"{alarm} does not notify AlarmTopicArn")
+    return problems
+
+
+def forwarder_scope(resources):
+    """CloudWatch Logs may invoke the security-event forwarder only for this stack's own log
+    groups (a wildcard would let any function of the account forge events), and every
+    subscription's log group has its permission."""
+    problems = []
+    allowed = set()
+    for name, r in resources.items():
+        props = r["Properties"]
+        if r["Type"] != "AWS::Lambda::Permission" or props.get("Principal") != "logs.amazonaws.com":
+            continue
+        arn = props.get("SourceArn")
+        group = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+        if resources.get(group, {}).get("Type") != "AWS::Logs::LogGroup" or arn.get("Fn::GetAtt")[1] != "Arn":
+            problems.append(f"{name} lets logs invoke the forwarder for {arn!r}, not one of this stack's log groups")
+        else:
+            allowed.add(group)
+    for name, r in resources.items():
+        if r["Type"] == "AWS::Logs::SubscriptionFilter":
+            group = r["Properties"].get("LogGroupName", {}).get("Ref")
+            if group not in allowed:
+                problems.append(f"{name} delivers {group}, for which the forwarder has no permission")
+    return problems
+
+
+# What each function may write to a user item (UpdateItem), beside the key: a function that
+# may update a user may otherwise rewrite its roles or enable it.
+USER_WRITES = {
+    "Login": {"username", "password_hash"},
+    "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session"},
+}
+
+
+def users_table_writes(resources):
+    """Every UpdateItem on the users table is limited to the attributes that function writes
+    (dynamodb:Attributes) and returns nothing beyond them (dynamodb:ReturnValues)."""
+    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
+                  "ChecksSessions": True, "UseJwtAuthorizer": False}
+    problems = []
+    users = {"Fn::GetAtt": ["UsersTable", "Arn"]}
+    for name, r in resources.items():
+        if r["Type"] != "AWS::IAM::Role" or not name.endswith("FunctionRole"):
+            continue
+        fn = name[: -len("FunctionRole")]
+        for policy in resolve(r, conditions)["Properties"].get("Policies", []):
+            for st in policy.get("PolicyDocument", {}).get("Statement", []):
+                actions = st.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                targets = st.get("Resource", [])
+                targets = targets if isinstance(targets, list) else [targets]
+                if "dynamodb:UpdateItem" not in actions or users not in targets:
+                    continue
+                cond = st.get("Condition", {})
+                attrs = set(cond.get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes", []))
+                returns = set(cond.get("StringEqualsIfExists", {}).get("dynamodb:ReturnValues", []))
+                if fn not in USER_WRITES:
+                    problems.append(f"{fn} may update user items, which it should not")
+                elif attrs != USER_WRITES[fn]:
+                    problems.append(f"{fn} may update user attributes {sorted(attrs) or 'all'}, expected {sorted(USER_WRITES[fn])}")
+                elif not returns or returns - {"NONE", "UPDATED_OLD", "UPDATED_NEW"}:
+                    problems.append(f"{fn}'s user updates may return other attributes ({sorted(returns)})")
     return problems
 
 

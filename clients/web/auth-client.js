@@ -65,7 +65,36 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
   let refreshing = null;
 
   /** @param {string} path */
-  const url = (path) => (path.startsWith("/") ? base + path : path);
+  const url = (path) => (path.startsWith("/") && !path.startsWith("//") ? base + path : path);
+
+  // Where the access token (and the credentials) may go: URLs under `baseUrl`, or with no
+  // `baseUrl` this page's origin. A bearer token sent anywhere else is a token given away.
+  const scope = (() => {
+    try {
+      if (base) return new URL(`${base}/`);
+      if (globalThis.location) return new URL("/", globalThis.location.href);
+    } catch {
+      // An unusable baseUrl: nothing is in scope.
+    }
+    return null;
+  })();
+
+  /** @param {RequestInfo | URL} target */
+  function inScope(target) {
+    const raw =
+      typeof target === "string" ? target : target instanceof URL ? target.href : target.url;
+    if (!scope) {
+      // No base and no page (a test, a worker without location): same-origin paths only.
+      return !base && raw.startsWith("/") && !raw.startsWith("//") && !raw.startsWith("/\\");
+    }
+    let resolved;
+    try {
+      resolved = new URL(raw, scope);
+    } catch {
+      return false;
+    }
+    return resolved.origin === scope.origin && resolved.pathname.startsWith(scope.pathname);
+  }
 
   /**
    * @param {string} path
@@ -122,18 +151,23 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
   function send(input, init, token) {
     const headers = new Headers(init.headers || {});
     if (token) headers.set("authorization", `Bearer ${token}`);
-    const target = typeof input === "string" ? url(input) : input;
-    return doFetch(target, { ...init, headers, credentials: "include" });
+    return doFetch(resolve(input), { ...init, headers, credentials: "include" });
   }
+
+  /** @param {RequestInfo | URL} input */
+  const resolve = (input) => (typeof input === "string" ? url(input) : input);
 
   /**
    * `fetch` with the access token: on 401/403, one refresh (shared) and one retry. The
-   * request's body must be re-sendable (a string, FormData, Blob...), not a stream.
+   * request's body must be re-sendable (a string, FormData, Blob...), not a stream. Only a
+   * URL under `baseUrl` gets the token; any other is fetched as it is.
    * @param {RequestInfo | URL} input
    * @param {RequestInit} [init]
    * @returns {Promise<Response>}
    */
   async function authFetch(input, init = {}) {
+    // Not the API: a plain fetch, with neither the token nor the API's cookies.
+    if (!inScope(resolve(input))) return doFetch(resolve(input), init);
     let refreshed = false;
     if (!accessToken) {
       // A fresh page: the session, if any, is in the cookie.

@@ -141,3 +141,51 @@ test("errors carry the contract's code", async () => {
   });
   assert.equal(client.signedIn, false);
 });
+
+test("the bearer token goes only to URLs under baseUrl", async () => {
+  const seen = [];
+  const fetch = async (url, init = {}) => {
+    const headers = new Headers(init.headers || {});
+    seen.push({ url: String(url), auth: headers.get("authorization"), credentials: init.credentials });
+    if (String(url).endsWith("/auth/login")) {
+      return new Response(JSON.stringify({ access_token: "at-1", session_id: "s1", expires_in: 900 }), {
+        status: 200,
+      });
+    }
+    return new Response("{}", { status: 200 });
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example/prod", fetch });
+  await client.login("ana", "right");
+  for (const url of [
+    "https://evil.example/x",
+    "//evil.example/x",
+    "https://api.example.evil.example/prod/x",
+    "https://api.example/other",
+    "https://api.example/prod/../other",
+    "https://api.example/production",
+    "http://api.example/prod/x",
+    new URL("https://evil.example/y"),
+    new Request("https://evil.example/z"),
+  ]) {
+    seen.length = 0;
+    await client.fetch(url);
+    assert.equal(seen.length, 1, String(url));
+    assert.equal(seen[0].auth, null, `no bearer to ${url}`);
+    assert.notEqual(seen[0].credentials, "include", `no API cookies to ${url}`);
+  }
+  for (const url of ["/hello", "https://api.example/prod/hello", new URL("https://api.example/prod/x")]) {
+    seen.length = 0;
+    await client.fetch(url);
+    assert.equal(seen[0].auth, "Bearer at-1", String(url));
+  }
+  // With no baseUrl and no page origin: same-origin paths only.
+  const local = createAuthClient({ baseUrl: "", fetch });
+  await local.login("ana", "right");
+  seen.length = 0;
+  await local.fetch("//evil.example/x");
+  await local.fetch("https://evil.example/x");
+  assert.deepEqual(seen.map((c) => c.auth), [null, null]);
+  seen.length = 0;
+  await local.fetch("/hello");
+  assert.equal(seen[0].auth, "Bearer at-1");
+});

@@ -4,6 +4,7 @@
 
 pub mod http_client;
 pub mod proxy;
+pub mod pwned_stub;
 pub mod runtime_api;
 pub mod secrets_stub;
 

@@ -37,6 +37,7 @@ const DETAIL_FIELDS: &[&str] = &[
     "reason",
     "session_id",
     "user_id",
+    "request_id",
     "username",
     "count",
     "failures",
@@ -77,8 +78,12 @@ pub fn from_log_line(line: &str, function: &str) -> Option<SecurityEvent> {
             detail.insert((*name).to_string(), v.clone());
         }
     }
-    // The request's id, from the span the runtime opened, to find the request's other lines.
-    if let Some(id) = log.pointer("/span/request_id") {
+    // The request's id: a field of every security-event line; from the request span for a
+    // line written outside any inner span (older lines, too).
+    if let (false, Some(id)) = (
+        detail.contains_key("request_id"),
+        log.pointer("/span/request_id"),
+    ) {
         detail.insert("request_id".into(), id.clone());
     }
     detail.insert("function".into(), Value::String(function.to_string()));
@@ -194,7 +199,7 @@ mod tests {
         let lines = [
             r#"{"level":"WARN","fields":{"message":"spent refresh token presented again","event":"refresh_reuse_detected","session_id":"s1","user_id":"u1"},"span":{"request_id":"r1","name":"request"}}"#,
             r#"{"level":"INFO","fields":{"event":"login_locked","known_device":false,"message":"login refused"}}"#,
-            r#"{"level":"WARN","fields":{"event":"login_locked","failures":5,"known_device":false}}"#,
+            r#"{"level":"WARN","fields":{"event":"login_locked","failures":5,"known_device":false,"user_id":"u9","request_id":"r9"},"span":{"name":"login","user_id":"u9"}}"#,
             r#"{"level":"INFO","fields":{"event":"login_succeeded","session_id":"s2"}}"#,
             r#"{"level":"INFO","fields":{"message":"request done","status":200}}"#,
             "not json",
@@ -213,6 +218,9 @@ mod tests {
         );
         assert_eq!(events[1].detail_type, "login_locked");
         assert_eq!(events[1].detail["failures"], 5);
+        // Who and which request travel as the line's own fields, whatever span it was in.
+        assert_eq!(events[1].detail["user_id"], "u9");
+        assert_eq!(events[1].detail["request_id"], "r9");
         // Control messages and garbage.
         let control = gzip_b64(
             &serde_json::json!({"messageType": "CONTROL_MESSAGE", "logGroup": "x", "logEvents": []}),

@@ -665,7 +665,27 @@ async fn the_dev_server_serves_the_browser_client_and_its_demo_page() {
         page.header("content-type"),
         Some("text/html; charset=utf-8")
     );
-    assert!(page.body.contains(r#"from "/client/auth-client.js""#));
+    // No inline script for an injection to hide in; never framed; its own origin only.
+    assert!(page
+        .body
+        .contains(r#"<script type="module" src="/client/demo.js"></script>"#));
+    assert!(!page.body.contains("?api="));
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let demo = request(port, "GET", "/client/demo.js", &[], "").await;
+    assert_eq!(demo.status, 200);
+    assert!(demo.body.contains(r#"from "/client/auth-client.js""#));
+    assert!(demo.body.contains(r#"createAuthClient({ baseUrl: "" })"#));
+    let css = request(port, "GET", "/client/demo.css", &[], "").await;
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     let js = request(port, "GET", "/client/auth-client.js", &[], "").await;
     assert_eq!(js.status, 200);
     assert_eq!(

@@ -7,6 +7,7 @@ mod accounts;
 mod devserver;
 mod failures;
 mod hardening;
+mod hardening3;
 mod interop;
 mod login;
 mod logout;

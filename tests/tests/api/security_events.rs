@@ -164,9 +164,44 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
             "{text}"
         );
     }
-    let reuse = received
-        .iter()
-        .find(|e| e["detail-type"] == "refresh_reuse_detected")
-        .unwrap();
-    assert!(reuse["detail"]["session_id"].is_string());
+    // Who, which session and which request, as fields of the events themselves.
+    let user_id = |name: &str| {
+        let env = &env;
+        let name = shared::domain::Username::parse(name).unwrap();
+        async move {
+            use shared::ports::UserStore;
+            env.app
+                .store
+                .get_user(&name)
+                .await
+                .unwrap()
+                .unwrap()
+                .user_id
+        }
+    };
+    let (sam, tom) = (user_id("sam").await, user_id("tom").await);
+    let tom_sid = identity_of_token(&t0);
+    for e in &received {
+        let d = &e["detail"];
+        assert!(
+            d["request_id"].as_str().is_some_and(|r| !r.is_empty()),
+            "{e}"
+        );
+        match e["detail-type"].as_str().unwrap() {
+            "login_locked" => assert_eq!(d["user_id"], sam.as_str(), "{e}"),
+            "refresh_reuse_detected" | "session_revoked" => {
+                assert_eq!(d["user_id"], tom.as_str(), "{e}");
+                assert_eq!(d["session_id"], tom_sid.as_str(), "{e}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
+
+/// The session id a refresh token names (`<username>.<session id>.<secret>` in base64url).
+fn identity_of_token(refresh_token: &str) -> String {
+    shared::domain::RefreshToken::parse(refresh_token)
+        .unwrap()
+        .session_id
+        .clone()
 }
