@@ -9,152 +9,22 @@
 //! unknown `kid` triggers at most one reload per [`UNKNOWN_KID_RELOAD_INTERVAL`], so a flood of
 //! forged kids cannot hammer Secrets Manager.
 
-use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
-use sha2::Sha256;
 
-use crate::crypto::keys::{self, VerifyKey};
+use crate::crypto::keys::VerifyKey;
 use crate::domain::SigningAlg;
 use crate::error::{Chain, KeyError};
-use crate::ports::{Clock, KeyMaterial, KeySet, KeySource, PublicKeySource};
+use crate::ports::{Clock, KeySet, KeySource, PublicKeySource};
 
-pub const MIN_KEY_BYTES: usize = keys::MIN_HMAC_KEY_BYTES;
+pub use super::secret_value::MIN_KEY_BYTES;
 pub const UNKNOWN_KID_RELOAD_INTERVAL: u64 = 30;
 pub const FAILED_RELOAD_BACKOFF: u64 = 10;
 
-/// One version of the signing secret, parsed: the key that signs and, in an asymmetric mode,
-/// the next one.
-pub struct SecretValue {
-    pub signing: SecretSlice<u8>,
-    pub next: Option<SecretSlice<u8>>,
-}
-
-/// Parses the secret's JSON value: HS256 `{"signing_key": "<base64 of >= 32 bytes>"}`;
-/// asymmetric `{"signing_key": "<PKCS#8 PEM>", "next_key": "<PKCS#8 PEM>"}` (`next_key`
-/// optional). The keys themselves are checked by [`SigningKey::new`].
-pub fn parse_signing_secret(alg: SigningAlg, json: &str) -> Result<SecretValue, KeyError> {
-    #[derive(Deserialize)]
-    struct Value {
-        signing_key: String,
-        #[serde(default)]
-        next_key: Option<String>,
-    }
-    let shape = match alg {
-        SigningAlg::Hs256 => "{\"signing_key\": \"<base64>\"}",
-        _ => "{\"signing_key\": \"<PKCS#8 PEM>\", \"next_key\": \"<PKCS#8 PEM>\"}",
-    };
-    let value: Value = serde_json::from_str(json)
-        .map_err(|_| KeyError::Malformed(format!("SIGNING_ALG={alg} expects JSON {shape}")))?;
-    if alg.is_asymmetric() {
-        return Ok(SecretValue {
-            signing: keys::from_pem(alg, &value.signing_key)?,
-            next: value
-                .next_key
-                .map(|pem| keys::from_pem(alg, &pem))
-                .transpose()?,
-        });
-    }
-    let bytes = STANDARD
-        .decode(value.signing_key.trim())
-        .map_err(|_| KeyError::Malformed("signing_key is not valid base64".into()))?;
-    if bytes.len() < MIN_KEY_BYTES {
-        return Err(KeyError::TooShort(bytes.len()));
-    }
-    Ok(SecretValue {
-        signing: bytes.into(),
-        next: None,
-    })
-}
-
-/// Renders a secret value in [`parse_signing_secret`]'s shape (set-up and rotation).
-pub fn render_signing_secret(
-    alg: SigningAlg,
-    signing: &SecretSlice<u8>,
-    next: Option<&SecretSlice<u8>>,
-) -> SecretString {
-    let value = if alg.is_asymmetric() {
-        let mut value = serde_json::json!({
-            "signing_key": keys::to_pem(signing).expose_secret(),
-        });
-        if let Some(next) = next {
-            value["next_key"] = keys::to_pem(next).expose_secret().into();
-        }
-        value
-    } else {
-        serde_json::json!({ "signing_key": STANDARD.encode(signing.expose_secret()) })
-    };
-    value.to_string().into()
-}
-
-/// One private key, with its jsonwebtoken key and its verifier built once.
-pub struct SigningKey {
-    pub kid: String,
-    pub(crate) encoding: EncodingKey,
-    pub verify: Arc<VerifyKey>,
-    /// Sub-key for deriving refresh-token successors, so the JWT key has one use only.
-    successor_key: [u8; 32],
-    /// Sub-key for device tokens (login's "known device" proof), another single use.
-    device_key: [u8; 32],
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-impl SigningKey {
-    /// Checks `material` as a key of `alg` (type, size) and builds it.
-    pub fn new(alg: SigningAlg, material: &KeyMaterial) -> Result<Self, KeyError> {
-        let secret = material.secret.expose_secret();
-        let (encoding, verify) = match alg {
-            SigningAlg::Hs256 => (
-                EncodingKey::from_secret(secret),
-                VerifyKey::hmac(material.kid.clone(), secret)?,
-            ),
-            _ => keys::check_private_key(alg, secret)?,
-        };
-        Ok(SigningKey {
-            kid: verify.kid.clone(),
-            encoding,
-            verify: Arc::new(verify),
-            successor_key: hmac(secret, b"lambda-jwt-auth/refresh-successor/v1"),
-            device_key: hmac(secret, b"lambda-jwt-auth/device-token/v1"),
-        })
-    }
-
-    pub fn alg(&self) -> SigningAlg {
-        self.verify.alg
-    }
-
-    /// The device-token MAC of `data` under this key version.
-    pub fn device_mac(&self, data: &[u8]) -> [u8; 32] {
-        hmac(&self.device_key, data)
-    }
-
-    /// Deterministic successor secret of a refresh token.
-    pub fn successor(&self, predecessor: &[u8]) -> [u8; 32] {
-        hmac(&self.successor_key, predecessor)
-    }
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
+pub use super::secret_value::{parse_signing_secret, render_signing_secret, SecretValue};
+pub use super::signing_key::SigningKey;
 
 struct Loaded {
     /// When this set was fetched (clock seconds); fresh until `fetched_at + ttl`.
@@ -426,7 +296,8 @@ impl KeyRing {
 pub(crate) mod tests {
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::ports::KeySet;
+    use crate::ports::{KeyMaterial, KeySet};
+    use secrecy::ExposeSecret;
 
     pub fn material(kid: &str, byte: u8) -> KeyMaterial {
         KeyMaterial {

@@ -25,7 +25,8 @@ pub const MAX_RSA_BITS: usize = 4096;
 /// Bits of the RSA keys this service generates.
 pub const GENERATED_RSA_BITS: usize = 2048;
 
-type HmacSha256 = Hmac<Sha256>;
+/// HMAC-SHA256: HS256 verification here, the sub-keys of [`crate::crypto::signing_key`].
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// A key that verifies access tokens: the public key of an asymmetric pair, or in HS256 the
 /// HMAC keyed once with the secret (its pads hashed; each verification clones it).

@@ -7,4 +7,6 @@ pub mod jwt_crypto;
 pub mod keyring;
 pub mod keys;
 pub mod password;
+pub mod secret_value;
+pub mod signing_key;
 pub mod tokens;

@@ -1,0 +1,152 @@
+//! DynamoDB adapter for [`UserStore`] and [`SessionStore`].
+//!
+//! Table design (see README "Data model"):
+//! - users: partition key `username` (S). `user_id`, `password_hash`, `roles` (L), `disabled`,
+//!   `created_at`.
+//! - sessions: partition key `username` (S), sort key `session_id` (S): one user's sessions
+//!   are one Query away (logout-all, eviction, `authctl sessions list`), no scan, no GSI.
+//!   `ttl` (N, epoch seconds) is the TTL attribute; expiry is also checked on every read.
+
+mod item;
+mod revocation;
+mod sessions;
+mod throttle;
+mod users;
+
+pub use revocation::{REVOCATION_SESSION_ATTRIBUTES, REVOCATION_USER_ATTRIBUTES};
+
+use item::*;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::Client;
+
+use crate::domain::Username;
+use crate::error::StoreError;
+
+pub const TTL_ATTRIBUTE: &str = "ttl";
+pub(super) const BATCH_WRITE_MAX: usize = 25;
+pub(super) const UNPROCESSED_RETRIES: u32 = 5;
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    users_table: String,
+    sessions_table: String,
+}
+
+impl DynamoStore {
+    /// The session item and its user's item in one strongly consistent BatchGetItem (retrying
+    /// only keys DynamoDB left unprocessed), each limited to `projection` if given.
+    async fn session_and_user(
+        &self,
+        username: &Username,
+        session_id: &str,
+        session_projection: Option<&[&str]>,
+        user_projection: Option<&[&str]>,
+    ) -> Result<(Option<Item>, Option<Item>), StoreError> {
+        let keys = |key: Item, projection: Option<&[&str]>| {
+            let mut b = KeysAndAttributes::builder().keys(key).consistent_read(true);
+            if let Some(attrs) = projection {
+                // Placeholders for every name: some attribute names are reserved words.
+                let names: Vec<String> = (0..attrs.len()).map(|i| format!("#a{i}")).collect();
+                b = b.projection_expression(names.join(", "));
+                for (name, attr) in names.iter().zip(attrs) {
+                    b = b.expression_attribute_names(name, *attr);
+                }
+            }
+            b.build().map_err(StoreError::unavailable)
+        };
+        let mut request = HashMap::from([
+            (
+                self.sessions_table.clone(),
+                keys(Self::session_key(username, session_id), session_projection)?,
+            ),
+            (
+                self.users_table.clone(),
+                keys(
+                    HashMap::from([("username".to_string(), s(username.as_str()))]),
+                    user_projection,
+                )?,
+            ),
+        ]);
+        let (mut session, mut user) = (None, None);
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                for item in items {
+                    if table == self.sessions_table {
+                        session = Some(item);
+                    } else if table == self.users_table {
+                        user = Some(item);
+                    }
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok((session, user));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(StoreError::unavailable(Throttled))
+    }
+    pub fn new(client: Client, users_table: String, sessions_table: String) -> Self {
+        DynamoStore {
+            client,
+            users_table,
+            sessions_table,
+        }
+    }
+
+    fn session_key(username: &Username, session_id: &str) -> Item {
+        HashMap::from([
+            ("username".to_string(), s(username.as_str())),
+            ("session_id".to_string(), s(session_id)),
+        ])
+    }
+}
+
+/// The one shape of every conditional write here: `Ok(Some(output))` when it was written,
+/// `Ok(None)` when its condition failed (what that means is the caller's: a conflict, a lost
+/// race, nothing to do), and [`StoreError::Unavailable`] for anything else.
+pub(super) fn conditional<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if is_conditional_failure(&e) => Ok(None),
+        Err(e) => Err(StoreError::unavailable(e)),
+    }
+}
+
+/// Whether an SDK error is DynamoDB's ConditionalCheckFailedException (of any operation).
+pub(super) fn is_conditional_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+pub(super) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(20u64 << attempt.min(6))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB left items unprocessed after retries (throttled)")]
+pub(super) struct Throttled;

@@ -1,0 +1,154 @@
+//! [`UserStore`] over the users table.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use crate::domain::{Session, SessionCutoff, User, Username};
+use crate::error::StoreError;
+use crate::ports::UserStore;
+
+use super::item::*;
+use super::*;
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn get_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item.as_ref().map(user_from_item).transpose()
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.users_table)
+            .set_item(Some(user_to_item(user)))
+            .condition_expression("attribute_not_exists(username)")
+            .send()
+            .await;
+        conditional(result)?.map(drop).ok_or(StoreError::Conflict)
+    }
+
+    async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .update_expression("SET disabled = :d")
+            .condition_expression("attribute_exists(username)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .send()
+            .await;
+        conditional(result)?.map(drop).ok_or(StoreError::NotFound)
+    }
+
+    /// One TransactWriteItems: the user and the session, each conditional on not existing.
+    async fn create_user_with_session(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<(), StoreError> {
+        let put = |table: &str, item: Item, condition: &str| {
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(StoreError::unavailable)
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(
+                &self.users_table,
+                user_to_item(user),
+                "attribute_not_exists(username)",
+            )?)
+            .transact_items(put(
+                &self.sessions_table,
+                session_to_item(session),
+                "attribute_not_exists(session_id)",
+            )?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let conflict = e.as_service_error().is_some_and(|s| {
+                    s.is_transaction_canceled_exception()
+                        && transaction_reasons(s)
+                            .iter()
+                            .any(|code| code == "ConditionalCheckFailed")
+                });
+                if conflict {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(StoreError::unavailable(e))
+                }
+            }
+        }
+    }
+
+    async fn replace_password(
+        &self,
+        username: &Username,
+        expected: &str,
+        new_hash: &str,
+        cutoff: Option<&SessionCutoff>,
+    ) -> Result<(), StoreError> {
+        let mut set = vec!["password_hash = :new"];
+        let mut values = HashMap::from([
+            (":new".to_string(), s(new_hash)),
+            (":old".to_string(), s(expected)),
+        ]);
+        let mut remove = "";
+        if let Some(cut) = cutoff {
+            set.push("sessions_cutoff_ms = :cut");
+            values.insert(":cut".into(), n(cut.at_ms));
+            match &cut.kept {
+                Some(kept) => {
+                    set.push("kept_session = :kept");
+                    values.insert(":kept".into(), s(kept));
+                }
+                None => remove = " REMOVE kept_session",
+            }
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("username", s(username.as_str()))
+            .update_expression(format!("SET {}{remove}", set.join(", ")))
+            .condition_expression("password_hash = :old")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        conditional(result)?.map(drop).ok_or(StoreError::Conflict)
+    }
+}
+
+/// The cancellation reason codes of a cancelled transaction, in item order.
+pub(super) fn transaction_reasons(
+    err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> Vec<String> {
+    match err {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
