@@ -6,6 +6,10 @@ own layer and those below; `service` and `adapters` stand side by side and may n
 other, nor may `aws` and `http`. Test code (`#[cfg(test)]` modules, `tests.rs` files) is
 exempt: tests wire layers together on purpose.
 
+The pure layers (`domain`, `crypto`, `service`) also name no AWS SDK or Lambda crate
+(`aws_sdk_*`, `aws_config`, `aws_smithy_*`, `lambda_http`, `lambda_runtime`): those belong to
+the adapters and the edge.
+
 Reads every `crate::<top>` path in non-test code (in `use` lines and inline paths alike) and
 prints each offending line; exit 1 if there is one. `--list` prints the import graph.
 """
@@ -29,6 +33,12 @@ RANK = {
 }
 # Same rank, still forbidden: siblings that must not know each other.
 SIBLINGS = {("service", "adapters"), ("adapters", "service"), ("aws", "http"), ("http", "aws")}
+
+# Macros exported at the crate root (`#[macro_export]`), by the layer that defines them.
+MACROS = {"security_event": "telemetry"}
+# Layers that must not name an AWS or Lambda crate, and what counts as one.
+PURE = {"domain", "crypto", "service"}
+EDGE_CRATE = re.compile(r"\b(aws_sdk_\w+|aws_config|aws_smithy_\w+|aws_types|lambda_http|lambda_runtime)::")
 
 SRC = pathlib.Path(__file__).resolve().parent.parent / "shared" / "src"
 PATH = re.compile(r"\bcrate::(\w+)")
@@ -85,8 +95,12 @@ def main() -> int:
         used = set(PATH.findall(code))
         for group in BRACED.findall(code):
             used |= {item.strip().split("::")[0] for item in group.split(",") if item.strip()}
+        used = {MACROS.get(u, u) for u in used}
         used.discard(me)
         graph.setdefault(me, set()).update(used)
+        if me in PURE:
+            for crate in sorted(set(EDGE_CRATE.findall(code))):
+                problems.append(f"{path.relative_to(SRC)}: {me} names {crate}, an AWS or Lambda crate (adapters and the edge only)")
         for other in sorted(used):
             if other not in RANK:
                 problems.append(f"{path.relative_to(SRC)}: crate::{other} is in no layer")

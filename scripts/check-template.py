@@ -111,9 +111,9 @@ SECRETS = {
 
 def revocation_attributes():
     """What the session-checking authorizer projects (REVOCATION_*_ATTRIBUTES in
-    shared/src/adapters/dynamodb.rs), read from the code so the two cannot drift."""
+    shared/src/adapters/dynamodb/revocation.rs), read from the code so the two cannot drift."""
     import pathlib
-    src = (pathlib.Path(__file__).resolve().parent.parent / "shared/src/adapters/dynamodb.rs").read_text()
+    src = (pathlib.Path(__file__).resolve().parent.parent / "shared/src/adapters/dynamodb/revocation.rs").read_text()
     attrs = set()
     for block in re.findall(r"pub const REVOCATION_\w+_ATTRIBUTES: &\[&str\] = &\[(.*?)\];", src, re.S):
         attrs |= set(re.findall(r'"([^"]+)"', block))
@@ -382,7 +382,7 @@ def consumer_jwt(path):
 
 def openapi_in_step(template_path, openapi_path):
     """openapi.yaml documents exactly the routes the template's HTTP API and the dev server's
-    router serve (ROUTE_KEYS in tools/devserver/src/lib.rs), and each protected route (behind
+    router serve (ROUTE_KEYS in tools/devserver/src/router.rs), and each protected route (behind
     an authorizer in the template, `*` in the router) carries the bearer security."""
     import pathlib
     root = pathlib.Path(__file__).resolve().parent.parent
@@ -395,7 +395,7 @@ def openapi_in_step(template_path, openapi_path):
                 for m, op in methods.items():
                     if m != "options":
                         template[f"{m.upper()} {path_}"] = bool(op.get("security"))
-    src = (root / "tools/devserver/src/lib.rs").read_text()
+    src = (root / "tools/devserver/src/router.rs").read_text()
     block = re.search(r"pub const ROUTE_KEYS: &\[&str\] = &\[(.*?)\];", src, re.S).group(1)
     router = {}
     for entry in re.findall(r'"([^"]+)"', block):

@@ -14,8 +14,9 @@ use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::crypto::tokens::{mint_access_token, TokenSettings};
 use shared::domain::{User, Username};
+use shared::http::authorizer_event::Unauthorized;
 use shared::ports::{Clock, KeyMaterial, KeySet, SystemClock};
-use shared::service::authorizer::{Authorizer, Unauthorized};
+use shared::service::authorizer::Authorizer;
 
 fn key(kid: &str, byte: u8) -> KeyMaterial {
     KeyMaterial {

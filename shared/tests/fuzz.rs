@@ -13,9 +13,10 @@ use shared::config::Config;
 use shared::crypto::keyring::SigningKey;
 use shared::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
 use shared::domain::{RefreshToken, User, Username};
+use shared::http::authorizer_event::AuthorizerRequest;
 use shared::http::request::{cookie, parse_login};
 use shared::ports::KeyMaterial;
-use shared::service::authorizer::{bearer_token, AuthorizerRequest};
+use shared::service::authorizer::bearer_token;
 
 fn key() -> SigningKey {
     SigningKey::new(

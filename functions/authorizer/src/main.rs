@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use shared::error::Chain;
-use shared::service::authorizer::AuthorizerRequest;
+use shared::http::authorizer_event::AuthorizerRequest;
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work.

@@ -1,7 +1,9 @@
 //! HTTP: [`request`] parsing with the contract's limits, [`response`] building (errors,
 //! cookies), the [`handlers`] of the token endpoints, the demo routes ([`hello`]), discovery
-//! ([`well_known`]), and the Lambda glue ([`runtime`]).
+//! ([`well_known`]), API Gateway's authorizer events ([`authorizer_event`]), and the Lambda
+//! glue ([`runtime`]).
 
+pub mod authorizer_event;
 pub mod handlers;
 pub mod hello;
 pub mod request;

@@ -21,8 +21,9 @@ use shared::adapters::memory::{StaticJwks, StaticKeySource};
 use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::domain::{Claims, User, Username};
+use shared::http::authorizer_event::AuthorizerRequest;
 use shared::ports::{KeyMaterial, KeySet, SystemClock};
-use shared::service::authorizer::{Authorizer, AuthorizerRequest};
+use shared::service::authorizer::Authorizer;
 
 fn bench(c: &mut Criterion) {
     // The production subscriber (JSON, level from RUST_LOG, default info) into a sink, so any

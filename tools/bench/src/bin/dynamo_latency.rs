@@ -39,7 +39,7 @@ async fn main() {
         Some(env.app.store.clone()),
     );
     async fn authorize(authorizer: &shared::service::authorizer::Authorizer, event: &str) {
-        let request: shared::service::authorizer::AuthorizerRequest =
+        let request: shared::http::authorizer_event::AuthorizerRequest =
             serde_json::from_str(event).unwrap();
         let answer = authorizer.handle(&request).await.unwrap();
         assert!(serde_json::to_string(&answer)

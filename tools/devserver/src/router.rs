@@ -1,0 +1,120 @@
+//! The SAM template's HTTP API routes, as the dev server matches them.
+
+use hyper::Method;
+use shared::http::handlers::Endpoint;
+use shared::http::well_known;
+
+/// The routes of the SAM template's HTTP API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Token(Endpoint),
+    Hello,
+    Health,
+    /// `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`.
+    Discovery,
+}
+
+/// Every route of the router ([`Route::find`]), as the template and `openapi.yaml` key them;
+/// `*` after a key: behind the authorizer. `scripts/check-template.py` checks the template and
+/// the document against this list, and the test below checks the router against it.
+pub const ROUTE_KEYS: &[&str] = &[
+    "POST /auth/login",
+    "POST /auth/register",
+    "POST /auth/refresh",
+    "POST /auth/logout",
+    "POST /auth/password *",
+    "GET /auth/sessions *",
+    "DELETE /auth/sessions *",
+    "DELETE /auth/sessions/{session_id} *",
+    "GET /hello *",
+    "GET /health",
+    "GET /.well-known/openid-configuration",
+    "GET /.well-known/jwks.json",
+];
+
+/// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
+pub(crate) const SESSION_PATH: &str = "/auth/sessions/";
+
+impl Route {
+    pub fn find(method: &Method, path: &str) -> Option<Route> {
+        match (method.as_str(), path) {
+            ("POST", "/auth/login") => Some(Route::Token(Endpoint::Login)),
+            ("POST", "/auth/refresh") => Some(Route::Token(Endpoint::Refresh)),
+            ("POST", "/auth/logout") => Some(Route::Token(Endpoint::Logout)),
+            ("POST", "/auth/register") => Some(Route::Token(Endpoint::Register)),
+            ("GET" | "DELETE", "/auth/sessions") | ("POST", "/auth/password") => {
+                Some(Route::Token(Endpoint::Account))
+            }
+            ("DELETE", _) if session_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
+            ("GET", "/hello") => Some(Route::Hello),
+            ("GET", "/health") => Some(Route::Health),
+            ("GET", well_known::DISCOVERY_PATH | well_known::JWKS_PATH) => Some(Route::Discovery),
+            _ => None,
+        }
+    }
+
+    /// Whether API Gateway runs the authorizer first (the template's `Auth` on the route).
+    pub fn guarded(&self) -> bool {
+        matches!(self, Route::Hello | Route::Token(Endpoint::Account))
+    }
+
+    /// The route key as the template declares it (`{session_id}` for the parameter).
+    pub(crate) fn key(method: &Method, path: &str) -> String {
+        match session_param(path) {
+            Some(_) => format!("{method} {SESSION_PATH}{{session_id}}"),
+            None => format!("{method} {path}"),
+        }
+    }
+}
+
+/// The `{session_id}` segment of `/auth/sessions/{session_id}` (one non-empty segment).
+pub(crate) fn session_param(path: &str) -> Option<&str> {
+    path.strip_prefix(SESSION_PATH)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn the_router_serves_exactly_the_listed_routes() {
+        use super::{Route, ROUTE_KEYS};
+        use hyper::Method;
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PUT,
+            Method::PATCH,
+        ];
+        let mut paths: Vec<String> = Vec::new();
+        for entry in ROUTE_KEYS {
+            let (key, guarded) = match entry.strip_suffix(" *") {
+                Some(k) => (k, true),
+                None => (*entry, false),
+            };
+            let (method, path) = key.split_once(' ').unwrap();
+            let path = path.replace("{session_id}", "0123abcd");
+            let route = Route::find(&method.parse().unwrap(), &path)
+                .unwrap_or_else(|| panic!("{key} is not routed"));
+            assert_eq!(route.guarded(), guarded, "{key}");
+            paths.push(path);
+        }
+        // Nothing else: every other method on those paths, and other paths, is a miss.
+        for path in
+            paths
+                .iter()
+                .map(String::as_str)
+                .chain(["/", "/auth", "/auth/sessions/a/b", "/hello/x"])
+        {
+            for method in &methods {
+                let key = format!("{method} {path}");
+                let listed = ROUTE_KEYS.iter().any(|e| {
+                    let k = e.trim_end_matches(" *").replace("{session_id}", "0123abcd");
+                    k == key
+                });
+                assert_eq!(Route::find(method, path).is_some(), listed, "{key}");
+            }
+        }
+    }
+}
