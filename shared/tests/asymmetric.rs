@@ -63,7 +63,7 @@ struct Fixture {
 
 fn fixture(alg: SigningAlg) -> Fixture {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.signing_alg = alg;
+    cfg.signing.alg = alg;
     let (key, pkcs8) = signing_key(alg);
     let jwks = Arc::new(StaticJwks::new(
         json!({ "keys": [key.verify.jwk().unwrap()] }).to_string(),
@@ -73,7 +73,7 @@ fn fixture(alg: SigningAlg) -> Fixture {
         jwks.clone(),
         alg,
         clock.clone(),
-        cfg.secret_cache_ttl,
+        cfg.signing.cache_ttl,
     ));
     let authorizer = Authorizer::new(&cfg, ring, clock.clone());
     Fixture {
@@ -103,7 +103,7 @@ impl Fixture {
     fn claims(&self) -> Value {
         let now = self.clock.now();
         json!({
-            "iss": self.cfg.issuer, "aud": self.cfg.audience, "sub": user().user_id,
+            "iss": self.cfg.tokens.issuer, "aud": self.cfg.tokens.audience, "sub": user().user_id,
             "username": "alice", "roles": ["admin"],
             "sid": "0123456789abcdef0123456789abcdef",
             "iat": now, "nbf": now, "exp": now + 900, "jti": "j1",
@@ -382,7 +382,7 @@ async fn an_rsa_key_below_2048_bits_is_refused_everywhere() {
     let small_kid = URL_SAFE_NO_PAD.encode(Sha256::digest(Value::Object(thumb).to_string()));
     f.jwks
         .set(json!({"keys": [f.key.verify.jwk().unwrap(), small_jwk]}).to_string());
-    f.clock.advance(f.cfg.secret_cache_ttl);
+    f.clock.advance(f.cfg.signing.cache_ttl);
     assert!(f.allowed(&f.token()).await);
     // A PKCS#1 v1.5 SHA-256 signature by the small key, under its own kid.
     let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": small_kid});

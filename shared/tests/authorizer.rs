@@ -45,7 +45,7 @@ fn fixture() -> Fixture {
         source.clone(),
         SigningAlg::Hs256,
         clock.clone(),
-        cfg.secret_cache_ttl,
+        cfg.signing.cache_ttl,
     ));
     let authorizer = Authorizer::new(&cfg, ring, clock.clone());
     Fixture {
@@ -89,7 +89,7 @@ impl Fixture {
     fn claims(&self) -> Value {
         let now = self.clock.now();
         json!({
-            "iss": self.cfg.issuer, "aud": self.cfg.audience, "sub": user().user_id,
+            "iss": self.cfg.tokens.issuer, "aud": self.cfg.tokens.audience, "sub": user().user_id,
             "username": "alice", "roles": ["admin", "reader"],
             "sid": "0123456789abcdef0123456789abcdef",
             "iat": now, "nbf": now, "exp": now + 900, "jti": "j1",
@@ -370,7 +370,7 @@ async fn attack_suite_every_forgery_is_refused_in_every_flavour() {
         ),
         (
             "aud as array",
-            with(&|c| c["aud"] = json!([f.cfg.audience])),
+            with(&|c| c["aud"] = json!([f.cfg.tokens.audience])),
         ),
         ("empty sub", with(&|c| c["sub"] = json!(""))),
         ("padded signature", format!("{good}=")),
@@ -440,7 +440,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
         pending: None,
         next: None,
     });
-    f.clock.advance(f.cfg.secret_cache_ttl);
+    f.clock.advance(f.cfg.signing.cache_ttl);
     let new = f.token_with(&key("v2", 2));
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], true);
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);
@@ -451,7 +451,7 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
         pending: None,
         next: None,
     });
-    f.clock.advance(f.cfg.secret_cache_ttl);
+    f.clock.advance(f.cfg.signing.cache_ttl);
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], false);
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);
 }
@@ -484,7 +484,7 @@ async fn verification_makes_no_key_source_call_per_request() {
     );
     // With the source down, cached keys keep working.
     f.source.fail(true);
-    f.clock.advance(f.cfg.secret_cache_ttl + 1);
+    f.clock.advance(f.cfg.signing.cache_ttl + 1);
     assert_eq!(f.v2(&format!("Bearer {token}")).await["isAuthorized"], true);
 }
 

@@ -23,7 +23,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[tokio::test]
 async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.login_max_failures = 1000; // measure the password path, not the lockout
+    cfg.lockout.max_failures = 1000; // measure the password path, not the lockout
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FakeClock::new(1_700_000_000));
     let keys = Arc::new(KeyRing::new(

@@ -112,13 +112,13 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
     .iter()
     .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
     .collect();
-    vars.push(("USERS_TABLE".into(), cfg.users_table.clone()));
-    vars.push(("SESSIONS_TABLE".into(), cfg.sessions_table.clone()));
-    vars.push(("SIGNING_SECRET_ID".into(), cfg.signing_secret_id.clone()));
-    vars.push(("SIGNING_ALG".into(), cfg.signing_alg.to_string()));
+    vars.push(("USERS_TABLE".into(), cfg.tables.users.clone()));
+    vars.push(("SESSIONS_TABLE".into(), cfg.tables.sessions.clone()));
+    vars.push(("SIGNING_SECRET_ID".into(), cfg.signing.secret_id.clone()));
+    vars.push(("SIGNING_ALG".into(), cfg.signing.alg.to_string()));
     vars.push((
         "PUBLIC_KEYS_SECRET_ID".into(),
-        cfg.public_keys_secret_id.clone(),
+        cfg.signing.public_keys_secret_id.clone(),
     ));
     vars
 }
@@ -185,10 +185,10 @@ impl TestEnv {
         require_engines();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut cfg = Config::from_lookup(|_| None).expect("default config is valid");
-        cfg.users_table = format!("users-{id}");
-        cfg.sessions_table = format!("sessions-{id}");
-        cfg.signing_secret_id = format!("signing-{id}");
-        cfg.public_keys_secret_id = format!("public-keys-{id}");
+        cfg.tables.users = format!("users-{id}");
+        cfg.tables.sessions = format!("sessions-{id}");
+        cfg.signing.secret_id = format!("signing-{id}");
+        cfg.signing.public_keys_secret_id = format!("public-keys-{id}");
         change(&mut cfg);
         let sdk = shared::aws::sdk_config(Default::default()).await;
         let sdk = match timeouts {
@@ -244,13 +244,13 @@ impl TestEnv {
             .app
             .secrets
             .get_secret_value()
-            .secret_id(&self.cfg.signing_secret_id)
+            .secret_id(&self.cfg.signing.secret_id)
             .version_stage("AWSCURRENT")
             .send()
             .await
             .expect("the secret is readable");
         let key = shared::crypto::keyring::parse_signing_secret(
-            self.cfg.signing_alg,
+            self.cfg.signing.alg,
             current.secret_string().unwrap_or(""),
         )
         .expect("the secret has the contract's shape");
@@ -270,7 +270,7 @@ impl TestEnv {
     /// `GET /.well-known/jwks.json` as the discovery function answers it now (a fresh ring).
     pub async fn published_jwks(&self) -> Value {
         let ring = self.verify_ring();
-        let keys = self.cfg.signing_alg.is_asymmetric().then_some(&*ring);
+        let keys = self.cfg.signing.alg.is_asymmetric().then_some(&*ring);
         let resp = shared::http::well_known::jwks(keys).await;
         assert_eq!(resp.status(), 200);
         match resp.body() {
@@ -299,7 +299,7 @@ impl TestEnv {
         self.app
             .dynamodb
             .scan()
-            .table_name(&self.cfg.sessions_table)
+            .table_name(&self.cfg.tables.sessions)
             .send()
             .await
             .expect("the sessions table can be scanned")

@@ -34,14 +34,14 @@ async fn logs_carry_security_events_and_never_a_secret() {
     std::env::set_var("RUST_LOG", "trace");
     shared::telemetry::init_with_writer(move || sink.clone());
 
-    let env = TestEnv::with(|c| c.signup_enabled = true).await;
+    let env = TestEnv::with(|c| c.signup.enabled = true).await;
     let password = "Sup3r-secret-pw-42";
     env.create_user("alice", password, &["admin"]).await;
     let mut secrets: Vec<String> = vec![password.to_string(), "wrong-guess-pw-7".to_string()];
 
     // Failures, then a lockout of another name.
     env.login("alice", "wrong-guess-pw-7").await;
-    for _ in 0..env.cfg.login_max_failures + 1 {
+    for _ in 0..env.cfg.lockout.max_failures + 1 {
         env.login("bob", "wrong-guess-pw-7").await;
     }
     // A session, rotated, then its spent token replayed after the grace window (theft).
@@ -49,7 +49,7 @@ async fn logs_carry_security_events_and_never_a_secret() {
     let t0 = first["refresh_token"].as_str().unwrap().to_string();
     let access = first["access_token"].as_str().unwrap().to_string();
     let t1 = refresh_token_of(&env.refresh_with_cookie(&t0).await);
-    env.clock.advance(env.cfg.reuse_grace_secs + 1);
+    env.clock.advance(env.cfg.sessions.reuse_grace_secs + 1);
     assert_eq!(status(&env.refresh_with_body(&t0).await), 401);
     // Another session, logged out everywhere.
     let t2 = env.login_token("alice", password).await;
@@ -188,7 +188,7 @@ fn key_fragments(alg: shared::config::SigningAlg, key: &[u8]) -> Vec<String> {
 }
 
 async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
-    let env = TestEnv::with(|c| c.signing_alg = alg).await;
+    let env = TestEnv::with(|c| c.signing.alg = alg).await;
     let password = "Binary-secret-pw-9";
     let wrong = "Wrong-guess-pw-3";
     let user = env.create_user("carol", password, &["admin"]).await;
@@ -246,7 +246,7 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
         .secrets
         .client()
         .rotate_secret()
-        .secret_id(&env.cfg.signing_secret_id)
+        .secret_id(&env.cfg.signing.secret_id)
         .rotation_rules(
             aws_sdk_secretsmanager::types::RotationRulesType::builder()
                 .automatically_after_days(30)
@@ -262,7 +262,7 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
         env.app
             .secrets
             .put_secret_value()
-            .secret_id(&env.cfg.signing_secret_id)
+            .secret_id(&env.cfg.signing.secret_id)
             .secret_string(r#"{"placeholder":"first rotation"}"#)
             .send()
             .await
@@ -272,7 +272,7 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
     let steps: Vec<Value> = ["createSecret", "setSecret", "testSecret", "finishSecret"]
         .iter()
         .map(|step| {
-            json!({"Step": step, "SecretId": env.cfg.signing_secret_id, "ClientRequestToken": token})
+            json!({"Step": step, "SecretId": env.cfg.signing.secret_id, "ClientRequestToken": token})
         })
         .collect();
     let (out, _, log) = run_binary_logged(&built_binary("rotate-secret"), &vars, steps).await;
@@ -303,7 +303,7 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
             .app
             .secrets
             .get_secret_value()
-            .secret_id(&env.cfg.signing_secret_id)
+            .secret_id(&env.cfg.signing.secret_id)
             .version_stage("AWSCURRENT")
             .send()
             .await

@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %shared::error::Chain(e), "invalid configuration");
     })?;
     let app = std::sync::Arc::new(shared::app::KeyRingApp::from_config(cfg));
-    let publishes = app.cfg.signing_alg.is_asymmetric();
+    let publishes = app.cfg.signing.alg.is_asymmetric();
     if publishes {
         app.warm_up().await?;
     }

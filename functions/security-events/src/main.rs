@@ -14,12 +14,16 @@ use shared::error::Chain;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let bus = std::env::var("SECURITY_EVENT_BUS").map_err(|_| {
-        tracing::error!("SECURITY_EVENT_BUS is not set");
-        Error::from("invalid configuration: SECURITY_EVENT_BUS must name the event bus")
+    let cfg = shared::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %Chain(e), "invalid configuration");
     })?;
-    let trust_store = shared::config::TrustStore::from_env()?;
-    let sdk = shared::aws::lambda_sdk_config(trust_store);
+    let Some(bus) = cfg.security_event_bus.clone() else {
+        tracing::error!("SECURITY_EVENT_BUS is not set");
+        return Err(Error::from(
+            "invalid configuration: SECURITY_EVENT_BUS must name the event bus",
+        ));
+    };
+    let sdk = shared::aws::lambda_sdk_config(cfg.trust_store);
     let events = Arc::new(SecurityEvents::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         bus,

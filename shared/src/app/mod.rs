@@ -59,12 +59,12 @@ impl KeyRingApp {
     /// The authorizer over this ring; with `AUTHORIZER_REVOCATION=session` also over DynamoDB
     /// (a client built only in that mode).
     pub fn authorizer(&self) -> Authorizer {
-        let store: Option<Arc<dyn RevocationStore>> = match self.cfg.authorizer_revocation {
+        let store: Option<Arc<dyn RevocationStore>> = match self.cfg.authorizer.revocation {
             AuthorizerRevocation::Off => None,
             AuthorizerRevocation::Session => Some(Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&self.sdk),
-                self.cfg.users_table.clone(),
-                self.cfg.sessions_table.clone(),
+                self.cfg.tables.users.clone(),
+                self.cfg.tables.sessions.clone(),
             ))),
         };
         authorizer(&self.cfg, self.keys.clone(), self.clock.clone(), store)
@@ -85,9 +85,9 @@ pub fn authorizer(
     store: Option<Arc<dyn RevocationStore>>,
 ) -> Authorizer {
     let authorizer = Authorizer::new(cfg, keys, clock);
-    match (cfg.authorizer_revocation, store) {
+    match (cfg.authorizer.revocation, store) {
         (AuthorizerRevocation::Session, Some(store)) => {
-            authorizer.checking_sessions(store, cfg.revocation_on_error)
+            authorizer.checking_sessions(store, cfg.authorizer.on_error)
         }
         _ => authorizer,
     }
@@ -98,12 +98,12 @@ fn key_ring(secrets: SecretsClient, cfg: &Config, clock: Arc<dyn Clock>) -> Arc<
     Arc::new(KeyRing::new(
         Arc::new(SecretsManagerKeySource::new(
             secrets,
-            cfg.signing_secret_id.clone(),
-            cfg.signing_alg,
+            cfg.signing.secret_id.clone(),
+            cfg.signing.alg,
         )),
-        cfg.signing_alg,
+        cfg.signing.alg,
         clock,
-        cfg.secret_cache_ttl,
+        cfg.signing.cache_ttl,
     ))
 }
 
@@ -114,17 +114,17 @@ pub fn verify_key_ring(
     cfg: &Config,
     clock: Arc<dyn Clock>,
 ) -> Arc<KeyRing> {
-    if !cfg.signing_alg.is_asymmetric() {
+    if !cfg.signing.alg.is_asymmetric() {
         return key_ring(secrets, cfg, clock);
     }
     Arc::new(KeyRing::public(
         Arc::new(SecretsManagerPublicKeys::new(
             secrets,
-            cfg.public_keys_secret_id.clone(),
+            cfg.signing.public_keys_secret_id.clone(),
         )),
-        cfg.signing_alg,
+        cfg.signing.alg,
         clock,
-        cfg.secret_cache_ttl,
+        cfg.signing.cache_ttl,
     ))
 }
 
@@ -211,8 +211,8 @@ impl App {
         let cfg = Arc::new(cfg);
         let store = Arc::new(DynamoStore::new(
             dynamodb.clone(),
-            cfg.users_table.clone(),
-            cfg.sessions_table.clone(),
+            cfg.tables.users.clone(),
+            cfg.tables.sessions.clone(),
         ));
         let keys = key_ring(secrets.clone(), &cfg, clock.clone());
         let mut service = AuthService::new(
@@ -244,7 +244,7 @@ impl App {
 
     /// The token endpoints over this app's service and `CORS_ALLOW_ORIGIN`.
     pub fn api(&self) -> Api {
-        Api::new(self.service.clone(), &self.cfg.cors_allow_origins)
+        Api::new(self.service.clone(), &self.cfg.cors.allow_origins)
             .with_cookies(self.cfg.cookies.clone())
     }
 }

@@ -115,8 +115,8 @@ impl Rotator {
         Rotator {
             client,
             require_rotation_enabled: true,
-            alg: cfg.signing_alg,
-            public_keys_secret_id: cfg.public_keys_secret_id.clone(),
+            alg: cfg.signing.alg,
+            public_keys_secret_id: cfg.signing.public_keys_secret_id.clone(),
             force: false,
         }
     }
@@ -139,7 +139,7 @@ impl Rotator {
     ) -> Result<Self, RotationError> {
         let current = client
             .get_secret_value()
-            .secret_id(&cfg.signing_secret_id)
+            .secret_id(&cfg.signing.secret_id)
             .version_stage(AWSCURRENT)
             .send()
             .await

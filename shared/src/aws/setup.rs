@@ -57,7 +57,7 @@ pub async fn ensure_tables(
 ) -> Result<(), SetupError> {
     let users = client
         .create_table()
-        .table_name(&cfg.users_table)
+        .table_name(&cfg.tables.users)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("username")?)
         .key_schema(key("username", KeyType::Hash)?)
@@ -66,7 +66,7 @@ pub async fn ensure_tables(
     ignore_in_use(users.map(|_| ()))?;
     let sessions = client
         .create_table()
-        .table_name(&cfg.sessions_table)
+        .table_name(&cfg.tables.sessions)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("username")?)
         .attribute_definitions(attr("session_id")?)
@@ -77,7 +77,7 @@ pub async fn ensure_tables(
     ignore_in_use(sessions.map(|_| ()))?;
     let ttl = client
         .describe_time_to_live()
-        .table_name(&cfg.sessions_table)
+        .table_name(&cfg.tables.sessions)
         .send()
         .await
         .map_err(dyn_err)?;
@@ -88,7 +88,7 @@ pub async fn ensure_tables(
     if !enabled {
         client
             .update_time_to_live()
-            .table_name(&cfg.sessions_table)
+            .table_name(&cfg.tables.sessions)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
                     .attribute_name(TTL_ATTRIBUTE)
@@ -135,25 +135,25 @@ pub fn new_signing_secret_value(alg: SigningAlg) -> Result<SecretString, SetupEr
 /// Creates the signing secret with fresh keys for `SIGNING_ALG` if it does not exist; in an
 /// asymmetric mode also the public-keys secret, and publishes the key set to it.
 pub async fn ensure_signing_secret(client: &SecretsClient, cfg: &Config) -> Result<(), SetupError> {
-    let alg = cfg.signing_alg;
+    let alg = cfg.signing.alg;
     let description = format!("lambda-jwt-auth {alg} signing key");
-    ensure_secret(client, &cfg.signing_secret_id, &description, || {
+    ensure_secret(client, &cfg.signing.secret_id, &description, || {
         new_signing_secret_value(alg)
     })
     .await?;
     if alg.is_asymmetric() {
         ensure_secret(
             client,
-            &cfg.public_keys_secret_id,
+            &cfg.signing.public_keys_secret_id,
             "lambda-jwt-auth public keys (JWKS)",
             || Ok(SecretString::from(r#"{"keys":[]}"#.to_string())),
         )
         .await?;
         crate::aws::rotation::publish_public_keys(
             client,
-            &cfg.signing_secret_id,
+            &cfg.signing.secret_id,
             alg,
-            &cfg.public_keys_secret_id,
+            &cfg.signing.public_keys_secret_id,
             &uuid::Uuid::new_v4().to_string(),
         )
         .await

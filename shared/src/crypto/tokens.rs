@@ -43,9 +43,9 @@ pub struct TokenSettings {
 impl From<&Config> for TokenSettings {
     fn from(cfg: &Config) -> Self {
         TokenSettings {
-            issuer: cfg.issuer.clone(),
-            audience: cfg.audience.clone(),
-            ttl: cfg.access_token_ttl,
+            issuer: cfg.tokens.issuer.clone(),
+            audience: cfg.tokens.audience.clone(),
+            ttl: cfg.tokens.access_ttl,
         }
     }
 }

@@ -58,7 +58,7 @@ pub fn openid_configuration(cfg: &Config) -> Response<Body> {
         subject_types_supported: [&'a str; 1],
         claims_supported: [&'a str; 10],
     }
-    let Some(base) = issuer_url(&cfg.issuer) else {
+    let Some(base) = issuer_url(&cfg.tokens.issuer) else {
         return json_response(
             StatusCode::NOT_FOUND,
             &serde_json::json!({
@@ -70,9 +70,9 @@ pub fn openid_configuration(cfg: &Config) -> Response<Body> {
     cacheable(json_response(
         StatusCode::OK,
         &Discovery {
-            issuer: &cfg.issuer,
+            issuer: &cfg.tokens.issuer,
             jwks_uri: format!("{base}{JWKS_PATH}"),
-            id_token_signing_alg_values_supported: [cfg.signing_alg.as_str()],
+            id_token_signing_alg_values_supported: [cfg.signing.alg.as_str()],
             response_types_supported: ["token"],
             subject_types_supported: ["public"],
             claims_supported: [

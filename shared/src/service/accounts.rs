@@ -34,14 +34,14 @@ pub struct SessionView {
 impl AuthService {
     /// Whether sign-up is on (`SIGNUP_ENABLED`): when off, every sign-up is 403, whatever its body.
     pub fn signup_enabled(&self) -> bool {
-        self.cfg.signup_enabled
+        self.cfg.signup.enabled
     }
 
     /// `POST /auth/register`: a new account, logged in. The user and its first session are
     /// written together or not at all, after everything that can fail without a write.
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn register(&self, input: RegisterInput) -> Result<Issued, AuthError> {
-        if !self.cfg.signup_enabled {
+        if !self.cfg.signup.enabled {
             return Err(AuthError::SignupDisabled);
         }
         let started_ms = self.clock.now_ms();
@@ -61,7 +61,7 @@ impl AuthService {
             user_id: uuid::Uuid::new_v4().to_string(),
             username,
             password_hash,
-            roles: self.cfg.signup_default_roles.clone(),
+            roles: self.cfg.signup.default_roles.clone(),
             disabled: false,
             created_at: now,
             sessions_cutoff: None,

@@ -162,7 +162,7 @@ impl AuthService {
             .into_iter()
             .filter(|s| s.session_id != new.session_id)
             .partition(|s| now >= s.expires_at);
-        let max_others = (self.cfg.max_sessions_per_user as usize).saturating_sub(1);
+        let max_others = (self.cfg.sessions.max_per_user as usize).saturating_sub(1);
         let excess = live.len().saturating_sub(max_others);
         let evict: Vec<String> = expired
             .iter()

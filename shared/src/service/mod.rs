@@ -148,7 +148,7 @@ impl AuthService {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let token = RefreshToken::new(user.username.clone(), session_id.clone(), secret);
-        let absolute = now.saturating_add(self.cfg.session_max_age);
+        let absolute = now.saturating_add(self.cfg.sessions.max_age);
         let session = Session {
             username: user.username.clone(),
             session_id,
@@ -156,7 +156,9 @@ impl AuthService {
             device_id,
             created_at_ms: started_ms,
             last_used_at: now,
-            expires_at: now.saturating_add(self.cfg.refresh_token_ttl).min(absolute),
+            expires_at: now
+                .saturating_add(self.cfg.sessions.refresh_ttl)
+                .min(absolute),
             absolute_expires_at: absolute,
             token_hash: token.hash(),
             prev_hash: None,
@@ -179,7 +181,7 @@ impl AuthService {
         now: u64,
     ) -> DeviceToken {
         let device_id = device.unwrap_or_else(device_token::new_device_id);
-        let max_age = self.cfg.session_max_age;
+        let max_age = self.cfg.sessions.max_age;
         DeviceToken {
             token: device_token::mint(
                 key,
@@ -224,7 +226,7 @@ impl AuthService {
     }
 
     fn grace_ms(&self) -> u64 {
-        self.cfg.reuse_grace_secs.saturating_mul(1000)
+        self.cfg.sessions.reuse_grace_secs.saturating_mul(1000)
     }
 
     fn issue(

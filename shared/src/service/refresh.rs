@@ -53,7 +53,7 @@ impl AuthService {
                 next.rotated_at_ms = self.clock.now_ms();
                 next.last_used_at = now;
                 next.expires_at = now
-                    .saturating_add(self.cfg.refresh_token_ttl)
+                    .saturating_add(self.cfg.sessions.refresh_ttl)
                     .min(session.absolute_expires_at);
                 next.successor_kid = Some(key.kid.clone());
                 next.version = session.version + 1;

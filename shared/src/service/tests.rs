@@ -33,7 +33,7 @@ fn fixture_with(cfg: Config) -> Fixture {
         keys.clone(),
         crate::domain::SigningAlg::Hs256,
         clock.clone(),
-        cfg.secret_cache_ttl,
+        cfg.signing.cache_ttl,
     ));
     let passwords = Passwords::with_params(8, 1, 1).unwrap();
     let svc = Arc::new(AuthService::new(
@@ -154,7 +154,7 @@ async fn reuse_after_the_grace_window_revokes_the_whole_session() {
     f.add_user("alice", "pw").await;
     let first = f.login("alice", "pw").await.unwrap();
     let second = f.svc.refresh(&first.refresh_token).await.unwrap();
-    f.clock.advance(f.cfg.reuse_grace_secs + 1);
+    f.clock.advance(f.cfg.sessions.reuse_grace_secs + 1);
     assert_eq!(
         f.svc.refresh(&first.refresh_token).await.unwrap_err(),
         AuthError::InvalidGrant
@@ -173,7 +173,8 @@ async fn reuse_inside_the_grace_window_returns_the_same_successor() {
     let first = f.login("alice", "pw").await.unwrap();
     let a = f.svc.refresh(&first.refresh_token).await.unwrap();
     // The window is measured in milliseconds: its last one still counts.
-    f.clock.advance_ms(f.cfg.reuse_grace_secs * 1000 - 1);
+    f.clock
+        .advance_ms(f.cfg.sessions.reuse_grace_secs * 1000 - 1);
     let b = f.svc.refresh(&first.refresh_token).await.unwrap();
     assert_eq!(a.refresh_token, b.refresh_token);
     // And that one token is live.
@@ -186,7 +187,7 @@ async fn the_grace_window_ends_on_its_millisecond() {
     f.add_user("alice", "pw").await;
     let first = f.login("alice", "pw").await.unwrap();
     let next = f.svc.refresh(&first.refresh_token).await.unwrap();
-    f.clock.advance_ms(f.cfg.reuse_grace_secs * 1000);
+    f.clock.advance_ms(f.cfg.sessions.reuse_grace_secs * 1000);
     assert_eq!(
         f.svc.refresh(&first.refresh_token).await.unwrap_err(),
         AuthError::InvalidGrant
@@ -201,7 +202,7 @@ async fn the_grace_window_ends_on_its_millisecond() {
 #[tokio::test]
 async fn a_zero_grace_window_honours_no_repeat_even_in_the_same_millisecond() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.reuse_grace_secs = 0;
+    cfg.sessions.reuse_grace_secs = 0;
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     let first = f.login("alice", "pw").await.unwrap();
@@ -248,7 +249,7 @@ async fn inactivity_expiry_is_checked_on_read() {
     let f = fixture();
     f.add_user("alice", "pw").await;
     let t0 = f.login("alice", "pw").await.unwrap();
-    f.clock.advance(f.cfg.refresh_token_ttl);
+    f.clock.advance(f.cfg.sessions.refresh_ttl);
     assert_eq!(
         f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
         AuthError::InvalidGrant
@@ -258,8 +259,8 @@ async fn inactivity_expiry_is_checked_on_read() {
 #[tokio::test]
 async fn rotation_never_extends_the_absolute_lifetime() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.refresh_token_ttl = 1000;
-    cfg.session_max_age = 2500;
+    cfg.sessions.refresh_ttl = 1000;
+    cfg.sessions.max_age = 2500;
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     let mut t = f.login("alice", "pw").await.unwrap();
@@ -320,7 +321,7 @@ async fn logout_all_with_an_invalid_token_revokes_nothing() {
 #[tokio::test]
 async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.max_sessions_per_user = 2;
+    cfg.sessions.max_per_user = 2;
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     let oldest = f.login("alice", "pw").await.unwrap();
@@ -336,7 +337,7 @@ async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
 #[tokio::test]
 async fn eviction_is_strictly_oldest_first_within_one_second() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.max_sessions_per_user = 3;
+    cfg.sessions.max_per_user = 3;
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     // Ten rounds: with whole seconds (and random ids breaking the tie) one would fail.
@@ -380,7 +381,7 @@ async fn concurrent_guesses_check_at_most_max_failures_passwords() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(checked, f.cfg.login_max_failures);
+    assert_eq!(checked, f.cfg.lockout.max_failures);
 }
 
 #[tokio::test]
@@ -390,7 +391,7 @@ async fn logout_all_needs_a_live_token() {
     let t0 = f.login("alice", "pw").await.unwrap();
     let _t1 = f.svc.refresh(&t0.refresh_token).await.unwrap();
     let other = f.login("alice", "pw").await.unwrap();
-    f.clock.advance(f.cfg.reuse_grace_secs);
+    f.clock.advance(f.cfg.sessions.reuse_grace_secs);
     f.svc.logout(Some(&t0.refresh_token), true).await.unwrap();
     f.svc.refresh(&other.refresh_token).await.unwrap();
 }
@@ -400,8 +401,8 @@ async fn a_device_token_gets_past_a_lockout_of_its_username() {
     let f = fixture();
     f.add_user("alice", "pw").await;
     let device = f.login("alice", "pw").await.unwrap().device_token.unwrap();
-    assert_eq!(device.max_age, f.cfg.session_max_age);
-    for _ in 0..f.cfg.login_max_failures {
+    assert_eq!(device.max_age, f.cfg.sessions.max_age);
+    for _ in 0..f.cfg.lockout.max_failures {
         f.login("alice", "wrong").await.unwrap_err();
     }
     let with = |password: &str| LoginInput {
@@ -421,7 +422,7 @@ async fn a_device_token_gets_past_a_lockout_of_its_username() {
         AuthError::TooManyAttempts { .. }
     ));
     // Its own failures lock it too.
-    for _ in 0..f.cfg.login_max_failures {
+    for _ in 0..f.cfg.lockout.max_failures {
         f.svc.login(with("wrong")).await.unwrap_err();
     }
     assert!(matches!(
@@ -433,7 +434,7 @@ async fn a_device_token_gets_past_a_lockout_of_its_username() {
 #[tokio::test]
 async fn tokens_signed_before_a_rotation_keep_verifying() {
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.secret_cache_ttl = 0;
+    cfg.signing.cache_ttl = 0;
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     let before = f.login("alice", "pw").await.unwrap();
@@ -461,7 +462,7 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
 async fn repeated_failures_lock_the_username_even_for_the_right_password() {
     let f = fixture();
     f.add_user("alice", "pw").await;
-    for _ in 0..f.cfg.login_max_failures {
+    for _ in 0..f.cfg.lockout.max_failures {
         assert_eq!(
             f.login("alice", "wrong").await.unwrap_err(),
             AuthError::InvalidCredentials
@@ -494,7 +495,7 @@ async fn repeated_failures_lock_the_username_even_for_the_right_password() {
 #[tokio::test]
 async fn unknown_usernames_are_throttled_like_known_ones() {
     let f = fixture();
-    for _ in 0..f.cfg.login_max_failures {
+    for _ in 0..f.cfg.lockout.max_failures {
         f.login("ghost", "x").await.unwrap_err();
     }
     assert!(matches!(
@@ -507,10 +508,10 @@ async fn unknown_usernames_are_throttled_like_known_ones() {
 async fn failures_outside_the_window_start_the_count_again() {
     let f = fixture();
     f.add_user("alice", "pw").await;
-    for _ in 0..f.cfg.login_max_failures - 1 {
+    for _ in 0..f.cfg.lockout.max_failures - 1 {
         f.login("alice", "wrong").await.unwrap_err();
     }
-    f.clock.advance(f.cfg.login_failure_window + 1);
+    f.clock.advance(f.cfg.lockout.window + 1);
     f.login("alice", "wrong").await.unwrap_err();
     f.login("alice", "pw").await.unwrap();
 }
@@ -814,7 +815,7 @@ async fn a_wrong_current_password_counts_as_a_failed_login() {
     let alice = f.add_user("alice", "pw-alice").await;
     let current = f.login("alice", "pw-alice").await.unwrap();
     let me = caller_of(&alice, &current);
-    for _ in 0..f.cfg.login_max_failures {
+    for _ in 0..f.cfg.lockout.max_failures {
         assert_eq!(
             f.svc
                 .change_password(&me, "wrong".into(), STRONG.into())
@@ -941,7 +942,7 @@ async fn a_logged_out_or_disabled_caller_gets_invalid_token_and_costs_no_attempt
     );
     // Wrong guesses from an ended session are refused before any password is checked: they
     // count nothing against the user.
-    for _ in 0..f.cfg.login_max_failures + 1 {
+    for _ in 0..f.cfg.lockout.max_failures + 1 {
         assert_eq!(
             f.svc
                 .change_password(&gone, "wrong".into(), STRONG.into())
@@ -997,7 +998,7 @@ async fn device_tokens_minted_before_a_password_change_add_no_guesses() {
     for device in devices
         .iter()
         .cycle()
-        .take(4 * f.cfg.login_max_failures as usize)
+        .take(4 * f.cfg.lockout.max_failures as usize)
     {
         let attempt = f
             .svc
@@ -1013,7 +1014,7 @@ async fn device_tokens_minted_before_a_password_change_add_no_guesses() {
             checked += 1;
         }
     }
-    assert_eq!(checked, f.cfg.login_max_failures);
+    assert_eq!(checked, f.cfg.lockout.max_failures);
     // A device that logged in after the change keeps its own budget.
     let f2 = fixture();
     let bob = f2.add_user("bob", "pw-bob").await;
@@ -1024,7 +1025,7 @@ async fn device_tokens_minted_before_a_password_change_add_no_guesses() {
         .await
         .unwrap();
     let fresh = f2.login("bob", STRONG).await.unwrap().device_token.unwrap();
-    for _ in 0..f2.cfg.login_max_failures {
+    for _ in 0..f2.cfg.lockout.max_failures {
         f2.login("bob", "wrong").await.unwrap_err();
     }
     f2.svc

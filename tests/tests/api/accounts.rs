@@ -16,7 +16,7 @@ const STRONG: &str = "violet kettle orbit 42";
 const STRONGER: &str = "amber lantern quietly 77";
 
 async fn signup_env() -> TestEnv {
-    TestEnv::with(|c| c.signup_enabled = true).await
+    TestEnv::with(|c| c.signup.enabled = true).await
 }
 
 async fn register(env: &TestEnv, body: Value) -> Value {
@@ -211,7 +211,7 @@ async fn eight_concurrent_registrations_of_one_name_make_one_account() {
 
 #[tokio::test]
 async fn with_dynamodb_down_register_is_503_and_leaves_no_user() {
-    let (env, ddb, _sm) = TestEnv::through_proxies_with(|c| c.signup_enabled = true).await;
+    let (env, ddb, _sm) = TestEnv::through_proxies_with(|c| c.signup.enabled = true).await;
     ddb.set(Mode::Cut);
     let resp = register(&env, json!({"username": "henry", "password": STRONG})).await;
     assert_eq!(
@@ -389,7 +389,7 @@ async fn wrong_current_passwords_lock_like_failed_logins() {
     let current = env.login("liam", "liam-password-1").await;
     let me = identity_of(&current);
     let wrong = json!({"current_password": "wrong", "new_password": STRONG});
-    for _ in 0..env.cfg.login_max_failures {
+    for _ in 0..env.cfg.lockout.max_failures {
         let resp = account(&env, "password-change.json", &me, Some(wrong.clone())).await;
         assert_eq!(status(&resp), 401);
     }
@@ -482,7 +482,7 @@ async fn a_hash_made_with_other_argon2_settings_is_upgraded_at_login() {
     env.app
         .dynamodb
         .update_item()
-        .table_name(&env.cfg.users_table)
+        .table_name(&env.cfg.tables.users)
         .key(
             "username",
             aws_sdk_dynamodb::types::AttributeValue::S(item.as_str().into()),

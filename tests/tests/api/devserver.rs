@@ -26,7 +26,7 @@ async fn start_with_cache(
         shared::app::verify_key_ring(env.app.secrets.clone(), &env.cfg, env.app.clock.clone());
     // As `make dev`: the discovery document's issuer is the server's own base URL.
     let mut config = env.cfg.clone();
-    config.issuer = format!("http://127.0.0.1:{port}");
+    config.tokens.issuer = format!("http://127.0.0.1:{port}");
     let server = Arc::new(devserver::DevServer {
         api: env.app.api(),
         config: std::sync::Arc::new(config),
@@ -37,7 +37,7 @@ async fn start_with_cache(
             Some(env.app.store.clone()),
         )),
         authorizer_cache,
-        public_keys: env.cfg.signing_alg.is_asymmetric().then_some(verify_keys),
+        public_keys: env.cfg.signing.alg.is_asymmetric().then_some(verify_keys),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(devserver::serve(listener, server, async {
@@ -205,7 +205,7 @@ async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() 
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
-        now - 2 * env.cfg.access_token_ttl,
+        now - 2 * env.cfg.tokens.access_ttl,
     )
     .unwrap();
     let old = request(
@@ -316,7 +316,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
 
     // The token expires (beyond the leeway); the authorizer would now refuse it.
     env.clock
-        .advance(env.cfg.access_token_ttl + shared::crypto::tokens::LEEWAY_SECS + 1);
+        .advance(env.cfg.tokens.access_ttl + shared::crypto::tokens::LEEWAY_SECS + 1);
     assert_eq!(hello(uncached_port).await, 403, "verified again: expired");
     assert_eq!(
         hello(cached_port).await,
@@ -346,7 +346,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
 
 #[tokio::test]
 async fn account_routes_over_http_sit_behind_the_authorizer() {
-    let env = TestEnv::with(|c| c.signup_enabled = true).await;
+    let env = TestEnv::with(|c| c.signup.enabled = true).await;
     let (port, _stop) = start(&env).await;
     let json_ct = [("Content-Type", "application/json")];
     let registered = request(
@@ -451,7 +451,7 @@ async fn discovery_documents_over_http_are_public_and_cacheable() {
 /// over HTTP names the key that signed.
 #[tokio::test]
 async fn an_asymmetric_dev_server_serves_its_public_keys_and_verifies_with_them() {
-    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Es256).await;
+    let env = TestEnv::with(|cfg| cfg.signing.alg = shared::config::SigningAlg::Es256).await;
     env.create_user("demo", "demo-password-123", &["reader"])
         .await;
     let (port, _stop) = start(&env).await;
@@ -509,7 +509,7 @@ async fn an_asymmetric_dev_server_serves_its_public_keys_and_verifies_with_them(
 #[tokio::test]
 async fn with_session_checks_a_logout_reaches_the_access_token_within_the_cache_ttl() {
     let env =
-        TestEnv::with(|c| c.authorizer_revocation = shared::config::AuthorizerRevocation::Session)
+        TestEnv::with(|c| c.authorizer.revocation = shared::config::AuthorizerRevocation::Session)
             .await;
     env.create_user("demo", "demo-password-123", &[]).await;
     let ttl = std::time::Duration::from_secs(1);
@@ -559,7 +559,7 @@ async fn with_session_checks_a_logout_reaches_the_access_token_within_the_cache_
 #[tokio::test]
 async fn the_dev_server_answers_cors_as_the_templates_api() {
     let app = "http://localhost:5173";
-    let env = TestEnv::with(|c| c.cors_allow_origins = vec![app.into()]).await;
+    let env = TestEnv::with(|c| c.cors.allow_origins = vec![app.into()]).await;
     env.create_user("demo", "demo-password-123", &[]).await;
     let (port, _stop) = start(&env).await;
     for path in ["/auth/login", "/hello", "/no/such/route"] {

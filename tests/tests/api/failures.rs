@@ -29,7 +29,7 @@ fn assert_503(resp: &Value, env: &TestEnv) {
         "dispatch",
         "timeout",
         "connection",
-        &env.cfg.users_table,
+        &env.cfg.tables.users,
     ] {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
     }
@@ -90,7 +90,7 @@ async fn with_secrets_manager_down_cached_keys_keep_working() {
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
 
     sm.set(Mode::Cut);
-    env.clock.advance(env.cfg.secret_cache_ttl + 1);
+    env.clock.advance(env.cfg.signing.cache_ttl + 1);
 
     let mut event = load_event("authorizer-v2.json");
     event["headers"]["authorization"] = json!(format!("Bearer {access}"));

@@ -55,7 +55,7 @@ async fn forty_concurrent_guesses_check_at_most_max_failures_passwords() {
     }
     let checked = statuses.iter().filter(|s| **s != 429).count();
     assert!(
-        checked <= env.cfg.login_max_failures as usize,
+        checked <= env.cfg.lockout.max_failures as usize,
         "{checked} passwords checked: {statuses:?}"
     );
     assert!(checked >= 1, "{statuses:?}");
@@ -82,14 +82,14 @@ async fn device_token_of(env: &TestEnv) -> String {
         cookie,
         format!(
             "device_token={token}; HttpOnly; Secure; SameSite=Strict; Path=/auth/login; Max-Age={}",
-            env.cfg.session_max_age
+            env.cfg.sessions.max_age
         )
     );
     token
 }
 
 async fn lock_out_alice(env: &TestEnv) {
-    for _ in 0..env.cfg.login_max_failures {
+    for _ in 0..env.cfg.lockout.max_failures {
         assert_eq!(status(&env.login("alice", "attacker-guess").await), 401);
     }
     assert_eq!(status(&env.login("alice", PW).await), 429);
@@ -128,7 +128,7 @@ async fn a_devices_own_failures_still_lock_that_device() {
             &json!({"username": "alice", "password": password, "device_token": device}).to_string(),
         )
     };
-    for _ in 0..env.cfg.login_max_failures {
+    for _ in 0..env.cfg.lockout.max_failures {
         assert_eq!(
             status(&env.invoke(Endpoint::Login, with_device("nope-nope")).await),
             401
@@ -170,7 +170,7 @@ async fn device_tokens_of_another_user_or_forged_are_ignored() {
 async fn an_expired_device_token_is_ignored() {
     let env = env_with_alice().await;
     let device = device_token_of(&env).await;
-    env.clock.advance(env.cfg.session_max_age + 1);
+    env.clock.advance(env.cfg.sessions.max_age + 1);
     lock_out_alice(&env).await;
     let resp = env
         .invoke(
@@ -295,7 +295,7 @@ async fn logout_all_with_a_long_spent_token_revokes_only_its_own_session() {
     let t0 = env.login_token("alice", PW).await;
     let _t1 = refresh_token_of(&env.refresh_with_body(&t0).await);
     let other_device = env.login_token("alice", PW).await;
-    env.clock.advance(env.cfg.reuse_grace_secs + 1);
+    env.clock.advance(env.cfg.sessions.reuse_grace_secs + 1);
 
     let resp = env
         .invoke(
@@ -338,7 +338,7 @@ async fn logout_all_with_the_predecessor_inside_the_grace_window_revokes_everyth
 
 #[tokio::test]
 async fn a_zero_grace_window_means_no_grace_at_all() {
-    let env = TestEnv::with(|c| c.reuse_grace_secs = 0).await;
+    let env = TestEnv::with(|c| c.sessions.reuse_grace_secs = 0).await;
     env.create_user("alice", PW, &[]).await;
     let t0 = env.login_token("alice", PW).await;
     let t1 = refresh_token_of(&env.refresh_with_body(&t0).await);

@@ -139,7 +139,7 @@ async fn old_device_tokens_add_no_guesses_after_a_password_change_even_at_once()
     .await;
     assert_eq!(status(&changed), 204, "{changed}");
 
-    let max = env.cfg.login_max_failures as usize;
+    let max = env.cfg.lockout.max_failures as usize;
     let mut tasks = Vec::new();
     for i in 0..(devices.len() + 1) * (max + 1) {
         let env = env.clone();
@@ -178,7 +178,7 @@ async fn breached_passwords_are_weak_and_only_a_hash_prefix_leaves() {
     let stub = PwnedStub::start(&breached).await;
     let url = stub.url.clone();
     let env = TestEnv::with(move |c| {
-        c.signup_enabled = true;
+        c.signup.enabled = true;
         c.pwned_passwords_url = Some(url);
     })
     .await;
@@ -234,7 +234,7 @@ async fn breached_passwords_are_weak_and_only_a_hash_prefix_leaves() {
 
     // Nothing listens: the password goes through (fail open), after at most the timeout.
     let env = TestEnv::with(|c| {
-        c.signup_enabled = true;
+        c.signup.enabled = true;
         c.pwned_passwords_url = Some("http://127.0.0.1:9".into());
     })
     .await;
@@ -249,7 +249,7 @@ async fn breached_passwords_are_weak_and_only_a_hash_prefix_leaves() {
 
 #[tokio::test]
 async fn usernames_need_a_letter_or_digit_and_passwords_cannot_hide_them_with_separators() {
-    let env = TestEnv::with(|c| c.signup_enabled = true).await;
+    let env = TestEnv::with(|c| c.signup.enabled = true).await;
     for name in ["..", "-", "@+"] {
         let resp = env
             .invoke(

@@ -31,7 +31,7 @@ fn pyjwt(alg: &str, key: &str, token: &str, env: &TestEnv) -> Result<Value, Stri
     );
     let mut child = Command::new(python)
         .arg(repo_root().join("scripts/jose-verify.py"))
-        .args([alg, key, &env.cfg.issuer, &env.cfg.audience])
+        .args([alg, key, &env.cfg.tokens.issuer, &env.cfg.tokens.audience])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -110,7 +110,7 @@ fn with_roles(token: &str, roles: Value) -> String {
 #[tokio::test]
 async fn in_every_asymmetric_mode_pyjwt_verifies_our_tokens_with_only_the_published_jwks() {
     for alg in [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa] {
-        let env = TestEnv::with(|cfg| cfg.signing_alg = alg).await;
+        let env = TestEnv::with(|cfg| cfg.signing.alg = alg).await;
         env.create_user("rita", "rita-password-1", &["reader"])
             .await;
         let login = env.login("rita", "rita-password-1").await;

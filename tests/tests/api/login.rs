@@ -62,8 +62,8 @@ async fn the_access_token_header_and_claims_match_the_contract() {
 
     shared::crypto::jwt_crypto::install();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_audience(&[env.cfg.audience.as_str()]);
-    validation.set_issuer(&[env.cfg.issuer.as_str()]);
+    validation.set_audience(&[env.cfg.tokens.audience.as_str()]);
+    validation.set_issuer(&[env.cfg.tokens.issuer.as_str()]);
     let claims: Value = jsonwebtoken::decode(
         token,
         &jsonwebtoken::DecodingKey::from_secret(&key),
@@ -71,8 +71,8 @@ async fn the_access_token_header_and_claims_match_the_contract() {
     )
     .expect("signed with AWSCURRENT")
     .claims;
-    assert_eq!(claims["iss"], env.cfg.issuer.as_str());
-    assert_eq!(claims["aud"], env.cfg.audience.as_str());
+    assert_eq!(claims["iss"], env.cfg.tokens.issuer.as_str());
+    assert_eq!(claims["aud"], env.cfg.tokens.audience.as_str());
     assert_eq!(claims["sub"], user.user_id.as_str(), "sub is the stable id");
     assert_eq!(claims["username"], "alice");
     assert_eq!(claims["roles"], json!(["reader"]));
@@ -284,7 +284,7 @@ async fn device_id_defaults_to_the_user_agent() {
 #[tokio::test]
 async fn cookies_follow_cookie_samesite_and_cookie_domain() {
     let env = TestEnv::with(|c| {
-        c.cors_allow_origins = vec!["https://app.example.org".into()];
+        c.cors.allow_origins = vec!["https://app.example.org".into()];
         c.cookies = shared::config::CookiePolicy {
             same_site: shared::config::CookieSameSite::None,
             domain: Some("example.com".into()),

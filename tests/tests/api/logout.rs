@@ -31,7 +31,7 @@ async fn logout_revokes_only_this_session() {
 
 #[tokio::test]
 async fn logout_all_devices_revokes_every_session_of_the_user() {
-    let env = TestEnv::with(|c| c.max_sessions_per_user = 50).await;
+    let env = TestEnv::with(|c| c.sessions.max_per_user = 50).await;
     env.create_user("alice", "pw-123456", &[]).await;
     env.create_user("bob", "pw-123456", &[]).await;
     let mut alice = Vec::new();

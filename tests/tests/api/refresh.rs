@@ -41,7 +41,7 @@ async fn reuse_after_the_grace_window_revokes_the_session_and_its_later_tokens()
     let env = env_with_user().await;
     let t0 = env.login_token("alice", "pw-123456").await;
     let t1 = refresh_token_of(&env.refresh_with_body(&t0).await);
-    env.clock.advance(env.cfg.reuse_grace_secs + 1);
+    env.clock.advance(env.cfg.sessions.reuse_grace_secs + 1);
 
     let reuse = env.refresh_with_body(&t0).await;
     assert_eq!(status(&reuse), 401);
@@ -58,7 +58,8 @@ async fn reuse_inside_the_grace_window_gets_the_same_successor() {
     let t0 = env.login_token("alice", "pw-123456").await;
     let first = refresh_token_of(&env.refresh_with_body(&t0).await);
     // The grace window is measured in milliseconds: its last one still counts.
-    env.clock.advance_ms(env.cfg.reuse_grace_secs * 1000 - 1);
+    env.clock
+        .advance_ms(env.cfg.sessions.reuse_grace_secs * 1000 - 1);
 
     let again = refresh_token_of(&env.refresh_with_cookie(&t0).await);
 
@@ -104,8 +105,8 @@ async fn a_grandparent_token_inside_the_grace_window_revokes_the_session() {
 #[tokio::test]
 async fn the_absolute_session_lifetime_is_never_extended() {
     let env = TestEnv::with(|c| {
-        c.refresh_token_ttl = 1_000;
-        c.session_max_age = 2_500;
+        c.sessions.refresh_ttl = 1_000;
+        c.sessions.max_age = 2_500;
     })
     .await;
     env.create_user("alice", "pw-123456", &[]).await;
@@ -122,7 +123,7 @@ async fn the_absolute_session_lifetime_is_never_extended() {
 async fn an_expired_session_still_in_the_table_is_refused() {
     let env = env_with_user().await;
     let t0 = env.login_token("alice", "pw-123456").await;
-    env.clock.advance(env.cfg.refresh_token_ttl);
+    env.clock.advance(env.cfg.sessions.refresh_ttl);
 
     let resp = env.refresh_with_body(&t0).await;
 
@@ -247,7 +248,7 @@ async fn a_refresh_is_one_read_and_one_conditional_write() {
 
 #[tokio::test]
 async fn a_login_beyond_the_cap_evicts_the_oldest_session() {
-    let env = TestEnv::with(|c| c.max_sessions_per_user = 3).await;
+    let env = TestEnv::with(|c| c.sessions.max_per_user = 3).await;
     env.create_user("alice", "pw-123456", &[]).await;
     let mut tokens = Vec::new();
     for _ in 0..4 {

@@ -20,7 +20,7 @@ fn checking(env: &TestEnv) -> Authorizer {
 }
 
 async fn session_env() -> TestEnv {
-    TestEnv::with(|c| c.authorizer_revocation = AuthorizerRevocation::Session).await
+    TestEnv::with(|c| c.authorizer.revocation = AuthorizerRevocation::Session).await
 }
 
 fn access(login: &Value) -> String {
@@ -75,7 +75,7 @@ async fn reuse_detection_refuses_the_whole_sessions_access_tokens() {
     let authorizer = checking(&env);
     assert_eq!(verdict(&authorizer, &access(&rotated)).await, Ok(()));
 
-    env.clock.advance(env.cfg.reuse_grace_secs + 1);
+    env.clock.advance(env.cfg.sessions.reuse_grace_secs + 1);
     let replay = env.refresh_with_body(&t0).await;
     assert_eq!(status(&replay), 401);
     for token in [access(&login), access(&rotated)] {
@@ -90,8 +90,8 @@ async fn reuse_detection_refuses_the_whole_sessions_access_tokens() {
 #[tokio::test]
 async fn an_evicted_session_and_a_disabled_user_are_refused() {
     let env = TestEnv::with(|c| {
-        c.authorizer_revocation = AuthorizerRevocation::Session;
-        c.max_sessions_per_user = 2;
+        c.authorizer.revocation = AuthorizerRevocation::Session;
+        c.sessions.max_per_user = 2;
     })
     .await;
     env.create_user("cleo", "cleo-password-1", &[]).await;
@@ -179,8 +179,8 @@ async fn with_dynamodb_down_the_check_fails_closed_or_open_as_configured() {
         (RevocationFailMode::Allow, true),
     ] {
         let (env, ddb, _sm) = TestEnv::through_proxies_with(|c| {
-            c.authorizer_revocation = AuthorizerRevocation::Session;
-            c.revocation_on_error = mode;
+            c.authorizer.revocation = AuthorizerRevocation::Session;
+            c.authorizer.on_error = mode;
         })
         .await;
         env.create_user("finn", "finn-password-1", &[]).await;

@@ -14,7 +14,7 @@ async fn stages(env: &TestEnv) -> Vec<(String, Vec<String>)> {
         .app
         .secrets
         .describe_secret()
-        .secret_id(&env.cfg.signing_secret_id)
+        .secret_id(&env.cfg.signing.secret_id)
         .send()
         .await
         .unwrap();
@@ -51,7 +51,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
     let before = version_with(&env, "AWSCURRENT").await.unwrap();
 
     let new = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
-        .rotate_now(&env.cfg.signing_secret_id)
+        .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
 
@@ -64,13 +64,13 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
         .app
         .secrets
         .get_secret_value()
-        .secret_id(&env.cfg.signing_secret_id)
+        .secret_id(&env.cfg.signing.secret_id)
         .send()
         .await
         .unwrap();
     assert_eq!(
         shared::crypto::keyring::parse_signing_secret(
-            env.cfg.signing_alg,
+            env.cfg.signing.alg,
             value.secret_string().unwrap()
         )
         .unwrap()
@@ -85,7 +85,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
 async fn retried_steps_are_idempotent() {
     let env = TestEnv::new().await;
     let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
-    let id = &env.cfg.signing_secret_id;
+    let id = &env.cfg.signing.secret_id;
     let token = uuid::Uuid::new_v4().to_string();
     rotator.run(id, &token, Step::Create).await.unwrap();
     let pending = |env: &TestEnv, token: String| {
@@ -130,7 +130,7 @@ async fn retried_steps_are_idempotent() {
 async fn steps_that_do_not_match_the_secret_state_are_refused() {
     let env = TestEnv::new().await;
     let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
-    let id = &env.cfg.signing_secret_id;
+    let id = &env.cfg.signing.secret_id;
     let unknown = uuid::Uuid::new_v4().to_string();
     for step in [Step::Set, Step::Test, Step::Finish] {
         assert!(matches!(
@@ -171,11 +171,11 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
             Arc::new(
                 shared::adapters::secrets_manager::SecretsManagerKeySource::new(
                     env.app.secrets.clone(),
-                    env.cfg.signing_secret_id.clone(),
-                    env.cfg.signing_alg,
+                    env.cfg.signing.secret_id.clone(),
+                    env.cfg.signing.alg,
                 ),
             ),
-            env.cfg.signing_alg,
+            env.cfg.signing.alg,
             env.app.clock.clone(),
             3_600,
         )),
@@ -185,7 +185,7 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
 
     // Rotate, then at once: refresh and an authorizer call with the old token both work.
     let v2 = rotator
-        .rotate_now(&env.cfg.signing_secret_id)
+        .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
     let refreshed = body(&env.refresh_with_body(&old_refresh).await);
@@ -194,7 +194,7 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
 
     // A verifier that cached the ring before the rotation meets a v2 token: the unknown kid
     // triggers one reload and it verifies.
-    env.clock.advance(env.cfg.secret_cache_ttl);
+    env.clock.advance(env.cfg.signing.cache_ttl);
     let next = body(
         &env.refresh_with_body(refreshed["refresh_token"].as_str().unwrap())
             .await,
@@ -217,10 +217,10 @@ async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
 
     // Rotate again: v1 is gone.
     rotator
-        .rotate_now(&env.cfg.signing_secret_id)
+        .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
-    env.clock.advance(env.cfg.secret_cache_ttl);
+    env.clock.advance(env.cfg.signing.cache_ttl);
     assert!(
         !v2_allows(&authorizer, &old_access).await,
         "{v1} rotated out twice"
@@ -240,24 +240,24 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
     let user = env.create_user("alice", "pw-123456", &[]).await;
     let token_id = uuid::Uuid::new_v4().to_string();
     Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
-        .run(&env.cfg.signing_secret_id, &token_id, Step::Create)
+        .run(&env.cfg.signing.secret_id, &token_id, Step::Create)
         .await
         .unwrap();
     let pending = env
         .app
         .secrets
         .get_secret_value()
-        .secret_id(&env.cfg.signing_secret_id)
+        .secret_id(&env.cfg.signing.secret_id)
         .version_stage("AWSPENDING")
         .send()
         .await
         .unwrap();
     let key = shared::crypto::keyring::SigningKey::new(
-        env.cfg.signing_alg,
+        env.cfg.signing.alg,
         &shared::ports::KeyMaterial {
             kid: pending.version_id.clone().unwrap(),
             secret: shared::crypto::keyring::parse_signing_secret(
-                env.cfg.signing_alg,
+                env.cfg.signing.alg,
                 pending.secret_string().unwrap(),
             )
             .unwrap()
@@ -319,7 +319,7 @@ fn kids(jwks: &serde_json::Value) -> Vec<String> {
 async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_previous_one() {
     use shared::config::SigningAlg;
     for alg in [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256] {
-        let env = TestEnv::with(|cfg| cfg.signing_alg = alg).await;
+        let env = TestEnv::with(|cfg| cfg.signing.alg = alg).await;
         env.create_user("ana", "ana-password-1", &[]).await;
         let rotator = || Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg).forced();
         let access = || async {
@@ -345,10 +345,10 @@ async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_pr
         assert!(v2_allows(&early_authorizer, &token0).await);
 
         rotator()
-            .rotate_now(&env.cfg.signing_secret_id)
+            .rotate_now(&env.cfg.signing.secret_id)
             .await
             .unwrap();
-        env.clock.advance(env.cfg.secret_cache_ttl); // the login function's cache expires
+        env.clock.advance(env.cfg.signing.cache_ttl); // the login function's cache expires
         let set1 = kids(&env.published_jwks().await);
         assert_eq!(
             set1,
@@ -370,7 +370,7 @@ async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_pr
         );
 
         rotator()
-            .rotate_now(&env.cfg.signing_secret_id)
+            .rotate_now(&env.cfg.signing.secret_id)
             .await
             .unwrap();
         let set2 = kids(&env.published_jwks().await);
@@ -391,11 +391,11 @@ async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_pr
 /// is written: its new key would sign before cached key sets had it.
 #[tokio::test]
 async fn a_hurried_asymmetric_rotation_is_refused_and_writes_nothing() {
-    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Es256).await;
+    let env = TestEnv::with(|cfg| cfg.signing.alg = shared::config::SigningAlg::Es256).await;
     let before = stages(&env).await;
     let published = env.published_jwks().await;
     let err = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
-        .rotate_now(&env.cfg.signing_secret_id)
+        .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap_err();
     assert!(matches!(err, RotationError::TooSoon { .. }), "{err}");
@@ -408,11 +408,11 @@ async fn a_hurried_asymmetric_rotation_is_refused_and_writes_nothing() {
 /// first rotation, run at deploy, starts a key chain whatever its age, and publishes it.
 #[tokio::test]
 async fn the_first_rotation_replaces_a_placeholder_with_a_key_chain() {
-    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::Rs256).await;
+    let env = TestEnv::with(|cfg| cfg.signing.alg = shared::config::SigningAlg::Rs256).await;
     env.app
         .secrets
         .put_secret_value()
-        .secret_id(&env.cfg.signing_secret_id)
+        .secret_id(&env.cfg.signing.secret_id)
         .secret_string(r#"{"placeholder":"replaced by the first rotation"}"#)
         .send()
         .await
@@ -429,7 +429,7 @@ async fn the_first_rotation_replaces_a_placeholder_with_a_key_chain() {
     assert!(e.to_string().contains("RS256"), "{e}");
 
     Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
-        .rotate_now(&env.cfg.signing_secret_id)
+        .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
     assert_eq!(kids(&env.published_jwks().await).len(), 2);

@@ -42,7 +42,7 @@ fn subscription_event(log_group: &str, logs: &str) -> Value {
 
 #[tokio::test]
 async fn security_events_reach_a_queue_through_the_event_bus() {
-    let env = TestEnv::with(|c| c.login_max_failures = 2).await;
+    let env = TestEnv::with(|c| c.lockout.max_failures = 2).await;
     env.create_user("sam", "sam-password-1", &[]).await;
     let (events, sqs, moto) = aws_clients().await;
     let id = uuid::Uuid::new_v4().simple().to_string();

@@ -172,7 +172,7 @@ async fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
 async fn the_rotation_binary_refuses_a_secret_without_rotation_enabled() {
     let env = TestEnv::new().await;
     let mut event = load_event("rotate-secret-create.json");
-    event["SecretId"] = json!(env.cfg.signing_secret_id);
+    event["SecretId"] = json!(env.cfg.signing.secret_id);
     let (out, _) = run_binary(
         &binary("rotate-secret"),
         &function_env(&env.cfg),
@@ -291,7 +291,7 @@ async fn the_discovery_binary_answers_both_documents() {
 /// login binary whose secret holds a key of another algorithm stops at start-up, saying so.
 #[tokio::test]
 async fn asymmetric_binaries_verify_and_publish_from_the_public_keys_alone() {
-    let env = TestEnv::with(|cfg| cfg.signing_alg = shared::config::SigningAlg::EdDsa).await;
+    let env = TestEnv::with(|cfg| cfg.signing.alg = shared::config::SigningAlg::EdDsa).await;
     env.create_user("demo", "demo-password-123", &["reader"])
         .await;
     let access = body(&env.login("demo", "demo-password-123").await)["access_token"]

@@ -9,7 +9,7 @@ use integration_tests::*;
 async fn repeated_failures_give_429_with_retry_after_even_for_the_right_password() {
     let env = TestEnv::new().await;
     env.create_user("alice", "pw-123456", &[]).await;
-    for _ in 0..env.cfg.login_max_failures {
+    for _ in 0..env.cfg.lockout.max_failures {
         assert_eq!(status(&env.login("alice", "wrong-password").await), 401);
     }
 
@@ -26,7 +26,7 @@ async fn repeated_failures_give_429_with_retry_after_even_for_the_right_password
 
 #[tokio::test]
 async fn concurrent_failures_are_all_counted() {
-    let env = Arc::new(TestEnv::with(|c| c.login_max_failures = 8).await);
+    let env = Arc::new(TestEnv::with(|c| c.lockout.max_failures = 8).await);
     env.create_user("alice", "pw-123456", &[]).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -52,7 +52,7 @@ async fn the_counter_is_shared_by_every_instance() {
         env.clock.clone(),
         shared::crypto::password::Passwords::default(),
     );
-    for i in 0..env.cfg.login_max_failures {
+    for i in 0..env.cfg.lockout.max_failures {
         let svc = if i % 2 == 0 {
             &env.app.service
         } else {

@@ -134,11 +134,15 @@ enum CliError {
 
 /// With `SECURITY_EVENT_BUS` set, puts `event` on that bus (the functions' events travel
 /// through their logs; authctl runs outside Lambda, so it publishes its own).
-async fn publish(event: &str, user: Option<(&str, &str)>) -> Result<(), CliError> {
-    let Ok(bus) = std::env::var("SECURITY_EVENT_BUS") else {
+async fn publish(
+    cfg: &shared::Config,
+    event: &str,
+    user: Option<(&str, &str)>,
+) -> Result<(), CliError> {
+    let Some(bus) = cfg.security_event_bus.clone() else {
         return Ok(());
     };
-    let sdk = shared::aws::sdk_config(shared::config::TrustStore::from_env()?).await;
+    let sdk = shared::aws::sdk_config(cfg.trust_store).await;
     let events = shared::aws::security_events::SecurityEvents::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         bus,
@@ -209,12 +213,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(UserCommand::Disable { username }) => {
             let user_id = admin::set_disabled(store, &username, true).await?;
             println!("disabled {}", username.to_ascii_lowercase());
-            publish("user_disabled", Some((&username, &user_id))).await?;
+            publish(&app.cfg, "user_disabled", Some((&username, &user_id))).await?;
         }
         Command::User(UserCommand::Enable { username }) => {
             let user_id = admin::set_disabled(store, &username, false).await?;
             println!("enabled {}", username.to_ascii_lowercase());
-            publish("user_enabled", Some((&username, &user_id))).await?;
+            publish(&app.cfg, "user_enabled", Some((&username, &user_id))).await?;
         }
         Command::User(UserCommand::SetPassword {
             username,
@@ -236,7 +240,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 username.to_ascii_lowercase(),
                 revoked.0
             );
-            publish("password_changed", Some((&username, &revoked.1))).await?;
+            publish(&app.cfg, "password_changed", Some((&username, &revoked.1))).await?;
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;
@@ -257,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let configured = std::env::var("SIGNING_ALG")
                 .ok()
                 .filter(|v| !v.is_empty())
-                .map(|_| app.cfg.signing_alg);
+                .map(|_| app.cfg.signing.alg);
             let mut rotator = shared::aws::rotation::Rotator::for_cli_detecting(
                 app.secrets.client().clone(),
                 &app.cfg,
@@ -267,12 +271,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             if force {
                 rotator = rotator.forced();
             }
-            let version = rotator.rotate_now(&app.cfg.signing_secret_id).await?;
+            let version = rotator.rotate_now(&app.cfg.signing.secret_id).await?;
             println!(
                 "rotated {}: AWSCURRENT is now version {version}",
-                app.cfg.signing_secret_id
+                app.cfg.signing.secret_id
             );
-            publish("key_rotated", None).await?;
+            publish(&app.cfg, "key_rotated", None).await?;
         }
         Command::Sessions(SessionsCommand::Revoke(args)) => {
             let n = admin::revoke_sessions(

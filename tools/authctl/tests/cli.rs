@@ -24,11 +24,11 @@ async fn env_with(alg: shared::config::SigningAlg) -> Env {
     );
     let id = uuid::Uuid::new_v4().simple().to_string();
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.users_table = format!("users-{id}");
-    cfg.sessions_table = format!("sessions-{id}");
-    cfg.signing_secret_id = format!("signing-{id}");
-    cfg.public_keys_secret_id = format!("public-keys-{id}");
-    cfg.signing_alg = alg;
+    cfg.tables.users = format!("users-{id}");
+    cfg.tables.sessions = format!("sessions-{id}");
+    cfg.signing.secret_id = format!("signing-{id}");
+    cfg.signing.public_keys_secret_id = format!("public-keys-{id}");
+    cfg.signing.alg = alg;
     let app = App::from_config(cfg.clone());
     shared::aws::setup::ensure_tables(&app.dynamodb, &cfg)
         .await
@@ -41,7 +41,7 @@ async fn env_with(alg: shared::config::SigningAlg) -> Env {
 
 impl Env {
     fn authctl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        self.authctl_with_alg(args, stdin, Some(self.cfg.signing_alg.as_str()))
+        self.authctl_with_alg(args, stdin, Some(self.cfg.signing.alg.as_str()))
     }
 
     /// `authctl` with `SIGNING_ALG` set to `alg`, or unset.
@@ -53,10 +53,13 @@ impl Env {
         }
         let mut child = command
             .args(args)
-            .env("USERS_TABLE", &self.cfg.users_table)
-            .env("SESSIONS_TABLE", &self.cfg.sessions_table)
-            .env("SIGNING_SECRET_ID", &self.cfg.signing_secret_id)
-            .env("PUBLIC_KEYS_SECRET_ID", &self.cfg.public_keys_secret_id)
+            .env("USERS_TABLE", &self.cfg.tables.users)
+            .env("SESSIONS_TABLE", &self.cfg.tables.sessions)
+            .env("SIGNING_SECRET_ID", &self.cfg.signing.secret_id)
+            .env(
+                "PUBLIC_KEYS_SECRET_ID",
+                &self.cfg.signing.public_keys_secret_id,
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -267,7 +270,7 @@ async fn an_unreachable_engine_is_one_clear_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
         .args(["user", "disable", "someone"])
         .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
-        .env("USERS_TABLE", &env.cfg.users_table)
+        .env("USERS_TABLE", &env.cfg.tables.users)
         .output()
         .unwrap();
     assert_one_line_error(&out, "backing store");
@@ -279,7 +282,7 @@ async fn the_one_line_keeps_every_cause_down_to_the_root() {
     let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
         .args(["sessions", "list", "someone"])
         .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
-        .env("USERS_TABLE", &env.cfg.users_table)
+        .env("USERS_TABLE", &env.cfg.tables.users)
         .output()
         .unwrap();
     // What failed, the SDK's own layer, and the operating system's reason, in that order.
@@ -302,7 +305,7 @@ async fn secret_rotate_moves_awscurrent_to_a_new_version() {
         env.app
             .secrets
             .get_secret_value()
-            .secret_id(&env.cfg.signing_secret_id)
+            .secret_id(&env.cfg.signing.secret_id)
             .version_stage("AWSCURRENT")
             .send()
             .await
@@ -328,7 +331,7 @@ async fn secret_rotate_keeps_the_current_values_algorithm_or_refuses() {
         env.app
             .secrets
             .get_secret_value()
-            .secret_id(&env.cfg.signing_secret_id)
+            .secret_id(&env.cfg.signing.secret_id)
             .version_stage("AWSCURRENT")
             .send()
             .await
@@ -361,7 +364,7 @@ async fn secret_rotate_of_a_key_pair_needs_force_within_the_interval() {
         env.app
             .secrets
             .get_secret_value()
-            .secret_id(&env.cfg.public_keys_secret_id)
+            .secret_id(&env.cfg.signing.public_keys_secret_id)
             .version_stage("AWSCURRENT")
             .send()
             .await
@@ -523,9 +526,9 @@ async fn user_disable_and_enable_publish_security_events() {
     for action in ["disable", "enable"] {
         let out = Command::new(env!("CARGO_BIN_EXE_authctl"))
             .args(["user", action, "pia"])
-            .env("USERS_TABLE", &env.cfg.users_table)
-            .env("SESSIONS_TABLE", &env.cfg.sessions_table)
-            .env("SIGNING_SECRET_ID", &env.cfg.signing_secret_id)
+            .env("USERS_TABLE", &env.cfg.tables.users)
+            .env("SESSIONS_TABLE", &env.cfg.tables.sessions)
+            .env("SIGNING_SECRET_ID", &env.cfg.signing.secret_id)
             .env("SECURITY_EVENT_BUS", &bus)
             .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &moto)
             .output()

@@ -93,8 +93,8 @@ fn bench(c: &mut Criterion) {
 
     shared::crypto::jwt_crypto::install(); // the same HMAC-SHA256 code as the handler's
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_issuer(&[cfg.issuer.as_str()]);
-    validation.set_audience(&[cfg.audience.as_str()]);
+    validation.set_issuer(&[cfg.tokens.issuer.as_str()]);
+    validation.set_audience(&[cfg.tokens.audience.as_str()]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
     validation.leeway = 30;

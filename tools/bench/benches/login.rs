@@ -35,8 +35,8 @@ fn bench(c: &mut Criterion) {
     }))
     .unwrap();
     let mut cfg = Config::from_lookup(|_| None).unwrap();
-    cfg.max_sessions_per_user = 1000;
-    cfg.signup_enabled = true;
+    cfg.sessions.max_per_user = 1000;
+    cfg.signup.enabled = true;
     let clock = Arc::new(FakeClock::new(1_800_000_000));
     let keys = Arc::new(KeyRing::new(
         Arc::new(StaticKeySource::new(KeySet {
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
         clock.clone(),
         3600,
     ));
-    let allowed_origins = cfg.cors_allow_origins.clone();
+    let allowed_origins = cfg.cors.allow_origins.clone();
     let cfg = Arc::new(cfg);
     let svc = Api::new(
         Arc::new(AuthService::new(

@@ -63,11 +63,11 @@ async fn run() -> Result<(), DevError> {
     // The issuer is the URL that serves the discovery document (as a deployment's should be),
     // unless TOKEN_ISSUER says otherwise.
     if std::env::var_os("TOKEN_ISSUER").is_none() {
-        cfg.issuer = format!("http://127.0.0.1:{port}");
+        cfg.tokens.issuer = format!("http://127.0.0.1:{port}");
     }
     // The SAM template's default (AuthorizerCacheTtl, or SessionAuthorizerCacheTtl when the
     // authorizer checks sessions); 0 runs the authorizer on every request.
-    let default_ttl = match cfg.authorizer_revocation {
+    let default_ttl = match cfg.authorizer.revocation {
         shared::config::AuthorizerRevocation::Off => 300,
         shared::config::AuthorizerRevocation::Session => 5,
     };
@@ -111,17 +111,20 @@ async fn run() -> Result<(), DevError> {
     ] {
         println!("{name}={}", std::env::var(name).unwrap_or_default());
     }
-    println!("USERS_TABLE={}", app.cfg.users_table);
-    println!("SESSIONS_TABLE={}", app.cfg.sessions_table);
-    println!("SIGNING_SECRET_ID={}", app.cfg.signing_secret_id);
-    println!("SIGNING_ALG={}", app.cfg.signing_alg);
-    if app.cfg.signing_alg.is_asymmetric() {
-        println!("PUBLIC_KEYS_SECRET_ID={}", app.cfg.public_keys_secret_id);
+    println!("USERS_TABLE={}", app.cfg.tables.users);
+    println!("SESSIONS_TABLE={}", app.cfg.tables.sessions);
+    println!("SIGNING_SECRET_ID={}", app.cfg.signing.secret_id);
+    println!("SIGNING_ALG={}", app.cfg.signing.alg);
+    if app.cfg.signing.alg.is_asymmetric() {
+        println!(
+            "PUBLIC_KEYS_SECRET_ID={}",
+            app.cfg.signing.public_keys_secret_id
+        );
     }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
-    println!("# issuer (TOKEN_ISSUER): {}", app.cfg.issuer);
+    println!("# issuer (TOKEN_ISSUER): {}", app.cfg.tokens.issuer);
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
-    if app.cfg.authorizer_revocation == shared::config::AuthorizerRevocation::Session {
+    if app.cfg.authorizer.revocation == shared::config::AuthorizerRevocation::Session {
         println!("# the authorizer checks each token's session in DynamoDB (AUTHORIZER_REVOCATION=session)");
     }
 
@@ -142,7 +145,7 @@ async fn run() -> Result<(), DevError> {
         config: app.cfg.clone(),
         authorizer,
         authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
-        public_keys: app.cfg.signing_alg.is_asymmetric().then_some(verify_keys),
+        public_keys: app.cfg.signing.alg.is_asymmetric().then_some(verify_keys),
     });
     println!("ready on http://127.0.0.1:{port}");
     serve(listener, server, shutdown_signal()).await;

@@ -37,7 +37,7 @@ pub struct DevServer {
 impl DevServer {
     /// Runs one request through the gateway emulation, CORS ([`cors`]) included.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-        let allowed = &self.config.cors_allow_origins;
+        let allowed = &self.config.cors.allow_origins;
         if let Some(resp) = cors::preflight(req.method(), req.headers(), allowed) {
             return resp;
         }

@@ -64,9 +64,9 @@ async fn main() {
     let runs: usize = args.next().map(|r| r.parse().unwrap()).unwrap_or(15);
     let id = uuid::Uuid::new_v4().simple().to_string();
     let mut cfg = shared::Config::from_lookup(|_| None).unwrap();
-    cfg.users_table = format!("cold-users-{id}");
-    cfg.sessions_table = format!("cold-sessions-{id}");
-    cfg.signing_secret_id = format!("cold-signing-{id}");
+    cfg.tables.users = format!("cold-users-{id}");
+    cfg.tables.sessions = format!("cold-sessions-{id}");
+    cfg.signing.secret_id = format!("cold-signing-{id}");
     let sdk = shared::aws::sdk_config(Default::default()).await;
     shared::aws::setup::ensure_tables(&aws_sdk_dynamodb::Client::new(&sdk), &cfg)
         .await
@@ -153,9 +153,9 @@ async fn asymmetric_authorizers(
     let mut rows = Vec::new();
     for alg in SigningAlg::ALL {
         let mut cfg = cfg.clone();
-        cfg.signing_alg = alg;
-        cfg.signing_secret_id = format!("{}-{alg}", cfg.signing_secret_id);
-        cfg.public_keys_secret_id = format!("{}-public-{alg}", cfg.signing_secret_id);
+        cfg.signing.alg = alg;
+        cfg.signing.secret_id = format!("{}-{alg}", cfg.signing.secret_id);
+        cfg.signing.public_keys_secret_id = format!("{}-public-{alg}", cfg.signing.secret_id);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         shared::aws::setup::ensure_signing_secret(&secrets, &cfg)
             .await
@@ -164,13 +164,13 @@ async fn asymmetric_authorizers(
         if alg.is_asymmetric() {
             let jwks = secrets
                 .get_secret_value()
-                .secret_id(&cfg.public_keys_secret_id)
+                .secret_id(&cfg.signing.public_keys_secret_id)
                 .send()
                 .await
                 .unwrap()
                 .secret_string
                 .unwrap();
-            answers.insert(cfg.public_keys_secret_id.clone(), jwks);
+            answers.insert(cfg.signing.public_keys_secret_id.clone(), jwks);
         }
         let stub = SecretsStub::with_secrets(answers).await;
         let env: Vec<(String, String)> = integration_tests::function_env(&cfg)

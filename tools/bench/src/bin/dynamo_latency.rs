@@ -20,7 +20,7 @@ async fn main() {
         .nth(1)
         .map(|r| r.parse().unwrap())
         .unwrap_or(200);
-    let env = TestEnv::with(|c| c.max_sessions_per_user = 1000).await;
+    let env = TestEnv::with(|c| c.sessions.max_per_user = 1000).await;
     env.create_user("bench", "bench-password-1", &[]).await;
     let access = body(&env.login("bench", "bench-password-1").await)["access_token"]
         .as_str()
@@ -31,7 +31,7 @@ async fn main() {
     let event = event.to_string();
     let offline = shared::app::authorizer(&env.cfg, env.verify_ring(), env.clock.clone(), None);
     let mut session_cfg = env.cfg.clone();
-    session_cfg.authorizer_revocation = shared::config::AuthorizerRevocation::Session;
+    session_cfg.authorizer.revocation = shared::config::AuthorizerRevocation::Session;
     let checking = shared::app::authorizer(
         &session_cfg,
         env.verify_ring(),
@@ -61,7 +61,7 @@ async fn main() {
         env.app
             .dynamodb
             .get_item()
-            .table_name(&env.cfg.sessions_table)
+            .table_name(&env.cfg.tables.sessions)
             .key(
                 "username",
                 aws_sdk_dynamodb::types::AttributeValue::S("bench".into()),
