@@ -14,7 +14,8 @@ use shared::crypto::keyring::SigningKey;
 use shared::crypto::tokens::{mint_access_token, AccessTokenVerifier, TokenSettings};
 use shared::domain::{RefreshToken, User, Username};
 use shared::http::authorizer_event::AuthorizerRequest;
-use shared::http::request::{cookie, parse_login};
+use shared::http::request::cookie;
+use shared::http::routes::token::parse_login;
 use shared::ports::KeyMaterial;
 use shared::service::authorizer::bearer_token;
 

@@ -5,30 +5,21 @@ use lambda_http::http::header;
 use lambda_http::{Body, Request};
 use serde_json::{Map, Value};
 
-use crate::domain::{MAX_PASSWORD_BYTES, MAX_USERNAME_LEN};
 use crate::error::AuthError;
 use secrecy::SecretString;
 
-use crate::domain::Username;
-use crate::service::accounts::{Caller, RegisterInput};
-use crate::service::LoginInput;
-
-use super::response::{DEVICE_COOKIE, REFRESH_COOKIE};
-
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
-/// Device tokens considered per login (the body's and a few cookies); more is not a browser.
-const MAX_DEVICE_TOKENS: usize = 4;
 /// Longest `Cookie` header we read (browsers cap one cookie at 4 KiB; API Gateway caps all
 /// headers at 10 KiB). Longer is an invalid request, not something to parse.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 8 * 1024;
 
-pub(super) fn bad(why: &'static str) -> AuthError {
+pub(crate) fn bad(why: &'static str) -> AuthError {
     AuthError::InvalidRequest(why)
 }
 
 /// The body as a JSON object; `None` for an empty body.
-fn json_object(req: &Request) -> Result<Option<Map<String, Value>>, AuthError> {
+pub(crate) fn json_object(req: &Request) -> Result<Option<Map<String, Value>>, AuthError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => return Ok(None),
         Body::Text(t) => t.as_bytes(),
@@ -113,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for StrictJson {
 }
 
 /// A required string field, non-empty and at most `max` bytes.
-fn required_string(
+pub(crate) fn required_string(
     body: &Map<String, Value>,
     name: &str,
     max: usize,
@@ -207,127 +198,14 @@ fn is_own_origin(req: &Request, origin: &str) -> bool {
     loopback && origin.strip_prefix("http://") == Some(host)
 }
 
-fn default_device_id(req: &Request) -> String {
-    let ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let cleaned: String = ua
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_DEVICE_ID_CHARS)
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        "default".to_string()
-    } else {
-        cleaned.to_string()
-    }
-}
-
-pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let username = required_string(
-        &body,
-        "username",
-        MAX_USERNAME_LEN,
-        "username must be a non-empty string of at most 128 bytes.",
-    )?;
-    let password = required_string(
-        &body,
-        "password",
-        MAX_PASSWORD_BYTES,
-        "password must be a non-empty string of at most 1024 bytes.",
-    )?;
-    let device_id = device_id(&body, req)?;
-    // The body's device token first (a client that keeps its own), then the cookies.
-    let mut device_tokens = match body.get("device_token") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(_) => return Err(bad("device_token must be a string.")),
-    };
-    device_tokens.extend(cookies(req, DEVICE_COOKIE));
-    device_tokens.truncate(MAX_DEVICE_TOKENS);
-    Ok(LoginInput {
-        username,
-        password: password.into(),
-        device_id,
-        device_tokens,
-    })
-}
-
-/// The body's `device_id`, or one derived from the `User-Agent`.
-fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthError> {
-    match body.get("device_id") {
-        None | Some(Value::Null) => Ok(default_device_id(req)),
-        Some(Value::String(s))
-            if !s.is_empty()
-                && s.chars().count() <= MAX_DEVICE_ID_CHARS
-                && !s.chars().any(char::is_control) =>
-        {
-            Ok(s.clone())
-        }
-        Some(_) => Err(bad(
-            "device_id must be a non-empty string of at most 128 characters.",
-        )),
-    }
-}
-
 /// A new password: any non-empty string the body limit lets through; its length is the
 /// password policy's to judge (`weak_password`, with the rule), not a malformed request.
-fn new_password(
+pub(crate) fn new_password(
     body: &Map<String, Value>,
     name: &str,
     why: &'static str,
 ) -> Result<SecretString, AuthError> {
     required_string(body, name, MAX_BODY_BYTES, why).map(SecretString::from)
-}
-
-/// `POST /auth/register`: `{"username", "password", "device_id"?}`.
-pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let username = required_string(
-        &body,
-        "username",
-        MAX_USERNAME_LEN,
-        "username must be a non-empty string of at most 128 bytes.",
-    )?;
-    let password = new_password(&body, "password", "password must be a non-empty string.")?;
-    Ok(RegisterInput {
-        username,
-        password,
-        device_id: device_id(&body, req)?,
-    })
-}
-
-/// `POST /auth/password`: `{"current_password", "new_password"}`.
-pub fn parse_password_change(req: &Request) -> Result<(SecretString, SecretString), AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let current = required_string(
-        &body,
-        "current_password",
-        MAX_PASSWORD_BYTES,
-        "current_password must be a non-empty string of at most 1024 bytes.",
-    )?;
-    let new = new_password(
-        &body,
-        "new_password",
-        "new_password must be a non-empty string.",
-    )?;
-    Ok((current.into(), new))
-}
-
-/// Who is calling a route behind the authorizer: the `sub`, `username` and `session_id` of
-/// the authorizer's context (HTTP API or REST). `None` only if the route was deployed
-/// without the authorizer.
-pub fn caller(req: &Request) -> Option<Caller> {
-    let text = |name: &str| authorizer_text(req, name);
-    Some(Caller {
-        user_id: text("sub")?.to_string(),
-        username: Username::parse(text("username")?).ok()?,
-        session_id: text("session_id")?.to_string(),
-    })
 }
 
 /// A text field of the context the authorizer returned (HTTP API `authorizer.lambda`, or a
@@ -358,100 +236,5 @@ pub fn jwt_claim<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
             .get(name)
             .map(String::as_str),
         _ => None,
-    }
-}
-
-/// The `{session_id}` of `DELETE /auth/sessions/{session_id}`: API Gateway's path parameter,
-/// or the last path segment (the dev server's events carry only the path).
-pub fn session_id_param(req: &Request) -> Option<String> {
-    use lambda_http::RequestExt;
-    let id = match req
-        .path_parameters_ref()
-        .and_then(|p| p.first("session_id"))
-    {
-        Some(id) => id.to_string(),
-        None => req
-            .uri()
-            .path()
-            .strip_prefix("/auth/sessions/")?
-            .to_string(),
-    };
-    let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-    valid.then_some(id)
-}
-
-/// What refresh and logout read from a request.
-pub(super) struct TokenRequest {
-    /// The body's `refresh_token` (wins), or every `refresh_token` cookie: more than one
-    /// means a sibling site tossed one in, and only logout may act on them (all of them).
-    pub tokens: Vec<String>,
-    /// The body's `all_devices`, `false` unless literally `true`.
-    pub all_devices: bool,
-}
-
-pub(super) fn token_request(req: &Request) -> Result<TokenRequest, AuthError> {
-    let cookie_bytes: usize = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .map(|v| v.len())
-        .sum();
-    if cookie_bytes > MAX_COOKIE_HEADER_BYTES {
-        return Err(bad("The Cookie header is larger than 8 KiB."));
-    }
-    let body = json_object(req)?;
-    let field = |name: &str| body.as_ref().and_then(|b| b.get(name));
-    let from_body = match field("refresh_token") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(_) => return Err(bad("refresh_token must be a non-empty string.")),
-    };
-    Ok(TokenRequest {
-        tokens: match from_body {
-            Some(token) => vec![token],
-            None => cookies(req, REFRESH_COOKIE),
-        },
-        all_devices: field("all_devices")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn post(body: &str) -> Request {
-        let mut req = Request::new(Body::Text(body.to_string()));
-        *req.method_mut() = lambda_http::http::Method::POST;
-        req
-    }
-
-    #[test]
-    fn duplicate_keys_deep_nesting_and_bad_utf8_are_invalid_requests() {
-        let dup = r#"{"username":"a","password":"x","username":"b"}"#;
-        let nested_dup = r#"{"username":"a","password":"x","extra":{"k":1,"k":2}}"#;
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        let deep = format!(r#"{{"username":"a","password":"x","d":{deep}}}"#);
-        for body in [dup, nested_dup, deep.as_str()] {
-            assert!(
-                matches!(parse_login(&post(body)), Err(AuthError::InvalidRequest(_))),
-                "{body:.60}"
-            );
-        }
-        let mut req = Request::new(Body::Binary(
-            b"{\"username\":\"\xff\",\"password\":\"x\"}".to_vec(),
-        ));
-        *req.method_mut() = lambda_http::http::Method::POST;
-        assert_eq!(
-            parse_login(&req).err(),
-            Some(AuthError::InvalidRequest(
-                "The request body is not valid UTF-8."
-            ))
-        );
-        assert!(parse_login(&post(
-            r#"{"username":"a","password":"x","n":[1,{"a":null}]}"#
-        ))
-        .is_ok());
     }
 }

@@ -9,10 +9,10 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::response::{error_response, json_response};
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
+use crate::http::response::{error_response, json_response};
 
 /// How long clients and caches may keep the documents, seconds. Short, so a key published
 /// ahead of a rotation is seen well before it signs.

@@ -1,0 +1,8 @@
+//! One module per route group, each holding its requests' parsing, its handlers and their
+//! answers: [`token`] (login, sign-up, refresh, logout), [`account`] (sessions, password),
+//! [`discovery`] (the OpenID configuration and the key set).
+//! A new feature adds a module here.
+
+pub mod account;
+pub mod discovery;
+pub mod token;
