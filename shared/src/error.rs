@@ -2,6 +2,7 @@
 //! [`KeyError`], the domain with [`AuthError`], which alone decides what a caller sees.
 
 use std::fmt;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -75,8 +76,52 @@ impl KeyError {
 /// Seconds a client is told to wait after a backing service failed.
 pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
 
+/// Why a request could not be served (a backing service, a key, a bug): kept with the error
+/// so that the edge writes it, whole, in the one log line of the response
+/// ([`crate::http::response::error_response`]); never shown to a caller.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(e))
+    }
+
+    /// A cause that is only a fixed text (an outcome the code considers impossible).
+    pub fn msg(text: &'static str) -> Self {
+        #[derive(Debug, Error)]
+        #[error("{0}")]
+        struct Text(&'static str);
+        Cause::new(Text(text))
+    }
+
+    /// The cause as the error type it is, if it is one.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cause({})", Chain(self.0.as_ref()))
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// Every outcome a caller can see other than success. Each maps to one contract error code.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+/// Equality compares what a caller sees (the code, the text, `Retry-After`), not causes.
+#[derive(Debug, Error, Clone)]
 pub enum AuthError {
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
@@ -108,11 +153,27 @@ pub enum AuthError {
     /// (the account routes check this on every call, whatever `AUTHORIZER_REVOCATION` says).
     #[error("invalid token")]
     InvalidToken,
+    /// A backing service failed (the cause says which, and why).
     #[error("temporarily unavailable")]
-    Unavailable { retry_after: u64 },
+    Unavailable {
+        retry_after: u64,
+        #[source]
+        cause: Cause,
+    },
     #[error("internal error")]
-    Internal,
+    Internal(#[source] Cause),
 }
+
+impl PartialEq for AuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code() == other.code()
+            && self.status() == other.status()
+            && self.description() == other.description()
+            && self.retry_after() == other.retry_after()
+    }
+}
+
+impl Eq for AuthError {}
 
 impl AuthError {
     pub fn status(&self) -> u16 {
@@ -128,7 +189,7 @@ impl AuthError {
             AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
             AuthError::TooManyAttempts { .. } => 429,
             AuthError::Unavailable { .. } => 503,
-            AuthError::Internal => 500,
+            AuthError::Internal(_) => 500,
         }
     }
 
@@ -146,7 +207,7 @@ impl AuthError {
             AuthError::InvalidGrant => "invalid_grant",
             AuthError::InvalidToken => "invalid_token",
             AuthError::Unavailable { .. } => "temporarily_unavailable",
-            AuthError::Internal => "server_error",
+            AuthError::Internal(_) => "server_error",
         }
     }
 
@@ -176,44 +237,56 @@ impl AuthError {
             AuthError::Unavailable { .. } => {
                 "The service is temporarily unavailable; try again shortly."
             }
-            AuthError::Internal => "An internal error occurred.",
+            AuthError::Internal(_) => "An internal error occurred.",
         }
     }
 
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AuthError::TooManyAttempts { retry_after } | AuthError::Unavailable { retry_after } => {
-                Some(*retry_after)
-            }
+            AuthError::TooManyAttempts { retry_after }
+            | AuthError::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
 }
 
+impl AuthError {
+    /// A backing service failed: 503 with [`UNAVAILABLE_RETRY_AFTER`], the cause kept.
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AuthError::Unavailable {
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+            cause: Cause::new(e),
+        }
+    }
+
+    /// Something that should not happen: 500, the cause kept.
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AuthError::Internal(Cause::new(e))
+    }
+
+    /// The cause of a 503 or 500, for the log line the edge writes.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            AuthError::Unavailable { cause, .. } | AuthError::Internal(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
+/// A store's failure as the caller sees it. Nothing is logged here: the cause travels with
+/// the error to the edge, which logs it once.
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(source) => {
-                crate::telemetry::count(crate::telemetry::Metric::BackingStoreUnavailable);
-                tracing::error!(event = "backing_store_unavailable", error = %Chain(source.as_ref()), "backing store failed");
-                AuthError::Unavailable {
-                    retry_after: UNAVAILABLE_RETRY_AFTER,
-                }
-            }
-            other => {
-                tracing::error!(error = %Chain(&other), "unexpected store outcome");
-                AuthError::Internal
-            }
+            StoreError::Unavailable(_) => AuthError::unavailable(e),
+            other => AuthError::internal(other),
         }
     }
 }
 
 impl From<KeyError> for AuthError {
     fn from(e: KeyError) -> Self {
-        tracing::error!(error = %Chain(&e), "signing key unavailable");
-        AuthError::Unavailable {
-            retry_after: UNAVAILABLE_RETRY_AFTER,
-        }
+        AuthError::unavailable(e)
     }
 }
 
@@ -240,5 +313,19 @@ mod tests {
             Chain(&StoreError::Conflict).to_string(),
             "item already exists"
         );
+    }
+
+    #[test]
+    fn a_store_failure_keeps_its_whole_cause_to_the_edge() {
+        let e = AuthError::from(StoreError::unavailable(Embeds(Root)));
+        assert_eq!(e.status(), 503);
+        assert_eq!(
+            Chain(&e).to_string(),
+            "temporarily unavailable: backing store unavailable: dispatch failure: io: connection refused"
+        );
+        assert!(e.cause().unwrap().downcast_ref::<StoreError>().is_some());
+        // What a caller sees is all that equality compares.
+        assert_eq!(e, AuthError::unavailable(Root));
+        assert_ne!(e, AuthError::internal(Root));
     }
 }

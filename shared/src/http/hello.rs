@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::request::{authorizer_text, jwt_claim};
 use super::response::{error_response, json_response};
-use crate::error::AuthError;
+use crate::error::{AuthError, Cause};
 
 /// `{"sub", "username", "roles": [...], "session_id"}` from the HTTP API authorizer context:
 /// the Lambda authorizer's, or the claims of API Gateway's JWT authorizer
@@ -48,8 +48,9 @@ pub fn hello(req: &Request) -> Response<Body> {
     };
     let (Some(sub), Some(username), Some(session_id)) = (sub, username, session_id) else {
         // Only reachable if the route was deployed without an authorizer.
-        tracing::error!("hello invoked without an authorizer context");
-        return error_response(&AuthError::Internal);
+        return error_response(&AuthError::Internal(Cause::msg(
+            "hello invoked without an authorizer context",
+        )));
     };
     let roles = roles.into_iter().filter(|r| !r.is_empty()).collect();
     json_response(

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::CookiePolicy;
 use crate::domain::rfc3339;
-use crate::error::{AuthError, Chain};
+use crate::error::{AuthError, Chain, KeyError, StoreError};
 use crate::service::accounts::SessionView;
 use crate::service::Issued;
 
@@ -35,10 +35,7 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Re
     let body = match serde_json::to_string(value) {
         Ok(body) => body,
         // Unreachable for the types served here (string-keyed, no custom serialisers).
-        Err(e) => {
-            tracing::error!(error = %Chain(&e), "response body not serialisable");
-            return error_response(&AuthError::Internal);
-        }
+        Err(e) => return error_response(&AuthError::internal(e)),
     };
     let mut resp = respond(status, Body::Text(body));
     resp.headers_mut().insert(
@@ -48,8 +45,30 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Re
     resp
 }
 
-/// The contract's error body, status and `Retry-After`; nothing internal.
+/// One line for a 503 or 500, with the whole cause (`what failed: why: root cause`) and what
+/// it was: a backing store (`backing_store_unavailable`, counted), the signing key, or else.
+fn log_cause(err: &AuthError) {
+    let Some(cause) = err.cause() else {
+        return;
+    };
+    let error = Chain(err);
+    match err {
+        AuthError::Unavailable { .. } if cause.downcast_ref::<StoreError>().is_some() => {
+            crate::telemetry::count(crate::telemetry::Metric::BackingStoreUnavailable);
+            tracing::error!(event = "backing_store_unavailable", %error, "backing store failed");
+        }
+        AuthError::Unavailable { .. } if cause.downcast_ref::<KeyError>().is_some() => {
+            tracing::error!(%error, "signing key unavailable");
+        }
+        AuthError::Unavailable { .. } => tracing::warn!(%error, "temporarily unavailable"),
+        _ => tracing::error!(%error, "internal error"),
+    }
+}
+
+/// The contract's error body, status and `Retry-After`; nothing internal. The one place a
+/// failure's cause is logged: a 503 or 500 writes its whole chain here, once.
 pub fn error_response(err: &AuthError) -> Response<Body> {
+    log_cause(err);
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     #[derive(Serialize)]
     struct ErrorBody {

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Cause};
 
 use super::handlers::{handle, Api, Endpoint};
 use super::response::error_response;
@@ -117,8 +117,13 @@ where
     match tokio::spawn(fut).await {
         Ok(resp) => resp,
         Err(e) => {
-            tracing::error!(panicked = e.is_panic(), "request handler did not complete");
-            error_response(&AuthError::Internal)
+            // A panic's payload is not printed: it may hold request data.
+            let why = if e.is_panic() {
+                "the request handler panicked"
+            } else {
+                "the request handler was cancelled"
+            };
+            error_response(&AuthError::Internal(Cause::msg(why)))
         }
     }
 }

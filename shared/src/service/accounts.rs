@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{AuthService, Issued};
 use crate::domain::revocation::{self, LiveSession, LiveUser};
 use crate::domain::{password_policy, SessionCutoff, SessionSummary, ThrottleKey, User, Username};
-use crate::error::{AuthError, Chain, StoreError};
+use crate::error::{AuthError, StoreError};
 use crate::ports::Reservation;
 
 pub struct RegisterInput {
@@ -52,10 +52,11 @@ impl AuthService {
         })?;
         self.check_new_password(&username, &input.password).await?;
         let key = self.keys.current().await?;
-        let password_hash = self.passwords.hash(input.password).await.map_err(|e| {
-            tracing::error!(error = %Chain(&e), "could not hash a new password");
-            AuthError::Internal
-        })?;
+        let password_hash = self
+            .passwords
+            .hash(input.password)
+            .await
+            .map_err(AuthError::internal)?;
         let now = self.clock.now();
         let user = User {
             user_id: uuid::Uuid::new_v4().to_string(),
@@ -287,10 +288,11 @@ impl AuthService {
         self.clear_failures(&key).await;
         // The breach corpus last: only a caller who proved the current password asks it.
         self.check_new_password(&caller.username, &new).await?;
-        let new_hash = self.passwords.hash(new).await.map_err(|e| {
-            tracing::error!(error = %Chain(&e), "could not hash a new password");
-            AuthError::Internal
-        })?;
+        let new_hash = self
+            .passwords
+            .hash(new)
+            .await
+            .map_err(AuthError::internal)?;
         let cutoff = SessionCutoff {
             at_ms: self.clock.now_ms(),
             kept: Some(caller.session_id.clone()),

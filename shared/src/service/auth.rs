@@ -100,7 +100,9 @@ impl AuthService {
         };
         let Some(throttle_key) = throttle_key else {
             // Unreachable: a verified password belongs to a parsed username.
-            return Err(AuthError::Internal);
+            return Err(AuthError::Internal(Cause::msg(
+                "a verified password without a parsed username",
+            )));
         };
         if user.disabled {
             self.clear_failures(&throttle_key).await;

@@ -21,7 +21,7 @@ use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
 use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
-use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
+use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{BreachedPasswords, Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 
 /// What a successful login or refresh hands back.
@@ -238,10 +238,8 @@ impl AuthService {
         now: u64,
     ) -> Result<Issued, AuthError> {
         let (access_token, expires_in) =
-            mint_access_token(key, &self.tokens, user, &session.session_id, now).map_err(|e| {
-                tracing::error!(error = %Chain(&e), "could not sign an access token");
-                AuthError::Internal
-            })?;
+            mint_access_token(key, &self.tokens, user, &session.session_id, now)
+                .map_err(AuthError::internal)?;
         Ok(Issued {
             access_token,
             expires_in,

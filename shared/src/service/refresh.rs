@@ -89,9 +89,9 @@ impl AuthService {
             );
             return Err(AuthError::InvalidGrant);
         }
-        tracing::warn!("refresh lost the rotation race repeatedly");
         Err(AuthError::Unavailable {
             retry_after: UNAVAILABLE_RETRY_AFTER,
+            cause: Cause::msg("refresh lost the rotation race repeatedly"),
         })
     }
 

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
 use crate::domain::{Username, MAX_PASSWORD_BYTES};
-use crate::error::AuthError;
+use crate::error::{AuthError, Cause};
 use crate::http::handlers::Api;
 use crate::http::request::{
     authorizer_text, bad, check_cross_site, json_object, new_password, required_string,
@@ -19,8 +19,9 @@ use crate::service::accounts::Caller;
 pub async fn account(api: Api, req: Request) -> Response<Body> {
     let Some(caller) = caller(&req) else {
         // Only reachable if a route was deployed without the authorizer.
-        tracing::error!("account route invoked without an authorizer context");
-        return error_response(&AuthError::Internal);
+        return error_response(&AuthError::Internal(Cause::msg(
+            "account route invoked without an authorizer context",
+        )));
     };
     let path = req.uri().path();
     let result = match (req.method().as_str(), path) {

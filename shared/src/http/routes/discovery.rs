@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
-use crate::error::{AuthError, Chain, UNAVAILABLE_RETRY_AFTER};
+use crate::error::AuthError;
 use crate::http::response::{error_response, json_response};
 
 /// How long clients and caches may keep the documents, seconds. Short, so a key published
@@ -32,12 +32,7 @@ pub async fn jwks(keys: Option<&KeyRing>) -> Response<Body> {
         None => Vec::new(),
         Some(ring) => match ring.published().await {
             Ok(published) => published.iter().filter_map(|k| k.jwk()).collect(),
-            Err(e) => {
-                tracing::error!(error = %Chain(&e), "public keys unavailable");
-                return error_response(&AuthError::Unavailable {
-                    retry_after: UNAVAILABLE_RETRY_AFTER,
-                });
-            }
+            Err(e) => return error_response(&AuthError::unavailable(e)),
         },
     };
     cacheable(json_response(StatusCode::OK, &Jwks { keys: published }))
