@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`, part 1: the criterion results (target/criterion) as the README's ratios.
+"""`make bench`, part 1: the criterion results (target/criterion) as the ratios of docs/performance.md.
 
 Usage: bench-report.py CRITERION_DIR
 """

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: every performance figure of the README, each as a ratio against a baseline
+# `make bench`: every performance figure of docs/performance.md, each as a ratio against a baseline
 # measured in the same run (this machine is noisy: ratios, not absolute times).
 #   1. criterion: authorizer handler vs jsonwebtoken::decode vs a hand-rolled floor;
 #      login handler vs one argon2id verify; argon2id per OWASP parameter set
 #   2. cold start of each release binary vs a trivial lambda_runtime function
 #   3. refresh and logout handler latency against DynamoDB Local vs a bare GetItem
 #   4. load through the dev server: /hello (authorizer) vs /health; refresh under concurrency
-# DynamoDB round trips per request are asserted by the integration tests (README, Performance).
+# DynamoDB round trips per request are asserted by the integration tests (docs/performance.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"

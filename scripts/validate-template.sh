@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 .venv/bin/sam validate --lint --template template.yaml
 .venv/bin/cfn-lint template.yaml
 .venv/bin/python scripts/check-template.py template.yaml
-# The README's second stack, attaching the exported authorizer to its own API.
+# docs/deploy.md's second stack, attaching the exported authorizer to its own API.
 for t in examples/*.yaml; do
   .venv/bin/sam validate --template "$t"
   .venv/bin/sam validate --lint --template "$t"

@@ -6,7 +6,7 @@
 //! TLS trust: by default only the Amazon Trust Services roots, compiled in. Every endpoint the
 //! functions call (DynamoDB, Secrets Manager, their FIPS and VPC endpoints) chains to them, and
 //! loading the system store instead (hundreds of files, parsed at the first client) was the
-//! largest single cost of a cold start (README, Performance).
+//! largest single cost of a cold start (docs/performance.md).
 //! `TLS_TRUST_STORE=system` trusts the system store instead (a TLS-inspecting proxy, a
 //! partition whose endpoints use other CAs); `SSL_CERT_FILE` / `SSL_CERT_DIR` then apply.
 
@@ -73,7 +73,7 @@ fn http_client(trust_store: TrustStore) -> SharedHttpClient {
 /// HTTPS connector (TLS roots parsed, rustls config) only to drop it, "so that native certs
 /// load at client initialization". The connector the calls use is built on the first
 /// request and cached either way, so the check was pure cold-start cost (two clients: two
-/// thrown-away connectors; README, Performance).
+/// thrown-away connectors; docs/performance.md).
 #[derive(Debug)]
 struct BuiltOnFirstUse(SharedHttpClient);
 

@@ -138,7 +138,7 @@ impl Passwords {
 
 /// argon2's working memory (19 MiB at the default parameters), kept for reuse: a fresh
 /// allocation per verification costs thousands of page faults (measured by
-/// `tools/bench/benches/login.rs`; README, Performance). A pool rather than one buffer per
+/// `tools/bench/benches/login.rs`; docs/performance.md). A pool rather than one buffer per
 /// thread: tokio's blocking pool runs each verification on whichever of its threads is free
 /// (they come and go), so per-thread buffers were allocated and faulted in again and again,
 /// and two paths of one process could run on differently backed memory (the login handler's

@@ -148,7 +148,7 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
 ///
 /// Why not `jsonwebtoken::decode` with a `Validation`: it parses the header a second time,
 /// the claims twice (into a map, then the type) and builds the key per call, all of it per
-/// request on the authorizer's hot path (README, Performance).
+/// request on the authorizer's hot path (docs/performance.md).
 pub struct AccessTokenVerifier {
     issuer: String,
     audience: String,

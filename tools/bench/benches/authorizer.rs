@@ -6,7 +6,7 @@
 //! Per asymmetric algorithm (group `authorizer_alg`): the handler per event over a public-keys
 //! ring (what the deployed authorizer holds) vs that algorithm's bare signature verify (ring,
 //! key parsed once), and minting one token.
-//! `scripts/bench.sh` turns the estimates into the ratios the README reports.
+//! `scripts/bench.sh` turns the estimates into the ratios docs/performance.md reports.
 
 use secrecy::ExposeSecret;
 use std::hint::black_box;

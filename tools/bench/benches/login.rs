@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     // The same pair, interleaved: (a) and (b) above run seconds apart, and on this shared
-    // machine the drift between them can exceed the 5% being measured (README). Here
+    // machine the drift between them can exceed the 5% being measured (docs/performance.md). Here
     // each handler call is followed by one verify, so drift hits both alike; the medians and
     // their ratio go to target/criterion/login/paired.json for `make bench`.
     let (mut handler, mut verify) = (Vec::new(), Vec::new());

@@ -1,6 +1,6 @@
 //! DynamoDB adapter for [`UserStore`] and [`SessionStore`].
 //!
-//! Table design (see README "Data model"):
+//! Table design (see docs/development.md, "Data model"):
 //! - users: partition key `username` (S). `user_id`, `password_hash`, `roles` (L), `disabled`,
 //!   `created_at`.
 //! - sessions: partition key `username` (S), sort key `session_id` (S): one user's sessions
