@@ -82,3 +82,15 @@ pub async fn request(
         body: body.to_string(),
     }
 }
+
+/// A POST of a JSON body (`Content-Type: application/json`), as every client sends one.
+pub async fn post_json(port: u16, path: &str, body: &serde_json::Value) -> Reply {
+    request(
+        port,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    )
+    .await
+}

@@ -2,6 +2,7 @@
 //! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+pub mod event_queue;
 pub mod http_client;
 pub mod proxy;
 pub mod pwned_stub;
@@ -25,6 +26,22 @@ use shared::crypto::password::Passwords;
 use shared::domain::{User, Username};
 use shared::http::handlers::Endpoint;
 use shared::ports::UserStore;
+
+/// A secret's version at `stage`, read straight from the engine (the tests' view of what a
+/// rotation or set-up wrote).
+pub async fn secret_at(
+    app: &App,
+    secret_id: &str,
+    stage: &str,
+) -> aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput {
+    app.secrets
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage(stage)
+        .send()
+        .await
+        .expect("the secret is readable")
+}
 
 /// The repository root (for `events/`).
 pub fn repo_root() -> PathBuf {
@@ -240,15 +257,7 @@ impl TestEnv {
 
     /// The signing secret's AWSCURRENT version id and key bytes, read straight from the engine.
     pub async fn current_key(&self) -> (String, Vec<u8>) {
-        let current = self
-            .app
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.cfg.signing.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .expect("the secret is readable");
+        let current = secret_at(&self.app, &self.cfg.signing.secret_id, "AWSCURRENT").await;
         let key = shared::crypto::keyring::parse_signing_secret(
             self.cfg.signing.alg,
             current.secret_string().unwrap_or(""),

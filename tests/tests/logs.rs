@@ -299,15 +299,8 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
     secrets.extend(key_fragments(alg, &new_key));
     if alg.is_asymmetric() {
         // The next key the rotation drew too.
-        let value = env
-            .app
-            .secrets
-            .get_secret_value()
-            .secret_id(&env.cfg.signing.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .unwrap();
+        let value =
+            integration_tests::secret_at(&env.app, &env.cfg.signing.secret_id, "AWSCURRENT").await;
         let parsed =
             shared::crypto::keyring::parse_signing_secret(alg, value.secret_string().unwrap())
                 .unwrap();

@@ -203,20 +203,7 @@ impl AuthService {
         self.sessions
             .delete_sessions(&caller.username, &others)
             .await?;
-        crate::telemetry::count_by(
-            crate::telemetry::Metric::SessionRevoked(cause),
-            others.len(),
-        );
-        for id in &others {
-            crate::security_event!(
-                info,
-                "session_revoked",
-                user_id = Some(caller.user_id.as_str()),
-                session_id = Some(id.as_str()),
-                reason = cause,
-                "session revoked"
-            );
-        }
+        super::record_revoked(&caller.user_id, &others, cause);
         Ok(others.len())
     }
 

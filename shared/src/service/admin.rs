@@ -137,17 +137,7 @@ pub async fn revoke_sessions(
         None => all.into_iter().map(|s| s.session_id).collect(),
     };
     sessions.delete_sessions(&username, &ids).await?;
-    crate::telemetry::count_by(crate::telemetry::Metric::SessionRevoked("admin"), ids.len());
-    for id in &ids {
-        crate::security_event!(
-            info,
-            "session_revoked",
-            user_id = Some(user.user_id.as_str()),
-            session_id = Some(id.as_str()),
-            reason = "admin",
-            "session revoked"
-        );
-    }
+    super::record_revoked(&user.user_id, &ids, "admin");
     Ok(ids.len())
 }
 
@@ -201,19 +191,6 @@ pub async fn set_password(
         .map(|s| s.session_id)
         .collect();
     sessions.delete_sessions(&username, &ids).await?;
-    crate::telemetry::count_by(
-        crate::telemetry::Metric::SessionRevoked("password_set"),
-        ids.len(),
-    );
-    for id in &ids {
-        crate::security_event!(
-            info,
-            "session_revoked",
-            user_id = Some(user.user_id.as_str()),
-            session_id = Some(id.as_str()),
-            reason = "password_set",
-            "session revoked"
-        );
-    }
+    super::record_revoked(&user.user_id, &ids, "password_set");
     Ok((ids.len(), user.user_id))
 }

@@ -251,5 +251,24 @@ impl AuthService {
     }
 }
 
+/// Sessions of one user ended other than by expiry: counted under `cause`, and one security
+/// event each (who, which session, why).
+pub(crate) fn record_revoked(user_id: &str, session_ids: &[String], cause: &'static str) {
+    crate::telemetry::count_by(
+        crate::telemetry::Metric::SessionRevoked(cause),
+        session_ids.len(),
+    );
+    for id in session_ids {
+        crate::security_event!(
+            info,
+            "session_revoked",
+            user_id = Some(user_id),
+            session_id = Some(id.as_str()),
+            reason = cause,
+            "session revoked"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests;

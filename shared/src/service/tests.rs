@@ -74,6 +74,27 @@ impl Fixture {
         user
     }
 
+    /// The refresh token is refused (`invalid_grant`).
+    async fn refresh_refused(&self, token: &str) {
+        assert_eq!(
+            self.svc.refresh(token).await.unwrap_err(),
+            AuthError::InvalidGrant
+        );
+    }
+
+    /// `user` changes the password from the session `from`.
+    async fn change_password(
+        &self,
+        user: &User,
+        from: &Issued,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        self.svc
+            .change_password(&caller_of(user, from), current.into(), new.into())
+            .await
+    }
+
     async fn login(&self, name: &str, password: &str) -> Result<Issued, AuthError> {
         self.svc
             .login(LoginInput {
@@ -155,15 +176,9 @@ async fn reuse_after_the_grace_window_revokes_the_whole_session() {
     let first = f.login("alice", "pw").await.unwrap();
     let second = f.svc.refresh(&first.refresh_token).await.unwrap();
     f.clock.advance(f.cfg.sessions.reuse_grace_secs + 1);
-    assert_eq!(
-        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&first.refresh_token).await;
     // The live (later) token died with the session.
-    assert_eq!(
-        f.svc.refresh(&second.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&second.refresh_token).await;
 }
 
 #[tokio::test]
@@ -188,10 +203,7 @@ async fn the_grace_window_ends_on_its_millisecond() {
     let first = f.login("alice", "pw").await.unwrap();
     let next = f.svc.refresh(&first.refresh_token).await.unwrap();
     f.clock.advance_ms(f.cfg.sessions.reuse_grace_secs * 1000);
-    assert_eq!(
-        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&first.refresh_token).await;
     assert_eq!(
         f.svc.refresh(&next.refresh_token).await.unwrap_err(),
         AuthError::InvalidGrant,
@@ -207,10 +219,7 @@ async fn a_zero_grace_window_honours_no_repeat_even_in_the_same_millisecond() {
     f.add_user("alice", "pw").await;
     let first = f.login("alice", "pw").await.unwrap();
     let next = f.svc.refresh(&first.refresh_token).await.unwrap();
-    assert_eq!(
-        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&first.refresh_token).await;
     assert!(f.svc.refresh(&next.refresh_token).await.is_err());
 }
 
@@ -221,14 +230,8 @@ async fn a_grandparent_token_is_theft_even_inside_the_grace_window() {
     let t0 = f.login("alice", "pw").await.unwrap();
     let t1 = f.svc.refresh(&t0.refresh_token).await.unwrap();
     let t2 = f.svc.refresh(&t1.refresh_token).await.unwrap();
-    assert_eq!(
-        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
-    assert_eq!(
-        f.svc.refresh(&t2.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&t0.refresh_token).await;
+    f.refresh_refused(&t2.refresh_token).await;
 }
 
 #[tokio::test]
@@ -250,10 +253,7 @@ async fn inactivity_expiry_is_checked_on_read() {
     f.add_user("alice", "pw").await;
     let t0 = f.login("alice", "pw").await.unwrap();
     f.clock.advance(f.cfg.sessions.refresh_ttl);
-    assert_eq!(
-        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&t0.refresh_token).await;
 }
 
 #[tokio::test]
@@ -270,10 +270,7 @@ async fn rotation_never_extends_the_absolute_lifetime() {
     }
     assert_eq!(t.refresh_expires_in, 700, "capped by the absolute lifetime");
     f.clock.advance(700);
-    assert_eq!(
-        f.svc.refresh(&t.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&t.refresh_token).await;
 }
 
 #[tokio::test]
@@ -282,10 +279,7 @@ async fn a_disabled_user_cannot_refresh() {
     let user = f.add_user("alice", "pw").await;
     let t0 = f.login("alice", "pw").await.unwrap();
     f.store.set_disabled(&user.username, true).await.unwrap();
-    assert_eq!(
-        f.svc.refresh(&t0.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&t0.refresh_token).await;
 }
 
 #[tokio::test]
@@ -710,10 +704,7 @@ async fn sessions_lists_the_callers_live_sessions_newest_first() {
         .revoke_own_session(&me, &first.session_id)
         .await
         .unwrap();
-    assert_eq!(
-        f.svc.refresh(&first.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&first.refresh_token).await;
     assert_eq!(
         f.svc
             .revoke_own_session(&me, &first.session_id)
@@ -754,18 +745,10 @@ async fn a_password_change_keeps_the_current_session_and_ends_the_others() {
     let other = f.login("alice", "pw-alice").await.unwrap();
     let current = f.login("alice", "pw-alice").await.unwrap();
     f.clock.advance(1);
-    f.svc
-        .change_password(
-            &caller_of(&alice, &current),
-            "pw-alice".into(),
-            STRONG.into(),
-        )
+    f.change_password(&alice, &current, "pw-alice", STRONG)
         .await
         .unwrap();
-    assert_eq!(
-        f.svc.refresh(&other.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&other.refresh_token).await;
     f.svc.refresh(&current.refresh_token).await.unwrap();
     assert_eq!(
         f.login("alice", "pw-alice").await.unwrap_err(),
@@ -791,19 +774,11 @@ async fn a_session_written_by_a_login_that_began_before_the_change_is_refused() 
         .await
         .unwrap();
     f.clock.advance(1);
-    f.svc
-        .change_password(
-            &caller_of(&alice, &current),
-            "pw-alice".into(),
-            STRONG.into(),
-        )
+    f.change_password(&alice, &current, "pw-alice", STRONG)
         .await
         .unwrap();
     f.store.create_session(&racing_session).await.unwrap();
-    assert_eq!(
-        f.svc.refresh(&racing.refresh_token).await.unwrap_err(),
-        AuthError::InvalidGrant
-    );
+    f.refresh_refused(&racing.refresh_token).await;
     let me = caller_of(&alice, &current);
     let listed = f.svc.sessions_of(&me).await.unwrap();
     assert_eq!(listed.len(), 1, "the cut-off session is not listed as live");
@@ -985,12 +960,7 @@ async fn device_tokens_minted_before_a_password_change_add_no_guesses() {
         );
     }
     f.clock.advance(1);
-    f.svc
-        .change_password(
-            &caller_of(&alice, &current),
-            "pw-alice".into(),
-            STRONG.into(),
-        )
+    f.change_password(&alice, &current, "pw-alice", STRONG)
         .await
         .unwrap();
     // Every old device guesses as much as it can: all of them share the username's budget.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use hmac::Mac;
-use integration_tests::http_client::request;
+use integration_tests::http_client::{post_json, request};
 use integration_tests::TestEnv;
 use serde_json::json;
 
@@ -63,15 +63,12 @@ async fn login_hello_refresh_logout_over_http() {
     env.create_user("demo", "demo-password-123", &["demo", "reader"])
         .await;
     let (port, _stop) = start(&env).await;
-    let json_ct = [("Content-Type", "application/json")];
 
     // login
-    let login = request(
+    let login = post_json(
         port,
-        "POST",
         "/auth/login",
-        &json_ct,
-        &json!({"username": "demo", "password": "demo-password-123"}).to_string(),
+        &json!({"username": "demo", "password": "demo-password-123"}),
     )
     .await;
     assert_eq!(login.status, 200, "{}", login.body);
@@ -349,12 +346,10 @@ async fn account_routes_over_http_sit_behind_the_authorizer() {
     let env = TestEnv::with(|c| c.signup.enabled = true).await;
     let (port, _stop) = start(&env).await;
     let json_ct = [("Content-Type", "application/json")];
-    let registered = request(
+    let registered = post_json(
         port,
-        "POST",
         "/auth/register",
-        &json_ct,
-        &json!({"username": "nora", "password": "violet kettle orbit 42"}).to_string(),
+        &json!({"username": "nora", "password": "violet kettle orbit 42"}),
     )
     .await;
     assert_eq!(registered.status, 201, "{}", registered.body);

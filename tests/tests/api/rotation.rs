@@ -243,15 +243,8 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
         .run(&env.cfg.signing.secret_id, &token_id, Step::Create)
         .await
         .unwrap();
-    let pending = env
-        .app
-        .secrets
-        .get_secret_value()
-        .secret_id(&env.cfg.signing.secret_id)
-        .version_stage("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
+    let pending =
+        integration_tests::secret_at(&env.app, &env.cfg.signing.secret_id, "AWSPENDING").await;
     let key = shared::crypto::keyring::SigningKey::new(
         env.cfg.signing.alg,
         &shared::ports::KeyMaterial {

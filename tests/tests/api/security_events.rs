@@ -10,23 +10,6 @@ use integration_tests::runtime_api::{run_binary, run_binary_logged, Outcome};
 use integration_tests::*;
 use serde_json::{json, Value};
 
-async fn aws_clients() -> (aws_sdk_eventbridge::Client, aws_sdk_sqs::Client, String) {
-    let moto =
-        std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect("run under with-engines.sh");
-    let sdk = shared::aws::sdk_config(Default::default()).await;
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&sdk)
-            .endpoint_url(&moto)
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .endpoint_url(&moto)
-            .build(),
-    );
-    (events, sqs, moto)
-}
-
 fn subscription_event(log_group: &str, logs: &str) -> Value {
     let events: Vec<Value> = logs
         .lines()
@@ -44,50 +27,7 @@ fn subscription_event(log_group: &str, logs: &str) -> Value {
 async fn security_events_reach_a_queue_through_the_event_bus() {
     let env = TestEnv::with(|c| c.lockout.max_failures = 2).await;
     env.create_user("sam", "sam-password-1", &[]).await;
-    let (events, sqs, moto) = aws_clients().await;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let bus = format!("security-{id}");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("q-{id}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    events
-        .put_rule()
-        .name(format!("all-{id}"))
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": ["lambda-jwt-auth"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(format!("all-{id}"))
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(&arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let queue = integration_tests::event_queue::EventQueue::start().await;
 
     // Real log lines: two wrong passwords lock `sam`, a login, a refresh replayed after the
     // grace window (reuse: the session is revoked).
@@ -113,8 +53,8 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
     logs.push_str(&refresh_logs);
 
     let mut forwarder_env = function_env(&env.cfg);
-    forwarder_env.push(("SECURITY_EVENT_BUS".into(), bus.clone()));
-    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), moto.clone()));
+    forwarder_env.push(("SECURITY_EVENT_BUS".into(), queue.bus.clone()));
+    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), queue.moto.clone()));
     let (out, init) = run_binary(
         &built_binary("security-events"),
         &forwarder_env,
@@ -130,23 +70,7 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
         other => panic!("{other:?}"),
     }
 
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        let got = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in got.messages.unwrap_or_default() {
-            received.push(serde_json::from_str::<Value>(m.body.as_deref().unwrap()).unwrap());
-        }
-        if received.len() >= 3 {
-            break;
-        }
-    }
+    let received = queue.receive(3).await;
     let types: Vec<&str> = received
         .iter()
         .map(|e| e["detail-type"].as_str().unwrap())

@@ -302,14 +302,8 @@ async fn the_one_line_keeps_every_cause_down_to_the_root() {
 async fn secret_rotate_moves_awscurrent_to_a_new_version() {
     let env = env().await;
     let current = || async {
-        env.app
-            .secrets
-            .get_secret_value()
-            .secret_id(&env.cfg.signing.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
+        integration_tests::secret_at(&env.app, &env.cfg.signing.secret_id, "AWSCURRENT")
             .await
-            .unwrap()
             .version_id
             .unwrap()
     };
@@ -328,14 +322,7 @@ async fn secret_rotate_moves_awscurrent_to_a_new_version() {
 async fn secret_rotate_keeps_the_current_values_algorithm_or_refuses() {
     let env = env_with(shared::config::SigningAlg::Es256).await;
     let current = || async {
-        env.app
-            .secrets
-            .get_secret_value()
-            .secret_id(&env.cfg.signing.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .unwrap()
+        integration_tests::secret_at(&env.app, &env.cfg.signing.secret_id, "AWSCURRENT").await
     };
     let before = current().await;
     let out = env.authctl_with_alg(&["secret", "rotate", "--force"], None, Some("HS256"));
@@ -361,16 +348,14 @@ async fn secret_rotate_keeps_the_current_values_algorithm_or_refuses() {
 async fn secret_rotate_of_a_key_pair_needs_force_within_the_interval() {
     let env = env_with(shared::config::SigningAlg::Es256).await;
     let published = || async {
-        env.app
-            .secrets
-            .get_secret_value()
-            .secret_id(&env.cfg.signing.public_keys_secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .unwrap()
-            .secret_string
-            .unwrap()
+        integration_tests::secret_at(
+            &env.app,
+            &env.cfg.signing.public_keys_secret_id,
+            "AWSCURRENT",
+        )
+        .await
+        .secret_string
+        .unwrap()
     };
     let before = published().await;
     let out = env.authctl(&["secret", "rotate"], None);
@@ -462,62 +447,7 @@ async fn set_password_swaps_the_password_and_revokes_every_session() {
 #[tokio::test]
 async fn user_disable_and_enable_publish_security_events() {
     let env = env().await;
-    let moto = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap();
-    let sdk = shared::aws::sdk_config(Default::default()).await;
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&sdk)
-            .endpoint_url(&moto)
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .endpoint_url(&moto)
-            .build(),
-    );
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let bus = format!("bus-{id}");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("q-{id}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn_attr = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(arn_attr.clone())
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&arn_attr]
-        .clone();
-    events
-        .put_rule()
-        .name("r")
-        .event_bus_name(&bus)
-        .event_pattern(r#"{"source":["lambda-jwt-auth"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("r")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(&arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let queue = integration_tests::event_queue::EventQueue::start().await;
     let out = env.authctl(
         &["user", "create", "pia", "--password-stdin"],
         Some("pia-password-1\n"),
@@ -529,30 +459,16 @@ async fn user_disable_and_enable_publish_security_events() {
             .env("USERS_TABLE", &env.cfg.tables.users)
             .env("SESSIONS_TABLE", &env.cfg.tables.sessions)
             .env("SIGNING_SECRET_ID", &env.cfg.signing.secret_id)
-            .env("SECURITY_EVENT_BUS", &bus)
-            .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &moto)
+            .env("SECURITY_EVENT_BUS", &queue.bus)
+            .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &queue.moto)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let mut types = Vec::new();
-    for _ in 0..5 {
-        let got = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in got.messages.unwrap_or_default() {
-            let e: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
-            assert_eq!(e["detail"]["username"], "pia");
-            types.push(e["detail-type"].as_str().unwrap().to_string());
-        }
-        if types.len() >= 2 {
-            break;
-        }
+    for e in queue.receive(2).await {
+        assert_eq!(e["detail"]["username"], "pia");
+        types.push(e["detail-type"].as_str().unwrap().to_string());
     }
     types.sort();
     assert_eq!(types, ["user_disabled", "user_enabled"]);

@@ -31,28 +31,18 @@ pub(crate) fn client_file(method: &Method, path: &str) -> Option<Response<Full<B
         _ => return None,
     };
     let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    let h = resp.headers_mut();
-    h.insert(
-        hyper::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
-    h.insert(
-        hyper::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    h.insert(
-        hyper::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let mut headers = vec![
+        (hyper::header::CONTENT_TYPE, content_type),
+        (hyper::header::CACHE_CONTROL, "no-cache"),
+        (hyper::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
     if path == "/" {
-        h.insert(
-            hyper::header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DEMO_CSP),
-        );
-        h.insert(
-            hyper::header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
+        headers.push((hyper::header::CONTENT_SECURITY_POLICY, DEMO_CSP));
+        headers.push((hyper::header::REFERRER_POLICY, "no-referrer"));
+    }
+    for (name, value) in headers {
+        resp.headers_mut()
+            .insert(name, HeaderValue::from_static(value));
     }
     Some(resp)
 }

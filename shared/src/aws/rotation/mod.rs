@@ -193,14 +193,7 @@ impl Rotator {
                 tracing::info!(?step, "version already AWSCURRENT: nothing to do");
                 if step == Step::Finish && self.alg.is_asymmetric() {
                     // A retried finishSecret whose publication failed the first time.
-                    publish_public_keys(
-                        &self.client,
-                        secret_id,
-                        self.alg,
-                        &self.public_keys_secret_id,
-                        token,
-                    )
-                    .await?;
+                    self.publish(secret_id, token).await?;
                 }
                 return Ok(());
             }

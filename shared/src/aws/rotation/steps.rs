@@ -184,15 +184,20 @@ impl Rotator {
             "finishSecret: AWSCURRENT moved to the new version"
         );
         if self.alg.is_asymmetric() {
-            publish_public_keys(
-                &self.client,
-                secret_id,
-                self.alg,
-                &self.public_keys_secret_id,
-                token,
-            )
-            .await?;
+            self.publish(secret_id, token).await?;
         }
         Ok(())
+    }
+
+    /// Writes the public key set of version `token` to the public-keys secret.
+    pub(super) async fn publish(&self, secret_id: &str, token: &str) -> Result<(), RotationError> {
+        publish_public_keys(
+            &self.client,
+            secret_id,
+            self.alg,
+            &self.public_keys_secret_id,
+            token,
+        )
+        .await
     }
 }

@@ -132,14 +132,20 @@ fn default_device_id(req: &Request) -> String {
     }
 }
 
-pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let username = required_string(
-        &body,
+/// The body's `username`: a non-empty string of at most 128 bytes (its syntax is the
+/// service's to judge).
+fn username_field(body: &Map<String, Value>) -> Result<String, AuthError> {
+    required_string(
+        body,
         "username",
         MAX_USERNAME_LEN,
         "username must be a non-empty string of at most 128 bytes.",
-    )?;
+    )
+}
+
+pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
+    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let username = username_field(&body)?;
     let password = required_string(
         &body,
         "password",
@@ -183,12 +189,7 @@ fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthErr
 /// `POST /auth/register`: `{"username", "password", "device_id"?}`.
 pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
     let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let username = required_string(
-        &body,
-        "username",
-        MAX_USERNAME_LEN,
-        "username must be a non-empty string of at most 128 bytes.",
-    )?;
+    let username = username_field(&body)?;
     let password = new_password(&body, "password", "password must be a non-empty string.")?;
     Ok(RegisterInput {
         username,
