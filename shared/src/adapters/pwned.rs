@@ -25,7 +25,9 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 pub struct PwnedPasswords {
     base: String,
-    client: Client<Https, Empty<Bytes>>,
+    /// Built on the first check, not at cold start: loading the system's roots takes
+    /// milliseconds, and most functions (login, refresh, logout) never check a new password.
+    client: std::sync::OnceLock<Client<Https, Empty<Bytes>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,19 +47,29 @@ enum CallError {
 }
 
 impl PwnedPasswords {
-    /// Over `base` (`PWNED_PASSWORDS_URL`, no trailing slash), trusting the system's roots
-    /// (the API is not under the Amazon roots the SDK trusts).
-    pub fn new(base: &str) -> Result<Self, BreachCheckError> {
+    /// Over `base` (`PWNED_PASSWORDS_URL`, no trailing slash). Nothing is built yet.
+    pub fn new(base: &str) -> Self {
+        PwnedPasswords {
+            base: base.trim_end_matches('/').to_string(),
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The HTTPS client, trusting the system's roots (the API is not under the Amazon roots
+    /// the SDK trusts); built once.
+    fn client(&self) -> Result<&Client<Https, Empty<Bytes>>, CallError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| BreachCheckError(Box::new(CallError::Roots(e))))?
+            .map_err(CallError::Roots)?
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(PwnedPasswords {
-            base: base.trim_end_matches('/').to_string(),
-            client: Client::builder(TokioExecutor::new()).build(https),
-        })
+        Ok(self
+            .client
+            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     async fn range(&self, prefix: &str) -> Result<Bytes, CallError> {
@@ -67,7 +79,7 @@ impl PwnedPasswords {
             .body(Empty::new())
             .map_err(CallError::Url)?;
         let response = self
-            .client
+            .client()?
             .request(request)
             .await
             .map_err(CallError::Request)?;

@@ -249,18 +249,10 @@ impl App {
     }
 }
 
-/// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for. A machine with no TLS roots
-/// at all cannot ask it: logged at start-up, and new passwords go unchecked (fail open, as
-/// for an unreachable API).
+/// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for (built on its first use).
 pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswords>> {
     let url = cfg.pwned_passwords_url.as_deref()?;
-    match crate::adapters::pwned::PwnedPasswords::new(url) {
-        Ok(client) => Some(Arc::new(client)),
-        Err(e) => {
-            tracing::error!(error = %Chain(&e), "breached-password check off");
-            None
-        }
-    }
+    Some(Arc::new(crate::adapters::pwned::PwnedPasswords::new(url)))
 }
 
 /// `main` of the login, refresh, logout, register and account functions: config, clients,

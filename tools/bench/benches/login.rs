@@ -78,9 +78,9 @@ fn bench(c: &mut Criterion) {
                 clock,
                 passwords.clone(),
             )
-            .with_breach_check(Arc::new(
-                shared::adapters::pwned::PwnedPasswords::new(&stub.url).unwrap(),
-            )),
+            .with_breach_check(Arc::new(shared::adapters::pwned::PwnedPasswords::new(
+                &stub.url,
+            ))),
         ),
         &allowed_origins,
     );
