@@ -8,7 +8,8 @@
 //! the fetch time the function logs itself (`signing_keys_loaded`, `latency_ms`).
 //! Then the authorizer in each asymmetric mode (it loads the published public keys, not the
 //! signing secret) against the HS256 authorizer and the trivial function, the same way.
-//! Usage: coldstart <dir with release binaries> [runs]
+//! Usage: coldstart <dir with release binaries> [runs]; `COLDSTART_ONLY=a,b` measures those
+//! functions (and the trivial one) only.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -86,7 +87,9 @@ async fn main() {
         )])
         .collect();
 
-    let names = [
+    // `COLDSTART_ONLY=register,account` measures those (and the trivial baseline) only.
+    let only = std::env::var("COLDSTART_ONLY").ok();
+    let names: Vec<&str> = [
         "trivial-lambda",
         "login",
         "refresh",
@@ -96,7 +99,12 @@ async fn main() {
         "authorizer",
         "hello",
         "rotate-secret",
-    ];
+    ]
+    .into_iter()
+    .filter(|n| {
+        *n == "trivial-lambda" || only.as_deref().is_none_or(|o| o.split(',').any(|x| x == *n))
+    })
+    .collect();
     // Interleaved: every run starts each binary once against the instant stub, then once
     // against moto, so drift on this shared machine hits all of them alike.
     let mut stubbed: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
@@ -138,7 +146,9 @@ async fn main() {
             size as f64 / 1e6
         );
     }
-    asymmetric_authorizers(&dir, runs, &cfg, &sdk).await;
+    if only.is_none() {
+        asymmetric_authorizers(&dir, runs, &cfg, &sdk).await;
+    }
 }
 
 /// The authorizer per `SIGNING_ALG`: HS256 (the signing secret) vs RS256, ES256 and EdDSA (the
