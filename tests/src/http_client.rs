@@ -94,3 +94,15 @@ pub async fn post_json(port: u16, path: &str, body: &serde_json::Value) -> Reply
     )
     .await
 }
+
+/// A request with `Authorization: Bearer <token>` and no body.
+pub async fn with_bearer(port: u16, method: &str, path: &str, token: &str) -> Reply {
+    request(
+        port,
+        method,
+        path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    )
+    .await
+}

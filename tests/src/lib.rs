@@ -169,6 +169,13 @@ impl TestEnv {
         Self::build(change, Timeouts::Lenient, None, None).await
     }
 
+    /// A fresh world with one user (no roles) in it.
+    pub async fn with_user(name: &str, password: &str) -> TestEnv {
+        let env = Self::new().await;
+        env.create_user(name, password, &[]).await;
+        env
+    }
+
     /// Like [`TestEnv::new`], with the functions' clients going through proxies the test can
     /// cut (set-up itself goes direct), and the production timeouts the test measures.
     pub async fn through_proxies() -> (TestEnv, proxy::Proxy, proxy::Proxy) {

@@ -229,8 +229,7 @@ async fn with_dynamodb_down_register_is_503_and_leaves_no_user() {
 
 #[tokio::test]
 async fn sessions_list_revoke_one_and_revoke_others() {
-    let env = TestEnv::new().await;
-    env.create_user("ivy", "ivy-password-1", &[]).await;
+    let env = TestEnv::with_user("ivy", "ivy-password-1").await;
     env.create_user("jack", "jack-password-1", &[]).await;
     let first = env.login("ivy", "ivy-password-1").await;
     let second = env.login("ivy", "ivy-password-1").await;
@@ -312,8 +311,7 @@ async fn sessions_list_revoke_one_and_revoke_others() {
 
 #[tokio::test]
 async fn password_change_keeps_this_session_ends_the_others_and_swaps_the_password() {
-    let env = TestEnv::new().await;
-    env.create_user("kate", "kate-password-1", &[]).await;
+    let env = TestEnv::with_user("kate", "kate-password-1").await;
     let other = env.login("kate", "kate-password-1").await;
     let current = env.login("kate", "kate-password-1").await;
     let me = identity_of(&current);
@@ -384,8 +382,7 @@ async fn password_change_keeps_this_session_ends_the_others_and_swaps_the_passwo
 
 #[tokio::test]
 async fn wrong_current_passwords_lock_like_failed_logins() {
-    let env = TestEnv::new().await;
-    env.create_user("liam", "liam-password-1", &[]).await;
+    let env = TestEnv::with_user("liam", "liam-password-1").await;
     let current = env.login("liam", "liam-password-1").await;
     let me = identity_of(&current);
     let wrong = json!({"current_password": "wrong", "new_password": STRONG});
@@ -508,8 +505,7 @@ async fn a_hash_made_with_other_argon2_settings_is_upgraded_at_login() {
 
 #[tokio::test]
 async fn a_cross_site_password_change_changes_nothing() {
-    let env = TestEnv::new().await;
-    env.create_user("pia", "pia-password-1", &[]).await;
+    let env = TestEnv::with_user("pia", "pia-password-1").await;
     let current = env.login("pia", "pia-password-1").await;
     let me = identity_of(&current);
     let change = json!({"current_password": "pia-password-1", "new_password": STRONG});

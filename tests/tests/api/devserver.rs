@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use hmac::Mac;
-use integration_tests::http_client::{post_json, request};
+use integration_tests::http_client::{post_json, request, with_bearer};
 use integration_tests::TestEnv;
 use serde_json::json;
 
@@ -112,14 +112,7 @@ async fn login_hello_refresh_logout_over_http() {
     let refresh_cookie = format!("refresh_token={}", b["refresh_token"].as_str().unwrap());
 
     // hello, guarded by the authorizer
-    let hello = request(
-        port,
-        "GET",
-        "/hello",
-        &[("Authorization", &format!("Bearer {access}"))],
-        "",
-    )
-    .await;
+    let hello = with_bearer(port, "GET", "/hello", &access).await;
     assert_eq!(hello.status, 200, "{}", hello.body);
     let h = hello.json();
     assert_eq!(h["username"], "demo");
@@ -205,14 +198,7 @@ async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() 
         now - 2 * env.cfg.tokens.access_ttl,
     )
     .unwrap();
-    let old = request(
-        port,
-        "GET",
-        "/hello",
-        &[("Authorization", &format!("Bearer {expired}"))],
-        "",
-    )
-    .await;
+    let old = with_bearer(port, "GET", "/hello", &expired).await;
     assert_eq!(old.status, 403);
 
     let health = request(port, "GET", "/health", &[], "").await;
@@ -330,14 +316,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
         now,
     )
     .unwrap();
-    let other = request(
-        cached_port,
-        "GET",
-        "/hello",
-        &[("Authorization", &format!("Bearer {other}"))],
-        "",
-    )
-    .await;
+    let other = with_bearer(cached_port, "GET", "/hello", &other).await;
     assert_eq!(other.status, 403);
 }
 

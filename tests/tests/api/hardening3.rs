@@ -26,6 +26,21 @@ async fn account(env: &TestEnv, sample: &str, who: &Value, body: Option<Value>) 
     env.invoke(Endpoint::Account, event).await
 }
 
+/// `resp` is the error `status` / `code` (`context` says which case, `{resp}` is appended).
+#[track_caller]
+fn expect(resp: &Value, status_code: u64, error: &str, context: &str) {
+    assert_eq!(
+        (status(resp), code(resp)),
+        (status_code, error.to_string()),
+        "{context} {resp}"
+    );
+}
+
+/// The status of a refresh with the refresh token a login or sign-up answered with.
+async fn refresh(env: &TestEnv, issued: &Value) -> u64 {
+    status(&env.refresh_with_body(&refresh_token_of(issued)).await)
+}
+
 fn change(current: &str, new: &str) -> Value {
     json!({"current_password": current, "new_password": new})
 }
@@ -59,17 +74,10 @@ async fn after_a_password_change_the_thiefs_access_token_acts_on_nothing() {
         ),
     ] {
         let resp = account(&env, sample, &thief, body).await;
-        assert_eq!(
-            (status(&resp), code(&resp)),
-            (401, "invalid_token".into()),
-            "{sample}: {resp}"
-        );
+        expect(&resp, 401, "invalid_token", sample);
     }
     // Nothing changed: the owner's session refreshes, the password is the owner's.
-    assert_eq!(
-        status(&env.refresh_with_body(&refresh_token_of(&owner)).await),
-        200
-    );
+    assert_eq!(refresh(&env, &owner).await, 200);
     assert_eq!(status(&env.login("olive", STRONG).await), 200);
 }
 
@@ -96,24 +104,13 @@ async fn a_logged_out_session_or_a_disabled_user_gets_invalid_token() {
         None,
     )
     .await;
-    assert_eq!(
-        (status(&resp), code(&resp)),
-        (401, "invalid_token".into()),
-        "{resp}"
-    );
-    assert_eq!(
-        status(&env.refresh_with_body(&refresh_token_of(&kept)).await),
-        200
-    );
+    expect(&resp, 401, "invalid_token", "");
+    assert_eq!(refresh(&env, &kept).await, 200);
 
     let name = shared::domain::Username::parse("pam").unwrap();
     env.app.store.set_disabled(&name, true).await.unwrap();
     let resp = account(&env, "sessions-list.json", &identity_of(&kept), None).await;
-    assert_eq!(
-        (status(&resp), code(&resp)),
-        (401, "invalid_token".into()),
-        "{resp}"
-    );
+    expect(&resp, 401, "invalid_token", "");
 }
 
 /// Eight logins mint eight device tokens; after the password changes, every old device and
@@ -190,11 +187,7 @@ async fn breached_passwords_are_weak_and_only_a_hash_prefix_leaves() {
                 register_event(&json!({"username": name, "password": password}).to_string()),
             )
             .await;
-        assert_eq!(
-            (status(&resp), code(&resp)),
-            (400, "weak_password".into()),
-            "{password}: {resp}"
-        );
+        expect(&resp, 400, "weak_password", password);
         assert!(body(&resp)["error_description"]
             .as_str()
             .unwrap()
@@ -217,11 +210,7 @@ async fn breached_passwords_are_weak_and_only_a_hash_prefix_leaves() {
         Some(change(STRONG, breached[0])),
     )
     .await;
-    assert_eq!(
-        (status(&changed), code(&changed)),
-        (400, "weak_password".into()),
-        "{changed}"
-    );
+    expect(&changed, 400, "weak_password", "");
     let asked = stub.asked();
     assert_eq!(asked.len(), breached.len() + 2, "{asked:?}");
     for path in &asked {
@@ -257,11 +246,7 @@ async fn usernames_need_a_letter_or_digit_and_passwords_cannot_hide_them_with_se
                 register_event(&json!({"username": name, "password": STRONG}).to_string()),
             )
             .await;
-        assert_eq!(
-            (status(&resp), code(&resp)),
-            (400, "invalid_request".into()),
-            "{name}"
-        );
+        expect(&resp, 400, "invalid_request", name);
     }
     let resp = env
         .invoke(
@@ -271,9 +256,5 @@ async fn usernames_need_a_letter_or_digit_and_passwords_cannot_hide_them_with_se
             ),
         )
         .await;
-    assert_eq!(
-        (status(&resp), code(&resp)),
-        (400, "weak_password".into()),
-        "{resp}"
-    );
+    expect(&resp, 400, "weak_password", "");
 }

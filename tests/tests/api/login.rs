@@ -96,8 +96,7 @@ async fn the_access_token_header_and_claims_match_the_contract() {
 
 #[tokio::test]
 async fn the_sessions_table_stores_only_the_hash_of_the_refresh_token() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let b = body(&env.login("alice", "pw-123456").await);
     let token = b["refresh_token"].as_str().unwrap();
 
@@ -121,8 +120,7 @@ async fn the_sessions_table_stores_only_the_hash_of_the_refresh_token() {
 
 #[tokio::test]
 async fn every_malformed_request_is_a_400_invalid_request() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let long_name = "a".repeat(129);
     let long_password = "p".repeat(1025);
     let huge = format!(
@@ -210,8 +208,7 @@ async fn limits_are_inclusive() {
 
 #[tokio::test]
 async fn unknown_user_and_wrong_password_are_indistinguishable() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
 
     let wrong = env.login("alice", "pw-1234567").await;
     let unknown = env.login("mallory", "pw-123456").await;
@@ -245,8 +242,7 @@ async fn a_disabled_user_gets_403_only_with_the_right_password() {
 
 #[tokio::test]
 async fn a_base64_encoded_body_is_accepted() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let mut event = login_event("");
     event["body"] = Value::String(
         base64::engine::general_purpose::STANDARD
@@ -259,8 +255,7 @@ async fn a_base64_encoded_body_is_accepted() {
 
 #[tokio::test]
 async fn device_id_defaults_to_the_user_agent() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     env.login("alice", "pw-123456").await;
     let resp = post_login(
         &env,

@@ -17,8 +17,7 @@ fn assert_204_cleared(resp: &serde_json::Value) {
 
 #[tokio::test]
 async fn logout_revokes_only_this_session() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let laptop = env.login_token("alice", "pw-123456").await;
     let phone = env.login_token("alice", "pw-123456").await;
 
@@ -59,8 +58,7 @@ async fn logout_all_devices_revokes_every_session_of_the_user() {
 
 #[tokio::test]
 async fn logout_answers_204_whatever_it_is_sent() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let live = env.login_token("alice", "pw-123456").await;
     for (body, cookies) in [
         (None, vec![]),
@@ -80,8 +78,7 @@ async fn logout_answers_204_whatever_it_is_sent() {
 
 #[tokio::test]
 async fn a_single_logout_is_one_round_trip() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let t = env.login_token("alice", "pw-123456").await;
     env.dynamodb_calls.reset();
     assert_204_cleared(&logout(&env, None, &[&format!("refresh_token={t}")]).await);

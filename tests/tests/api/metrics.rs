@@ -71,8 +71,7 @@ fn total(docs: &[Value], name: &str, dims: &[(&str, &str)]) -> u64 {
 
 #[tokio::test]
 async fn function_binaries_write_emf_counters_for_each_security_event() {
-    let env = TestEnv::new().await;
-    env.create_user("mia", "mia-password-1", &[]).await;
+    let env = TestEnv::with_user("mia", "mia-password-1").await;
     let vars = function_env(&env.cfg);
     let login = |p: &str| login_event(&json!({"username": "mia", "password": p}).to_string());
 

@@ -156,8 +156,7 @@ async fn steps_that_do_not_match_the_secret_state_are_refused() {
 
 #[tokio::test]
 async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
     let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
     let login = body(&env.login("alice", "pw-123456").await);

@@ -7,8 +7,7 @@ use integration_tests::*;
 
 #[tokio::test]
 async fn repeated_failures_give_429_with_retry_after_even_for_the_right_password() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     for _ in 0..env.cfg.lockout.max_failures {
         assert_eq!(status(&env.login("alice", "wrong-password").await), 401);
     }
@@ -42,8 +41,7 @@ async fn concurrent_failures_are_all_counted() {
 
 #[tokio::test]
 async fn the_counter_is_shared_by_every_instance() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     // A second "Lambda instance": its own service over the same tables.
     let other = shared::app::App::from_parts(
         env.cfg.clone(),
@@ -74,8 +72,7 @@ async fn the_counter_is_shared_by_every_instance() {
 
 #[tokio::test]
 async fn throttle_records_never_show_up_as_sessions() {
-    let env = TestEnv::new().await;
-    env.create_user("alice", "pw-123456", &[]).await;
+    let env = TestEnv::with_user("alice", "pw-123456").await;
     env.login("alice", "wrong-password").await;
     let sessions = shared::ports::SessionStore::list_sessions(
         env.app.store.as_ref(),

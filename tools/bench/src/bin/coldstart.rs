@@ -102,7 +102,10 @@ async fn main() {
     ]
     .into_iter()
     .filter(|n| {
-        *n == "trivial-lambda" || only.as_deref().is_none_or(|o| o.split(',').any(|x| x == *n))
+        *n == "trivial-lambda"
+            || only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x == *n))
     })
     .collect();
     // Interleaved: every run starts each binary once against the instant stub, then once
