@@ -6,7 +6,8 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    LockoutPolicy, Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User, Username,
+    LockoutPolicy, PasswordReplacement, Session, SessionSummary, ThrottleKey, TokenHash, User,
+    Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -27,13 +28,7 @@ pub trait UserStore: Send + Sync {
     /// Replaces the password hash if it is still `expected` ([`StoreError::Conflict`]
     /// otherwise: a concurrent change won), and with `cutoff` revokes the sessions begun
     /// before it in the same write.
-    async fn replace_password(
-        &self,
-        username: &Username,
-        expected: &str,
-        new_hash: &str,
-        cutoff: Option<&SessionCutoff>,
-    ) -> Result<(), StoreError>;
+    async fn replace_password(&self, change: PasswordReplacement<'_>) -> Result<(), StoreError>;
 }
 
 #[async_trait]

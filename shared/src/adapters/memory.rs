@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    FailureRecord, LockoutPolicy, NextAttempt, Session, SessionCutoff, SessionSummary, ThrottleKey,
-    TokenHash, User, Username,
+    FailureRecord, LockoutPolicy, NextAttempt, PasswordReplacement, Session, SessionSummary,
+    ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 use crate::ports::{
@@ -88,17 +88,11 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    async fn replace_password(
-        &self,
-        username: &Username,
-        expected: &str,
-        new_hash: &str,
-        cutoff: Option<&SessionCutoff>,
-    ) -> Result<(), StoreError> {
-        match lock(&self.users).get_mut(username) {
-            Some(u) if u.password_hash == expected => {
-                u.password_hash = new_hash.to_string();
-                if let Some(cut) = cutoff {
+    async fn replace_password(&self, change: PasswordReplacement<'_>) -> Result<(), StoreError> {
+        match lock(&self.users).get_mut(change.username) {
+            Some(u) if u.password_hash == change.expected => {
+                u.password_hash = change.new_hash.to_string();
+                if let Some(cut) = change.cutoff {
                     u.sessions_cutoff = Some(cut.clone());
                 }
                 Ok(())

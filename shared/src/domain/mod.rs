@@ -155,6 +155,16 @@ impl SessionCutoff {
     }
 }
 
+/// A password hash to replace, if it is still `expected` (a concurrent change wins otherwise),
+/// and with `cutoff` the sessions begun before it revoked in the same write.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordReplacement<'a> {
+    pub username: &'a Username,
+    pub expected: &'a str,
+    pub new_hash: &'a str,
+    pub cutoff: Option<&'a SessionCutoff>,
+}
+
 /// How many spent refresh-token hashes a session remembers for reuse detection. An older
 /// spent token is still refused (its hash matches nothing), just without revoking the session.
 pub const SPENT_HISTORY: usize = 64;

@@ -6,7 +6,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{AuthService, Issued};
 use crate::domain::revocation::{self, LiveSession, LiveUser};
-use crate::domain::{password_policy, SessionCutoff, SessionSummary, ThrottleKey, User, Username};
+use crate::domain::{
+    password_policy, PasswordReplacement, SessionCutoff, SessionSummary, ThrottleKey, User,
+    Username,
+};
 use crate::error::{AuthError, StoreError};
 use crate::ports::Reservation;
 
@@ -286,12 +289,12 @@ impl AuthService {
         };
         match self
             .users
-            .replace_password(
-                &user.username,
-                &user.password_hash,
-                &new_hash,
-                Some(&cutoff),
-            )
+            .replace_password(PasswordReplacement {
+                username: &user.username,
+                expected: &user.password_hash,
+                new_hash: &new_hash,
+                cutoff: Some(&cutoff),
+            })
             .await
         {
             Ok(()) => {}

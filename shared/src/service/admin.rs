@@ -4,7 +4,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::password::{HashError, Passwords};
 use crate::domain::{
-    valid_role, SessionCutoff, SessionSummary, User, Username, UsernameError, MAX_ROLE_LEN,
+    valid_role, PasswordReplacement, SessionCutoff, SessionSummary, User, Username, UsernameError,
+    MAX_ROLE_LEN,
 };
 use crate::error::StoreError;
 use crate::ports::{BreachedPasswords, Clock, SessionStore, UserStore};
@@ -167,7 +168,12 @@ pub async fn set_password(
         kept: None,
     };
     match users
-        .replace_password(&username, &user.password_hash, &new_hash, Some(&cutoff))
+        .replace_password(PasswordReplacement {
+            username: &username,
+            expected: &user.password_hash,
+            new_hash: &new_hash,
+            cutoff: Some(&cutoff),
+        })
         .await
     {
         Ok(()) => {}

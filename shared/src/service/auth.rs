@@ -142,7 +142,12 @@ impl AuthService {
         let result = match self.passwords.hash(password).await {
             Ok(new_hash) => self
                 .users
-                .replace_password(&user.username, &user.password_hash, &new_hash, None)
+                .replace_password(PasswordReplacement {
+                    username: &user.username,
+                    expected: &user.password_hash,
+                    new_hash: &new_hash,
+                    cutoff: None,
+                })
                 .await
                 .map_err(|e| Chain(&e).to_string()),
             Err(e) => Err(Chain(&e).to_string()),

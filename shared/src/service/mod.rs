@@ -20,7 +20,9 @@ use crate::crypto::device_token;
 use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
-use crate::domain::{RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY};
+use crate::domain::{
+    PasswordReplacement, RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY,
+};
 use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{BreachedPasswords, Clock, Reservation, SessionStore, ThrottleStore, UserStore};
 

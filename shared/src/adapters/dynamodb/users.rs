@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use crate::domain::{Session, SessionCutoff, User, Username};
+use crate::domain::{PasswordReplacement, Session, User, Username};
 use crate::error::StoreError;
 use crate::ports::UserStore;
 
@@ -101,13 +101,13 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn replace_password(
-        &self,
-        username: &Username,
-        expected: &str,
-        new_hash: &str,
-        cutoff: Option<&SessionCutoff>,
-    ) -> Result<(), StoreError> {
+    async fn replace_password(&self, change: PasswordReplacement<'_>) -> Result<(), StoreError> {
+        let PasswordReplacement {
+            username,
+            expected,
+            new_hash,
+            cutoff,
+        } = change;
         let mut set = vec!["password_hash = :new"];
         let mut values = HashMap::from([
             (":new".to_string(), s(new_hash)),
