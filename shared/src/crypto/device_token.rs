@@ -150,7 +150,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::crypto::keyring::tests::material;
+    use crate::crypto::keyring::tests::{key_set, material};
     use crate::ports::KeySet;
 
     fn ring(previous: bool) -> (KeyRing, Arc<StaticKeySource>) {
@@ -237,12 +237,7 @@ mod tests {
             2_000,
         );
         // `old` was signed by v2; a ring that holds v2 as previous accepts it.
-        let source = Arc::new(StaticKeySource::new(KeySet {
-            current: material("v3", 3),
-            previous: Some(material("v2", 2)),
-            pending: None,
-            next: None,
-        }));
+        let source = Arc::new(StaticKeySource::new(key_set(("v3", 3), Some(("v2", 2)))));
         let rotated = KeyRing::new(
             source.clone(),
             crate::domain::SigningAlg::Hs256,

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
-use crate::crypto::keyring::tests::material;
+use crate::crypto::keyring::tests::{key_set, material};
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings};
-use crate::ports::KeySet;
 
 struct Fixture {
     svc: Arc<AuthService>,
@@ -23,12 +22,7 @@ fn fixture_with(cfg: Config) -> Fixture {
     let cfg = Arc::new(cfg);
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FakeClock::new(T0));
-    let keys = Arc::new(StaticKeySource::new(KeySet {
-        current: material("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let keys = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     let ring = Arc::new(KeyRing::new(
         keys.clone(),
         crate::domain::SigningAlg::Hs256,
@@ -432,12 +426,7 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
     let f = fixture_with(cfg);
     f.add_user("alice", "pw").await;
     let before = f.login("alice", "pw").await.unwrap();
-    f.keys.set(KeySet {
-        current: material("v2", 2),
-        previous: Some(material("v1", 1)),
-        pending: None,
-        next: None,
-    });
+    f.keys.set(key_set(("v2", 2), Some(("v1", 1))));
     let after = f.svc.refresh(&before.refresh_token).await.unwrap();
     let verifier = AccessTokenVerifier::new(&TokenSettings::from(f.cfg.as_ref()), f.clock.clone());
     verifier

@@ -3,6 +3,16 @@ use crate::adapters::memory::{FakeClock, StaticKeySource};
 use crate::ports::{KeyMaterial, KeySet};
 use secrecy::ExposeSecret;
 
+/// A ring's versions: `current` (kid, key byte) and maybe `previous`; no rotation under way.
+pub fn key_set(current: (&str, u8), previous: Option<(&str, u8)>) -> KeySet {
+    KeySet {
+        current: material(current.0, current.1),
+        previous: previous.map(|(kid, byte)| material(kid, byte)),
+        pending: None,
+        next: None,
+    }
+}
+
 pub fn material(kid: &str, byte: u8) -> KeyMaterial {
     KeyMaterial {
         kid: kid.into(),
@@ -43,24 +53,14 @@ fn secret_json_is_parsed_and_short_keys_refused() {
 
 #[tokio::test]
 async fn caches_for_the_ttl_then_reloads() {
-    let source = Arc::new(StaticKeySource::new(KeySet {
-        current: material("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let source = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     let clock = Arc::new(FakeClock::new(1_000));
     let ring = ring(&source, &clock, 300);
     assert_eq!(ring.current().await.unwrap().kid, "v1");
     assert_eq!(ring.current().await.unwrap().kid, "v1");
     assert_eq!(source.loads(), 1);
 
-    source.set(KeySet {
-        current: material("v2", 2),
-        previous: Some(material("v1", 1)),
-        pending: None,
-        next: None,
-    });
+    source.set(key_set(("v2", 2), Some(("v1", 1))));
     clock.advance(299);
     assert_eq!(ring.current().await.unwrap().kid, "v1");
     clock.advance(1);
@@ -71,12 +71,7 @@ async fn caches_for_the_ttl_then_reloads() {
 
 #[tokio::test]
 async fn unknown_kids_reload_at_most_once_per_interval() {
-    let source = Arc::new(StaticKeySource::new(KeySet {
-        current: material("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let source = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     let clock = Arc::new(FakeClock::new(1_000));
     let ring = ring(&source, &clock, 300);
     for i in 0..100 {
@@ -93,12 +88,7 @@ async fn unknown_kids_reload_at_most_once_per_interval() {
     );
 
     // A genuinely new version is picked up on its first sighting after the interval.
-    source.set(KeySet {
-        current: material("v2", 2),
-        previous: Some(material("v1", 1)),
-        pending: None,
-        next: None,
-    });
+    source.set(key_set(("v2", 2), Some(("v1", 1))));
     clock.advance(UNKNOWN_KID_RELOAD_INTERVAL);
     assert!(ring.key_for("v2").await.unwrap().is_some());
     assert_eq!(source.loads(), 3);
@@ -106,12 +96,7 @@ async fn unknown_kids_reload_at_most_once_per_interval() {
 
 #[tokio::test]
 async fn keeps_serving_cached_keys_while_the_source_is_down() {
-    let source = Arc::new(StaticKeySource::new(KeySet {
-        current: material("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let source = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     let clock = Arc::new(FakeClock::new(1_000));
     let ring = ring(&source, &clock, 60);
     ring.current().await.unwrap();
@@ -123,12 +108,7 @@ async fn keeps_serving_cached_keys_while_the_source_is_down() {
 
 #[tokio::test]
 async fn with_no_key_at_all_a_failed_source_is_an_error() {
-    let source = Arc::new(StaticKeySource::new(KeySet {
-        current: material("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let source = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     source.fail(true);
     let ring = ring(&source, &Arc::new(FakeClock::new(0)), 60);
     assert!(ring.current().await.is_err());
