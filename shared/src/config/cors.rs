@@ -1,6 +1,6 @@
 //! `CORS_ALLOW_ORIGIN`: the browser origins besides the API's own that may call it.
 
-use super::{ConfigError, Env};
+use super::{is_loopback, ConfigError, Env};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cors {
@@ -14,14 +14,6 @@ impl Cors {
             allow_origins: parse_origins(env.get("CORS_ALLOW_ORIGIN"))?,
         })
     }
-}
-
-pub(super) fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `CORS_ALLOW_ORIGIN`: empty, or comma-separated origins exactly as browsers send them in

@@ -15,6 +15,7 @@ mod signup;
 mod tables;
 mod tokens;
 mod trust_store;
+mod url;
 
 pub use authorizer::{AuthorizerRevocation, AuthorizerSettings, RevocationFailMode};
 pub use cookies::{CookiePolicy, CookieSameSite};
@@ -26,6 +27,7 @@ pub use signup::Signup;
 pub use tables::Tables;
 pub use tokens::Tokens;
 pub use trust_store::TrustStore;
+pub use url::{is_loopback, trusted_base_url};
 
 pub use crate::domain::SigningAlg;
 

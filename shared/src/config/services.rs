@@ -1,7 +1,6 @@
 //! Outside services the functions call: the Pwned Passwords range API.
 
-use super::cors::is_loopback;
-use super::{ConfigError, Env};
+use super::{trusted_base_url, ConfigError, Env};
 
 pub fn pwned_passwords_url(env: &Env) -> Result<Option<String>, ConfigError> {
     parse_service_url(env.get("PWNED_PASSWORDS_URL"))
@@ -20,21 +19,7 @@ fn parse_service_url(value: Option<String>) -> Result<Option<String>, ConfigErro
                 .into(),
         value: value.clone(),
     };
-    let (secure, rest) = match value.strip_prefix("https://") {
-        Some(rest) => (true, rest),
-        None => (false, value.strip_prefix("http://").ok_or_else(error)?),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => &authority[..i],
-        _ => authority,
-    };
-    let ok_chars = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~/:[]%".contains(&b))
-    };
-    if host.is_empty() || !ok_chars(rest) || (!secure && !is_loopback(host)) {
-        return Err(error());
-    }
-    Ok(Some(value.trim_end_matches('/').to_string()))
+    trusted_base_url(&value)
+        .map(|url| Some(url.to_string()))
+        .ok_or_else(error)
 }

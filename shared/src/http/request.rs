@@ -192,10 +192,7 @@ fn is_own_origin(req: &Request, origin: &str) -> bool {
     if origin.strip_prefix("https://") == Some(host) {
         return true;
     }
-    let loopback = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .any(|l| host == *l || host.strip_prefix(l).is_some_and(|p| p.starts_with(':')));
-    loopback && origin.strip_prefix("http://") == Some(host)
+    crate::config::is_loopback(host) && origin.strip_prefix("http://") == Some(host)
 }
 
 /// A new password: any non-empty string the body limit lets through; its length is the

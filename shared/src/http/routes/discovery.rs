@@ -78,25 +78,9 @@ pub fn openid_configuration(cfg: &Config) -> Response<Body> {
 }
 
 /// The issuer as a base URL (no trailing `/`), if it is one a discovery client accepts:
-/// `https://` with a host and no query or fragment (`http://` only on loopback, `make dev`).
+/// `https://` (`http://` only on loopback, `make dev`), no query or fragment.
 pub fn issuer_url(issuer: &str) -> Option<&str> {
-    let rest = issuer
-        .strip_prefix("https://")
-        .or_else(|| issuer.strip_prefix("http://").filter(|r| loopback(r)))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    let clean = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        && !rest.contains(['?', '#', ' ']);
-    clean.then(|| issuer.trim_end_matches('/'))
-}
-
-fn loopback(rest: &str) -> bool {
-    ["localhost", "127.0.0.1", "[::1]"].iter().any(|l| {
-        rest.strip_prefix(l)
-            .is_some_and(|p| p.is_empty() || p.starts_with([':', '/']))
-    })
+    crate::config::trusted_base_url(issuer)
 }
 
 /// Public documents: cacheable by anyone for [`MAX_AGE_SECS`].
