@@ -276,8 +276,9 @@ impl AuthService {
             }
         };
         self.clear_failures(&key).await;
-        // The breach corpus last: only a caller who proved the current password asks it.
-        self.check_new_password(&caller.username, &new).await?;
+        // The breach corpus last (the policy ran first): only a caller who proved the current
+        // password asks it.
+        self.check_breach(&new).await?;
         let new_hash = self
             .passwords
             .hash(new)

@@ -133,6 +133,13 @@ impl AuthService {
             .map_err(AuthError::WeakPassword)
     }
 
+    /// [`password_rules::check_breach`] with this service's breach corpus.
+    async fn check_breach(&self, password: &SecretString) -> Result<(), AuthError> {
+        password_rules::check_breach(self.breaches.as_deref(), password)
+            .await
+            .map_err(AuthError::WeakPassword)
+    }
+
     pub fn keys(&self) -> &Arc<KeyRing> {
         &self.keys
     }

@@ -20,6 +20,16 @@ pub async fn check_new_password(
     password: &SecretString,
 ) -> Result<(), &'static str> {
     password_policy::check(username, password.expose_secret())?;
+    check_breach(breaches, password).await
+}
+
+/// The breach-corpus half of [`check_new_password`], for a caller that ran the policy
+/// already (a password change checks the policy first, the corpus only once the current
+/// password is verified).
+pub async fn check_breach(
+    breaches: Option<&dyn BreachedPasswords>,
+    password: &SecretString,
+) -> Result<(), &'static str> {
     let Some(breaches) = breaches else {
         return Ok(());
     };
