@@ -46,11 +46,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 600); do
-  grep -q "^ready on http://127.0.0.1:$api$" "$out" && break
-  kill -0 "$pgid" 2>/dev/null || { cat "$err" >&2; echo "browser-e2e: make dev exited early" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "^ready on" "$out" || { echo "browser-e2e: make dev not ready" >&2; exit 1; }
+dev_wait_ready "$api" "$out" "$err" "$pgid"
 .venv/bin/python scripts/browser-e2e.py "$api" "$app" "$other" "$err" || {
   echo "--- make dev stderr (tail)" >&2; tail -n 30 "$err" >&2; exit 1; }

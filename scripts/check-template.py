@@ -75,11 +75,16 @@ def main(path):
     problems += forwarder_scope(resources)
     problems += users_table_writes(resources)
 
+    return report(problems, "", f"{len(routes)} routes; stage and credential-route throttles, login ceiling, CORS variable, rotation SourceArn present; secret access per SigningAlg")
+
+
+def report(problems, prefix, ok):
+    """Prints each problem (or the one line saying what holds); the exit status."""
     for p in problems:
-        print(f"check-template: {p}")
+        print(f"check-template: {prefix}{p}")
     if problems:
         return 1
-    print(f"check-template: {len(routes)} routes; stage and credential-route throttles, login ceiling, CORS variable, rotation SourceArn present; secret access per SigningAlg")
+    print(f"check-template: {prefix}{ok}")
     return 0
 
 
@@ -345,12 +350,7 @@ def consumer(path):
                 for m, op in methods.items():
                     if m != "options" and not op.get("security"):
                         problems.append(f"{m.upper()} {path_} is not behind the authorizer")
-    for p in problems:
-        print(f"check-template: {path}: {p}")
-    if problems:
-        return 1
-    print(f"check-template: {path}: the imported authorizer guards every route and may be invoked")
-    return 0
+    return report(problems, f"{path}: ", "the imported authorizer guards every route and may be invoked")
 
 
 def consumer_jwt(path):
@@ -372,12 +372,7 @@ def consumer_jwt(path):
                     problems.append(f"{m.upper()} {path_} is not behind the JWT authorizer")
     if not apis:
         problems.append("no HTTP API")
-    for p in problems:
-        print(f"check-template: {path}: {p}")
-    if problems:
-        return 1
-    print(f"check-template: {path}: the JWT authorizer with the imported issuer guards every route")
-    return 0
+    return report(problems, f"{path}: ", "the JWT authorizer with the imported issuer guards every route")
 
 
 def openapi_in_step(template_path, openapi_path):
@@ -415,12 +410,7 @@ def openapi_in_step(template_path, openapi_path):
         for key in sorted(set(routes) & set(documented)):
             if routes[key] != documented[key]:
                 problems.append(f"{key}: protected in {name}: {routes[key]}, in {openapi_path}: {documented[key]}")
-    for p in problems:
-        print(f"check-template: {p}")
-    if problems:
-        return 1
-    print(f"check-template: {openapi_path}: the same {len(documented)} routes as the template and the dev server, protection alike")
-    return 0
+    return report(problems, "", f"{openapi_path}: the same {len(documented)} routes as the template and the dev server, protection alike")
 
 
 if __name__ == "__main__":

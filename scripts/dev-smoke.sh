@@ -20,12 +20,7 @@ fail() {
   kill -TERM -- "-$pgid" 2>/dev/null || true
   exit 1
 }
-for _ in $(seq 1 600); do
-  grep -q "^ready on http://127.0.0.1:$port$" "$out" && break
-  kill -0 "$pgid" 2>/dev/null || fail "make dev exited early"
-  sleep 0.2
-done
-grep -q "^ready on http://127.0.0.1:$port$" "$out" || fail "no 'ready on' line within 120 s"
+dev_wait_ready "$port" "$out" "$err" "$pgid" || fail "make dev not ready"
 # The build's progress is cargo's own, on screen (a first run compiles for a minute or more).
 grep -q "Finished \`dev\` profile" "$err" || fail "make dev hid cargo's output"
 for name in AWS_REGION AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER USERS_TABLE SESSIONS_TABLE SIGNING_SECRET_ID; do

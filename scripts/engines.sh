@@ -133,3 +133,18 @@ engines_stop() {
   done
   ENGINES_DDB_PID= ENGINES_MOTO_PID=
 }
+
+# Waits up to 120 s for `make dev` (process group PGID, stdout in OUT) to print its
+# "ready on http://127.0.0.1:PORT" line. Fails, with its stderr (ERR) shown, if it exits first
+# or never gets there.
+dev_wait_ready() {
+  local port=$1 out=$2 err=$3 pgid=$4
+  for _ in $(seq 1 600); do
+    grep -q "^ready on http://127.0.0.1:$port$" "$out" && return 0
+    kill -0 "$pgid" 2>/dev/null || { tail -n 30 "$err" >&2; engines_log "make dev exited early"; return 1; }
+    sleep 0.2
+  done
+  tail -n 30 "$err" >&2
+  engines_log "make dev printed no 'ready on' line within 120 s"
+  return 1
+}

@@ -18,11 +18,7 @@ setsid env PORT="$port" LOGIN_MAX_FAILURES=1000 make --no-print-directory dev >"
 pgid=$!
 cleanup() { kill -INT -- "-$pgid" 2>/dev/null || true; wait "$pgid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq 1 600); do
-  grep -q "^ready on http://127.0.0.1:$port$" "$out" && break
-  kill -0 "$pgid" 2>/dev/null || { cat "$err" >&2; echo "schemathesis: make dev exited early" >&2; exit 1; }
-  sleep 0.2
-done
+dev_wait_ready "$port" "$out" "$err" "$pgid"
 base="http://127.0.0.1:$port"
 access=$(curl -sf -H 'content-type: application/json' \
   -d '{"username":"demo","password":"demo-password-123"}' "$base/auth/login" |

@@ -27,15 +27,13 @@ use shared::service::authorizer::Authorizer;
 const ASYMMETRIC: [SigningAlg; 3] = [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa];
 
 fn user() -> User {
-    User {
-        user_id: "5f0c6d1e-1111-4222-8333-944455556666".into(),
-        username: Username::parse("alice").unwrap(),
-        password_hash: String::new(),
-        roles: vec!["admin".into()],
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    }
+    User::new(
+        "5f0c6d1e-1111-4222-8333-944455556666",
+        Username::parse("alice").unwrap(),
+        String::new(),
+        vec!["admin".into()],
+        0,
+    )
 }
 
 fn signing_key(alg: SigningAlg) -> (SigningKey, Vec<u8>) {

@@ -9,21 +9,14 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use shared::adapters::memory::{FakeClock, StaticKeySource};
+use shared::adapters::memory::{key_set, material, FakeClock, StaticKeySource};
 use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::crypto::tokens::{mint_access_token, TokenSettings};
 use shared::domain::{User, Username};
 use shared::http::authorizer_event::Unauthorized;
-use shared::ports::{Clock, KeyMaterial, KeySet, SystemClock};
+use shared::ports::{Clock, KeyMaterial, SystemClock};
 use shared::service::authorizer::Authorizer;
-
-fn key(kid: &str, byte: u8) -> KeyMaterial {
-    KeyMaterial {
-        kid: kid.into(),
-        secret: vec![byte; 32].into(),
-    }
-}
 
 struct Fixture {
     cfg: Config,
@@ -34,12 +27,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let cfg = Config::from_lookup(|_| None).unwrap();
-    let source = Arc::new(StaticKeySource::new(KeySet {
-        current: key("v1", 1),
-        previous: None,
-        pending: None,
-        next: None,
-    }));
+    let source = Arc::new(StaticKeySource::new(key_set(("v1", 1), None)));
     let clock = Arc::new(FakeClock::new(SystemClock.now()));
     let ring = Arc::new(KeyRing::new(
         source.clone(),
@@ -57,15 +45,13 @@ fn fixture() -> Fixture {
 }
 
 fn user() -> User {
-    User {
-        user_id: "5f0c6d1e-1111-4222-8333-944455556666".into(),
-        username: Username::parse("alice").unwrap(),
-        password_hash: String::new(),
-        roles: vec!["admin".into(), "reader".into()],
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    }
+    User::new(
+        "5f0c6d1e-1111-4222-8333-944455556666",
+        Username::parse("alice").unwrap(),
+        String::new(),
+        vec!["admin".into(), "reader".into()],
+        0,
+    )
 }
 
 impl Fixture {
@@ -83,7 +69,7 @@ impl Fixture {
     }
 
     fn token(&self) -> String {
-        self.token_with(&key("v1", 1))
+        self.token_with(&material("v1", 1))
     }
 
     fn claims(&self) -> Value {
@@ -243,31 +229,14 @@ async fn attack_suite_every_forgery_is_refused_in_every_flavour() {
     let refresh_token =
         "rt1.YWxpY2U.0123456789abcdef0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
+    let unsigned = |alg: &str| {
+        let header = json!({"alg": alg, "typ": "at+jwt", "kid": "v1"});
+        format!("{}.{}.", b64(&header), b64(&f.claims()))
+    };
     let cases: Vec<(&str, String)> = vec![
-        (
-            "alg none",
-            format!(
-                "{}.{}.",
-                b64(&json!({"alg": "none", "typ": "at+jwt", "kid": "v1"})),
-                b64(&f.claims())
-            ),
-        ),
-        (
-            "alg None",
-            format!(
-                "{}.{}.",
-                b64(&json!({"alg": "None", "typ": "at+jwt", "kid": "v1"})),
-                b64(&f.claims())
-            ),
-        ),
-        (
-            "alg NONE",
-            format!(
-                "{}.{}.",
-                b64(&json!({"alg": "NONE", "typ": "at+jwt", "kid": "v1"})),
-                b64(&f.claims())
-            ),
-        ),
+        ("alg none", unsigned("none")),
+        ("alg None", unsigned("None")),
+        ("alg NONE", unsigned("NONE")),
         (
             "wrong key",
             hand_signed(&good_header(), &f.claims(), &[2u8; 32]),
@@ -433,24 +402,14 @@ async fn leeway_is_thirty_seconds_at_most() {
 #[tokio::test]
 async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
     let f = fixture();
-    let old = f.token_with(&key("v1", 1));
-    f.source.set(KeySet {
-        current: key("v2", 2),
-        previous: Some(key("v1", 1)),
-        pending: None,
-        next: None,
-    });
+    let old = f.token_with(&material("v1", 1));
+    f.source.set(key_set(("v2", 2), Some(("v1", 1))));
     f.clock.advance(f.cfg.signing.cache_ttl);
-    let new = f.token_with(&key("v2", 2));
+    let new = f.token_with(&material("v2", 2));
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], true);
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);
 
-    f.source.set(KeySet {
-        current: key("v3", 3),
-        previous: Some(key("v2", 2)),
-        pending: None,
-        next: None,
-    });
+    f.source.set(key_set(("v3", 3), Some(("v2", 2))));
     f.clock.advance(f.cfg.signing.cache_ttl);
     assert_eq!(f.v2(&format!("Bearer {old}")).await["isAuthorized"], false);
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);
@@ -460,13 +419,8 @@ async fn tokens_of_the_previous_key_verify_until_it_rotates_out() {
 async fn a_new_kid_is_picked_up_before_the_cache_expires() {
     let f = fixture();
     f.v2(&format!("Bearer {}", f.token())).await;
-    f.source.set(KeySet {
-        current: key("v2", 2),
-        previous: Some(key("v1", 1)),
-        pending: None,
-        next: None,
-    });
-    let new = f.token_with(&key("v2", 2));
+    f.source.set(key_set(("v2", 2), Some(("v1", 1))));
+    let new = f.token_with(&material("v2", 2));
     assert_eq!(f.v2(&format!("Bearer {new}")).await["isAuthorized"], true);
 }
 

@@ -38,15 +38,13 @@ fn verifier() -> AccessTokenVerifier {
 }
 
 fn good_token() -> String {
-    let user = User {
-        user_id: "u1".into(),
-        username: Username::parse("alice").unwrap(),
-        password_hash: String::new(),
-        roles: vec!["r".into()],
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    };
+    let user = User::new(
+        "u1",
+        Username::parse("alice").unwrap(),
+        String::new(),
+        vec!["r".into()],
+        0,
+    );
     mint_access_token(
         &key(),
         &TokenSettings::from(&Config::from_lookup(|_| None).unwrap()),

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
+use shared::adapters::memory::{key_set, FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
 use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
 use shared::domain::{User, Username};
-use shared::ports::{KeyMaterial, KeySet, UserStore};
+use shared::ports::UserStore;
 use shared::service::{AuthService, LoginInput, Stores};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -27,15 +27,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FakeClock::new(1_700_000_000));
     let keys = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(KeySet {
-            current: KeyMaterial {
-                kid: "v1".into(),
-                secret: vec![1; 32].into(),
-            },
-            previous: None,
-            pending: None,
-            next: None,
-        })),
+        Arc::new(StaticKeySource::new(key_set(("v1", 1), None))),
         shared::config::SigningAlg::Hs256,
         clock.clone(),
         300,
@@ -44,13 +36,14 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
     for (name, disabled) in [("alice", false), ("dora", true)] {
         store
             .create_user(&User {
-                user_id: name.into(),
-                username: Username::parse(name).unwrap(),
-                password_hash: passwords.hash_blocking("the-password").unwrap(),
-                roles: vec![],
                 disabled,
-                created_at: 0,
-                sessions_cutoff: None,
+                ..User::new(
+                    name,
+                    Username::parse(name).unwrap(),
+                    passwords.hash_blocking("the-password").unwrap(),
+                    vec![],
+                    0,
+                )
             })
             .await
             .unwrap();

@@ -262,6 +262,18 @@ impl TestEnv {
         }
     }
 
+    /// Another "Lambda instance": its own service and caches over the same tables, secret and
+    /// clock.
+    pub fn another_instance(&self) -> App {
+        App::from_parts(
+            self.cfg.clone(),
+            self.app.dynamodb.clone(),
+            self.app.secrets.client().clone(),
+            self.clock.clone(),
+            Passwords::default(),
+        )
+    }
+
     /// The signing secret's AWSCURRENT version id and key bytes, read straight from the engine.
     pub async fn current_key(&self) -> (String, Vec<u8>) {
         let current = secret_at(&self.app, &self.cfg.signing.secret_id, "AWSCURRENT").await;
@@ -324,18 +336,17 @@ impl TestEnv {
     }
 
     pub async fn create_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
-        let user = User {
-            user_id: uuid::Uuid::new_v4().to_string(),
-            username: Username::parse(name).expect("valid test username"),
-            password_hash: Passwords::default()
-                .hash(password.into())
-                .await
-                .expect("hash"),
-            roles: roles.iter().map(|r| r.to_string()).collect(),
-            disabled: false,
-            created_at: 0,
-            sessions_cutoff: None,
-        };
+        let hash = Passwords::default()
+            .hash(password.into())
+            .await
+            .expect("hash");
+        let user = User::new(
+            uuid::Uuid::new_v4().to_string(),
+            Username::parse(name).expect("valid test username"),
+            hash,
+            roles.iter().map(|r| r.to_string()).collect(),
+            0,
+        );
         self.app
             .store
             .create_user(&user)
@@ -375,6 +386,13 @@ impl TestEnv {
     pub async fn refresh_with_cookie(&self, token: &str) -> Value {
         let cookie = format!("refresh_token={token}");
         self.invoke(Endpoint::Refresh, refresh_event(None, &[&cookie]))
+            .await
+    }
+
+    /// `POST /auth/logout` with `{"refresh_token": token, "all_devices": true}`.
+    pub async fn logout_everywhere(&self, token: &str) -> Value {
+        let body = json!({"refresh_token": token, "all_devices": true}).to_string();
+        self.invoke(Endpoint::Logout, logout_event(Some(&body), &[]))
             .await
     }
 

@@ -53,14 +53,7 @@ async fn logs_carry_security_events_and_never_a_secret() {
     assert_eq!(status(&env.refresh_with_body(&t0).await), 401);
     // Another session, logged out everywhere.
     let t2 = env.login_token("alice", password).await;
-    env.invoke(
-        Endpoint::Logout,
-        logout_event(
-            Some(&json!({"refresh_token": t2, "all_devices": true}).to_string()),
-            &[],
-        ),
-    )
-    .await;
+    env.logout_everywhere(&t2).await;
     // The authorizer, both ways.
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
     for header in [

@@ -13,8 +13,8 @@ use crate::domain::{
 };
 use crate::error::{KeyError, StoreError};
 use crate::ports::{
-    Clock, KeySet, KeySource, PublicKeySource, Reservation, RevocationStore, SessionStore,
-    ThrottleStore, UserStore,
+    Clock, KeyMaterial, KeySet, KeySource, PublicKeySource, Reservation, RevocationStore,
+    SessionStore, ThrottleStore, UserStore,
 };
 
 #[derive(Default)]
@@ -252,6 +252,24 @@ impl RevocationStore for MemoryStore {
             sessions_cutoff: u.sessions_cutoff.clone(),
         });
         Ok((session, user))
+    }
+}
+
+/// A ring's versions: `current` (kid, key byte) and maybe `previous`; no rotation under way.
+pub fn key_set(current: (&str, u8), previous: Option<(&str, u8)>) -> KeySet {
+    KeySet {
+        current: material(current.0, current.1),
+        previous: previous.map(|(kid, byte)| material(kid, byte)),
+        pending: None,
+        next: None,
+    }
+}
+
+/// A 32-byte HS256 key, every byte `byte`, as version `kid`.
+pub fn material(kid: &str, byte: u8) -> KeyMaterial {
+    KeyMaterial {
+        kid: kid.into(),
+        secret: vec![byte; 32].into(),
     }
 }
 

@@ -177,19 +177,36 @@ fn cookie_settings_parse_and_unsafe_ones_are_refused() {
     assert_eq!(from(&[("COOKIE_DOMAIN", "")]).unwrap().cookies.domain, None);
 }
 
+/// Each number setting: its variable, the contract's default, and where it lands.
+type Field = fn(&Config) -> u64;
+const NUMBERS: [(&str, u64, Field); 6] = [
+    ("ACCESS_TOKEN_TTL", 900, |c| c.tokens.access_ttl),
+    ("REFRESH_TOKEN_TTL", 1_209_600, |c| c.sessions.refresh_ttl),
+    ("REUSE_GRACE_SECS", 10, |c| c.sessions.reuse_grace_secs),
+    ("SESSION_MAX_AGE", 2_592_000, |c| c.sessions.max_age),
+    ("MAX_SESSIONS_PER_USER", 20, |c| {
+        c.sessions.max_per_user as u64
+    }),
+    ("SECRET_CACHE_TTL", 300, |c| c.signing.cache_ttl),
+];
+
 #[test]
 fn defaults_match_the_contract() {
     let cfg = from(&[]).unwrap();
-    assert_eq!(cfg.tokens.access_ttl, 900);
-    assert_eq!(cfg.sessions.refresh_ttl, 1_209_600);
-    assert_eq!(cfg.sessions.reuse_grace_secs, 10);
-    assert_eq!(cfg.sessions.max_age, 2_592_000);
-    assert_eq!(cfg.sessions.max_per_user, 20);
-    assert_eq!(cfg.signing.cache_ttl, 300);
+    for (name, default, field) in NUMBERS {
+        assert_eq!(field(&cfg), default, "{name}");
+    }
+    assert_eq!(cfg.trust_store, TrustStore::Aws);
 }
 
 #[test]
 fn every_variable_overrides_its_default() {
+    for (name, default, field) in NUMBERS {
+        // Below the default and at least 1 (a valid value for every bound).
+        let value = (default / 2).max(1);
+        let cfg = from(&[(name, &value.to_string())]).unwrap();
+        assert_eq!(field(&cfg), value, "{name}");
+    }
     let cfg = from(&[
         ("USERS_TABLE", "u"),
         ("SESSIONS_TABLE", "s"),
@@ -199,12 +216,6 @@ fn every_variable_overrides_its_default() {
         ),
         ("TOKEN_ISSUER", "iss"),
         ("TOKEN_AUDIENCE", "aud"),
-        ("ACCESS_TOKEN_TTL", "60"),
-        ("REFRESH_TOKEN_TTL", "3600"),
-        ("REUSE_GRACE_SECS", "2"),
-        ("SESSION_MAX_AGE", "7200"),
-        ("MAX_SESSIONS_PER_USER", "3"),
-        ("SECRET_CACHE_TTL", "0"),
         ("TLS_TRUST_STORE", "system"),
     ])
     .unwrap();
@@ -213,17 +224,21 @@ fn every_variable_overrides_its_default() {
         ("u", "s")
     );
     assert_eq!(
+        cfg.signing.secret_id,
+        "arn:aws:secretsmanager:eu-west-1:1:secret:k"
+    );
+    assert_eq!(
         (cfg.tokens.issuer.as_str(), cfg.tokens.audience.as_str()),
         ("iss", "aud")
     );
-    assert_eq!(cfg.tokens.access_ttl, 60);
-    assert_eq!(cfg.sessions.refresh_ttl, 3600);
-    assert_eq!(cfg.sessions.reuse_grace_secs, 2);
-    assert_eq!(cfg.sessions.max_age, 7200);
-    assert_eq!(cfg.sessions.max_per_user, 3);
-    assert_eq!(cfg.signing.cache_ttl, 0);
     assert_eq!(cfg.trust_store, TrustStore::System);
-    assert_eq!(from(&[]).unwrap().trust_store, TrustStore::Aws);
+    assert_eq!(
+        from(&[("SECRET_CACHE_TTL", "0")])
+            .unwrap()
+            .signing
+            .cache_ttl,
+        0
+    );
 }
 
 #[test]

@@ -149,17 +149,14 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::adapters::memory::key_set;
     use crate::adapters::memory::{FakeClock, StaticKeySource};
-    use crate::crypto::keyring::tests::{key_set, material};
-    use crate::ports::KeySet;
 
     fn ring(previous: bool) -> (KeyRing, Arc<StaticKeySource>) {
-        let source = Arc::new(StaticKeySource::new(KeySet {
-            current: material("v2", 2),
-            previous: previous.then(|| material("v1", 1)),
-            pending: None,
-            next: None,
-        }));
+        let source = Arc::new(StaticKeySource::new(key_set(
+            ("v2", 2),
+            previous.then_some(("v1", 1)),
+        )));
         let ring = KeyRing::new(
             source.clone(),
             crate::domain::SigningAlg::Hs256,

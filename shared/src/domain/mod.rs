@@ -117,6 +117,27 @@ pub struct User {
     pub sessions_cutoff: Option<SessionCutoff>,
 }
 
+impl User {
+    /// A new, enabled user with no sessions cutoff yet.
+    pub fn new(
+        user_id: impl Into<String>,
+        username: Username,
+        password_hash: String,
+        roles: Vec<String>,
+        created_at: u64,
+    ) -> Self {
+        Self {
+            user_id: user_id.into(),
+            username,
+            password_hash,
+            roles,
+            disabled: false,
+            created_at,
+            sessions_cutoff: None,
+        }
+    }
+}
+
 /// Sessions begun before `at_ms` are revoked, except `kept` (the session a user changed their
 /// password from). Stored on the user, so one write revokes them all at once (the items are
 /// deleted too, but a session a racing login or refresh wrote meanwhile dies here).

@@ -61,15 +61,13 @@ impl AuthService {
             .await
             .map_err(AuthError::internal)?;
         let now = self.clock.now();
-        let user = User {
-            user_id: uuid::Uuid::new_v4().to_string(),
+        let user = User::new(
+            uuid::Uuid::new_v4().to_string(),
             username,
             password_hash,
-            roles: self.cfg.signup.default_roles.clone(),
-            disabled: false,
-            created_at: now,
-            sessions_cutoff: None,
-        };
+            self.cfg.signup.default_roles.clone(),
+            now,
+        );
         tracing::Span::current().record("user_id", user.user_id.as_str());
         let (session, token) = self.new_session(&user, input.device_id, started_ms, now);
         let mut issued = self.issue(&key, &user, &session, &token, now)?;

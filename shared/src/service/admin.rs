@@ -60,15 +60,13 @@ pub async fn create_user(
         return Err(AdminError::Role(bad.clone()));
     }
     let password_hash = passwords.hash(password).await?;
-    let user = User {
-        user_id: uuid::Uuid::new_v4().to_string(),
-        username: username.clone(),
+    let user = User::new(
+        uuid::Uuid::new_v4().to_string(),
+        username.clone(),
         password_hash,
         roles,
-        disabled: false,
-        created_at: clock.now(),
-        sessions_cutoff: None,
-    };
+        clock.now(),
+    );
     match users.create_user(&user).await {
         Ok(()) => Ok(user),
         Err(StoreError::Conflict) => Err(AdminError::Duplicate(username)),

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::adapters::memory::{key_set, material};
 use crate::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
-use crate::crypto::keyring::tests::{key_set, material};
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings};
 
 struct Fixture {
@@ -52,18 +52,17 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     async fn add_user(&self, name: &str, password: &str) -> User {
-        let user = User {
-            user_id: uuid::Uuid::new_v4().to_string(),
-            username: Username::parse(name).unwrap(),
-            password_hash: Passwords::with_params(8, 1, 1)
-                .unwrap()
-                .hash_blocking(password)
-                .unwrap(),
-            roles: vec!["reader".into()],
-            disabled: false,
-            created_at: T0,
-            sessions_cutoff: None,
-        };
+        let hash = Passwords::with_params(8, 1, 1)
+            .unwrap()
+            .hash_blocking(password)
+            .unwrap();
+        let user = User::new(
+            uuid::Uuid::new_v4().to_string(),
+            Username::parse(name).unwrap(),
+            hash,
+            vec!["reader".into()],
+            T0,
+        );
         self.store.create_user(&user).await.unwrap();
         user
     }
@@ -525,15 +524,13 @@ async fn a_user_whose_token_the_verifier_would_refuse_gets_no_session() {
 fn minted_tokens_stay_within_the_verifiers_limits() {
     let cfg = Config::from_lookup(|_| None).unwrap();
     let key = SigningKey::new(crate::domain::SigningAlg::Hs256, &material("v1", 1)).unwrap();
-    let mut user = User {
-        user_id: "u".into(),
-        username: Username::parse("alice").unwrap(),
-        password_hash: String::new(),
-        roles: Vec::new(),
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    };
+    let mut user = User::new(
+        "u",
+        Username::parse("alice").unwrap(),
+        String::new(),
+        Vec::new(),
+        0,
+    );
     // Grow the roles until minting refuses; every token it did hand out verifies.
     let verifier =
         AccessTokenVerifier::new(&TokenSettings::from(&cfg), Arc::new(FakeClock::new(T0)));

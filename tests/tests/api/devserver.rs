@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use hmac::Mac;
-use integration_tests::http_client::{post_json, request, with_bearer};
+use integration_tests::http_client::{post_json, request, with_bearer, Reply};
 use integration_tests::TestEnv;
 use serde_json::json;
 
@@ -44,6 +44,30 @@ async fn start_with_cache(
         let _ = stopped.await;
     }));
     (port, stop)
+}
+
+/// `POST /auth/login` as the demo user, JSON, with `headers` added (e.g. an `origin`).
+async fn demo_login(port: u16, headers: &[(&str, &str)]) -> Reply {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    request(
+        port,
+        "POST",
+        "/auth/login",
+        &all,
+        r#"{"username":"demo","password":"demo-password-123"}"#,
+    )
+    .await
+}
+
+/// A CORS preflight for a `POST` to `path` from `origin`.
+async fn preflight(port: u16, path: &str, origin: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut all = vec![
+        ("origin", origin),
+        ("access-control-request-method", "POST"),
+    ];
+    all.extend_from_slice(headers);
+    request(port, "OPTIONS", path, &all, "").await
 }
 
 fn cookie_attrs(set_cookie: &str) -> HashMap<String, String> {
@@ -444,14 +468,7 @@ async fn an_asymmetric_dev_server_serves_its_public_keys_and_verifies_with_them(
         .collect();
     assert_eq!(kids.len(), 2, "{}", jwks.body);
 
-    let login = request(
-        port,
-        "POST",
-        "/auth/login",
-        &[("content-type", "application/json")],
-        r#"{"username":"demo","password":"demo-password-123"}"#,
-    )
-    .await;
+    let login = demo_login(port, &[]).await;
     assert_eq!(login.status, 200, "{}", login.body);
     let access = login.json()["access_token"].as_str().unwrap().to_string();
     let header = jsonwebtoken::decode_header(&access).unwrap();
@@ -488,14 +505,7 @@ async fn with_session_checks_a_logout_reaches_the_access_token_within_the_cache_
     env.create_user("demo", "demo-password-123", &[]).await;
     let ttl = std::time::Duration::from_secs(1);
     let (port, _stop) = start_with_cache(&env, devserver::AuthorizerCache::new(ttl)).await;
-    let login = request(
-        port,
-        "POST",
-        "/auth/login",
-        &[("content-type", "application/json")],
-        r#"{"username":"demo","password":"demo-password-123"}"#,
-    )
-    .await;
+    let login = demo_login(port, &[]).await;
     let bearer = format!("Bearer {}", login.json()["access_token"].as_str().unwrap());
     let refresh = login.json()["refresh_token"].as_str().unwrap().to_string();
     let hello = request(port, "GET", "/hello", &[("authorization", &bearer)], "").await;
@@ -537,16 +547,11 @@ async fn the_dev_server_answers_cors_as_the_templates_api() {
     env.create_user("demo", "demo-password-123", &[]).await;
     let (port, _stop) = start(&env).await;
     for path in ["/auth/login", "/hello", "/no/such/route"] {
-        let pre = request(
+        let pre = preflight(
             port,
-            "OPTIONS",
             path,
-            &[
-                ("origin", app),
-                ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "content-type"),
-            ],
-            "",
+            app,
+            &[("access-control-request-headers", "content-type")],
         )
         .await;
         assert_eq!(pre.status, 204, "{path}");
@@ -562,29 +567,11 @@ async fn the_dev_server_answers_cors_as_the_templates_api() {
         );
         assert_eq!(pre.header("access-control-max-age"), Some("600"));
     }
-    let other = request(
-        port,
-        "OPTIONS",
-        "/auth/login",
-        &[
-            ("origin", "http://localhost:6000"),
-            ("access-control-request-method", "POST"),
-        ],
-        "",
-    )
-    .await;
+    let other = preflight(port, "/auth/login", "http://localhost:6000", &[]).await;
     assert_eq!(other.status, 204);
     assert_eq!(other.header("access-control-allow-origin"), None);
 
-    let json = [("content-type", "application/json"), ("origin", app)];
-    let login = request(
-        port,
-        "POST",
-        "/auth/login",
-        &json,
-        r#"{"username":"demo","password":"demo-password-123"}"#,
-    )
-    .await;
+    let login = demo_login(port, &[("origin", app)]).await;
     assert_eq!(login.status, 200, "{}", login.body);
     assert_eq!(login.header("access-control-allow-origin"), Some(app));
     assert_eq!(
@@ -594,18 +581,7 @@ async fn the_dev_server_answers_cors_as_the_templates_api() {
     let denied = request(port, "GET", "/hello", &[("origin", app)], "").await;
     assert_eq!(denied.status, 401);
     assert_eq!(denied.header("access-control-allow-origin"), Some(app));
-    let foreign = [
-        ("content-type", "application/json"),
-        ("origin", "http://localhost:6000"),
-    ];
-    let refused = request(
-        port,
-        "POST",
-        "/auth/login",
-        &foreign,
-        r#"{"username":"demo","password":"demo-password-123"}"#,
-    )
-    .await;
+    let refused = demo_login(port, &[("origin", "http://localhost:6000")]).await;
     assert_eq!(refused.status, 403, "the functions' own cross-site check");
     assert_eq!(refused.header("access-control-allow-origin"), None);
 }
@@ -614,17 +590,7 @@ async fn the_dev_server_answers_cors_as_the_templates_api() {
 async fn without_cors_origins_the_dev_server_answers_no_preflight() {
     let env = TestEnv::new().await;
     let (port, _stop) = start(&env).await;
-    let pre = request(
-        port,
-        "OPTIONS",
-        "/auth/login",
-        &[
-            ("origin", "http://localhost:5173"),
-            ("access-control-request-method", "POST"),
-        ],
-        "",
-    )
-    .await;
+    let pre = preflight(port, "/auth/login", "http://localhost:5173", &[]).await;
     assert_eq!(pre.status, 404);
     assert_eq!(pre.header("access-control-allow-origin"), None);
 }

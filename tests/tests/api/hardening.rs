@@ -88,6 +88,13 @@ async fn device_token_of(env: &TestEnv) -> String {
     token
 }
 
+/// Alice's login with `password` and `device` as the body's device token.
+async fn alice_with_device(env: &TestEnv, password: &str, device: &str) -> Value {
+    let body = json!({"username": "alice", "password": password, "device_token": device});
+    env.invoke(Endpoint::Login, login_event(&body.to_string()))
+        .await
+}
+
 async fn lock_out_alice(env: &TestEnv) {
     for _ in 0..env.cfg.lockout.max_failures {
         assert_eq!(status(&env.login("alice", "attacker-guess").await), 401);
@@ -101,14 +108,7 @@ async fn a_known_device_logs_in_while_the_username_is_locked_for_everyone_else()
     let device = device_token_of(&env).await;
     lock_out_alice(&env).await;
 
-    let in_body = env
-        .invoke(
-            Endpoint::Login,
-            login_event(
-                &json!({"username": "alice", "password": PW, "device_token": device}).to_string(),
-            ),
-        )
-        .await;
+    let in_body = alice_with_device(&env, PW, &device).await;
     assert_eq!(status(&in_body), 200, "{in_body}");
 
     let mut as_cookie = login_event(&alice_body(PW));
@@ -123,18 +123,11 @@ async fn a_known_device_logs_in_while_the_username_is_locked_for_everyone_else()
 async fn a_devices_own_failures_still_lock_that_device() {
     let env = env_with_alice().await;
     let device = device_token_of(&env).await;
-    let with_device = |password: &str| {
-        login_event(
-            &json!({"username": "alice", "password": password, "device_token": device}).to_string(),
-        )
-    };
     for _ in 0..env.cfg.lockout.max_failures {
-        assert_eq!(
-            status(&env.invoke(Endpoint::Login, with_device("nope-nope")).await),
-            401
-        );
+        let refused = alice_with_device(&env, "nope-nope", &device).await;
+        assert_eq!(status(&refused), 401);
     }
-    let locked = env.invoke(Endpoint::Login, with_device(PW)).await;
+    let locked = alice_with_device(&env, PW, &device).await;
     assert_eq!(status(&locked), 429, "{locked}");
 }
 
@@ -153,15 +146,7 @@ async fn device_tokens_of_another_user_or_forged_are_ignored() {
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
     for token in [mallorys.as_str(), tampered.as_str(), "dt1.x.y.z", ""] {
-        let resp = env
-            .invoke(
-                Endpoint::Login,
-                login_event(
-                    &json!({"username": "alice", "password": PW, "device_token": token})
-                        .to_string(),
-                ),
-            )
-            .await;
+        let resp = alice_with_device(&env, PW, token).await;
         assert_eq!(status(&resp), 429, "{token:.20}: {resp}");
     }
 }
@@ -172,14 +157,7 @@ async fn an_expired_device_token_is_ignored() {
     let device = device_token_of(&env).await;
     env.clock.advance(env.cfg.sessions.max_age + 1);
     lock_out_alice(&env).await;
-    let resp = env
-        .invoke(
-            Endpoint::Login,
-            login_event(
-                &json!({"username": "alice", "password": PW, "device_token": device}).to_string(),
-            ),
-        )
-        .await;
+    let resp = alice_with_device(&env, PW, &device).await;
     assert_eq!(status(&resp), 429, "{resp}");
 }
 
@@ -297,15 +275,7 @@ async fn logout_all_with_a_long_spent_token_revokes_only_its_own_session() {
     let other_device = env.login_token("alice", PW).await;
     env.clock.advance(env.cfg.sessions.reuse_grace_secs + 1);
 
-    let resp = env
-        .invoke(
-            Endpoint::Logout,
-            logout_event(
-                Some(&json!({"refresh_token": t0, "all_devices": true}).to_string()),
-                &[],
-            ),
-        )
-        .await;
+    let resp = env.logout_everywhere(&t0).await;
 
     assert_eq!(status(&resp), 204);
     assert_eq!(
@@ -322,15 +292,7 @@ async fn logout_all_with_the_predecessor_inside_the_grace_window_revokes_everyth
     let _t1 = refresh_token_of(&env.refresh_with_body(&t0).await);
     let other_device = env.login_token("alice", PW).await;
 
-    let resp = env
-        .invoke(
-            Endpoint::Logout,
-            logout_event(
-                Some(&json!({"refresh_token": t0, "all_devices": true}).to_string()),
-                &[],
-            ),
-        )
-        .await;
+    let resp = env.logout_everywhere(&t0).await;
 
     assert_eq!(status(&resp), 204);
     assert_eq!(status(&env.refresh_with_body(&other_device).await), 401);

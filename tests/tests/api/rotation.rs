@@ -1,7 +1,6 @@
 //! Signing-key rotation against moto: the four steps, retries, refusals, and tokens across
 //! rotations (old verifies, new verifies, a version rotated out twice is refused).
 
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use integration_tests::*;
@@ -41,6 +40,10 @@ async fn v2_allows(authorizer: &Authorizer, token: &str) -> bool {
     authorizer.handle_json(&event).await.unwrap()["isAuthorized"] == json!(true)
 }
 
+fn rotator(env: &TestEnv) -> Rotator {
+    Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+}
+
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
@@ -50,7 +53,7 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
     let env = TestEnv::new().await;
     let before = version_with(&env, "AWSCURRENT").await.unwrap();
 
-    let new = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+    let new = rotator(&env)
         .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
@@ -60,31 +63,13 @@ async fn a_full_rotation_moves_current_and_keeps_the_old_version_as_previous() {
         Some(new.as_str())
     );
     assert_eq!(version_with(&env, "AWSPREVIOUS").await, Some(before));
-    let value = env
-        .app
-        .secrets
-        .get_secret_value()
-        .secret_id(&env.cfg.signing.secret_id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::crypto::keyring::parse_signing_secret(
-            env.cfg.signing.alg,
-            value.secret_string().unwrap()
-        )
-        .unwrap()
-        .signing
-        .expose_secret()
-        .len(),
-        32
-    );
+    assert_eq!(env.current_key().await.1.len(), 32);
 }
 
 #[tokio::test]
 async fn retried_steps_are_idempotent() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
+    let rotator = rotator(&env);
     let id = &env.cfg.signing.secret_id;
     let token = uuid::Uuid::new_v4().to_string();
     rotator.run(id, &token, Step::Create).await.unwrap();
@@ -129,7 +114,7 @@ async fn retried_steps_are_idempotent() {
 #[tokio::test]
 async fn steps_that_do_not_match_the_secret_state_are_refused() {
     let env = TestEnv::new().await;
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
+    let rotator = rotator(&env);
     let id = &env.cfg.signing.secret_id;
     let unknown = uuid::Uuid::new_v4().to_string();
     for step in [Step::Set, Step::Test, Step::Finish] {
@@ -158,7 +143,7 @@ async fn steps_that_do_not_match_the_secret_state_are_refused() {
 async fn tokens_keep_working_across_rotations_until_rotated_out_twice() {
     let env = TestEnv::with_user("alice", "pw-123456").await;
     let authorizer = Authorizer::new(&env.cfg, env.app.keys.clone(), env.app.clock.clone());
-    let rotator = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg);
+    let rotator = rotator(&env);
     let login = body(&env.login("alice", "pw-123456").await);
     let old_access = login["access_token"].as_str().unwrap().to_string();
     let old_refresh = login["refresh_token"].as_str().unwrap().to_string();
@@ -238,7 +223,7 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
     let env = TestEnv::new().await;
     let user = env.create_user("alice", "pw-123456", &[]).await;
     let token_id = uuid::Uuid::new_v4().to_string();
-    Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+    rotator(&env)
         .run(&env.cfg.signing.secret_id, &token_id, Step::Create)
         .await
         .unwrap();
@@ -313,7 +298,7 @@ async fn asymmetric_rotation_publishes_each_key_before_it_signs_and_keeps_the_pr
     for alg in [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256] {
         let env = TestEnv::with(|cfg| cfg.signing.alg = alg).await;
         env.create_user("ana", "ana-password-1", &[]).await;
-        let rotator = || Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg).forced();
+        let rotator = || rotator(&env).forced();
         let access = || async {
             let login = env.login("ana", "ana-password-1").await;
             body(&login)["access_token"].as_str().unwrap().to_string()
@@ -386,7 +371,7 @@ async fn a_hurried_asymmetric_rotation_is_refused_and_writes_nothing() {
     let env = TestEnv::with(|cfg| cfg.signing.alg = shared::config::SigningAlg::Es256).await;
     let before = stages(&env).await;
     let published = env.published_jwks().await;
-    let err = Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+    let err = rotator(&env)
         .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap_err();
@@ -410,27 +395,15 @@ async fn the_first_rotation_replaces_a_placeholder_with_a_key_chain() {
         .await
         .unwrap();
     // Until then, a function starting up says what is wrong.
-    let fresh = shared::app::App::from_parts(
-        env.cfg.clone(),
-        env.app.dynamodb.clone(),
-        env.app.secrets.client().clone(),
-        env.clock.clone(),
-        shared::crypto::password::Passwords::default(),
-    );
+    let fresh = env.another_instance();
     let e = fresh.warm_up().await.unwrap_err();
     assert!(e.to_string().contains("RS256"), "{e}");
 
-    Rotator::for_cli(env.app.secrets.client().clone(), &env.cfg)
+    rotator(&env)
         .rotate_now(&env.cfg.signing.secret_id)
         .await
         .unwrap();
     assert_eq!(kids(&env.published_jwks().await).len(), 2);
-    let fresh = shared::app::App::from_parts(
-        env.cfg.clone(),
-        env.app.dynamodb.clone(),
-        env.app.secrets.client().clone(),
-        env.clock.clone(),
-        shared::crypto::password::Passwords::default(),
-    );
+    let fresh = env.another_instance();
     fresh.warm_up().await.unwrap();
 }

@@ -43,13 +43,7 @@ async fn concurrent_failures_are_all_counted() {
 async fn the_counter_is_shared_by_every_instance() {
     let env = TestEnv::with_user("alice", "pw-123456").await;
     // A second "Lambda instance": its own service over the same tables.
-    let other = shared::app::App::from_parts(
-        env.cfg.clone(),
-        env.app.dynamodb.clone(),
-        env.app.secrets.client().clone(),
-        env.clock.clone(),
-        shared::crypto::password::Passwords::default(),
-    );
+    let other = env.another_instance();
     for i in 0..env.cfg.lockout.max_failures {
         let svc = if i % 2 == 0 {
             &env.app.service

@@ -17,12 +17,12 @@ use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use shared::adapters::memory::{StaticJwks, StaticKeySource};
+use shared::adapters::memory::{key_set, material, StaticJwks, StaticKeySource};
 use shared::config::{Config, SigningAlg};
 use shared::crypto::keyring::{KeyRing, SigningKey};
 use shared::domain::{Claims, User, Username};
 use shared::http::authorizer_event::AuthorizerRequest;
-use shared::ports::{KeyMaterial, KeySet, SystemClock};
+use shared::ports::{KeyMaterial, SystemClock};
 use shared::service::authorizer::Authorizer;
 
 fn bench(c: &mut Criterion) {
@@ -30,20 +30,15 @@ fn bench(c: &mut Criterion) {
     // log line on the allowed path is paid for here as it would be in Lambda.
     shared::telemetry::init_with_writer(std::io::sink);
     let cfg = Config::from_lookup(|_| None).unwrap();
-    let material = KeyMaterial {
-        kid: "v1".into(),
-        secret: vec![7u8; 32].into(),
-    };
+    let material = material("v1", 7);
     let key = SigningKey::new(SigningAlg::Hs256, &material).unwrap();
-    let user = User {
-        user_id: "5f0c6d1e-1111-4222-8333-944455556666".into(),
-        username: Username::parse("alice").unwrap(),
-        password_hash: String::new(),
-        roles: vec!["admin".into(), "reader".into()],
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    };
+    let user = User::new(
+        "5f0c6d1e-1111-4222-8333-944455556666",
+        Username::parse("alice").unwrap(),
+        String::new(),
+        vec!["admin".into(), "reader".into()],
+        0,
+    );
     let now = shared::ports::Clock::now(&SystemClock);
     let (token, _) = shared::crypto::tokens::mint_access_token(
         &key,
@@ -59,12 +54,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let ring = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(KeySet {
-            current: material.clone(),
-            previous: None,
-            pending: None,
-            next: None,
-        })),
+        Arc::new(StaticKeySource::new(key_set(("v1", 7), None))),
         SigningAlg::Hs256,
         Arc::new(SystemClock),
         3600,

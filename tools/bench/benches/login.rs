@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::{Body, Request};
-use shared::adapters::memory::{FakeClock, MemoryStore, StaticKeySource};
+use shared::adapters::memory::{key_set, FakeClock, MemoryStore, StaticKeySource};
 use shared::config::Config;
 use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
 use shared::domain::{User, Username};
 use shared::http::handlers::{Api, Endpoint};
-use shared::ports::{KeyMaterial, KeySet, UserStore};
+use shared::ports::UserStore;
 use shared::service::{AuthService, Stores};
 
 fn bench(c: &mut Criterion) {
@@ -24,30 +24,20 @@ fn bench(c: &mut Criterion) {
     let passwords = Passwords::default();
     let hash = passwords.hash_blocking("demo-password-123").unwrap();
     let store = Arc::new(MemoryStore::new());
-    rt.block_on(store.create_user(&User {
-        user_id: "u1".into(),
-        username: Username::parse("demo").unwrap(),
-        password_hash: hash.clone(),
-        roles: vec!["demo".into()],
-        disabled: false,
-        created_at: 0,
-        sessions_cutoff: None,
-    }))
+    rt.block_on(store.create_user(&User::new(
+        "u1",
+        Username::parse("demo").unwrap(),
+        hash.clone(),
+        vec!["demo".into()],
+        0,
+    )))
     .unwrap();
     let mut cfg = Config::from_lookup(|_| None).unwrap();
     cfg.sessions.max_per_user = 1000;
     cfg.signup.enabled = true;
     let clock = Arc::new(FakeClock::new(1_800_000_000));
     let keys = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(KeySet {
-            current: KeyMaterial {
-                kid: "v1".into(),
-                secret: vec![5; 32].into(),
-            },
-            previous: None,
-            pending: None,
-            next: None,
-        })),
+        Arc::new(StaticKeySource::new(key_set(("v1", 5), None))),
         shared::config::SigningAlg::Hs256,
         clock.clone(),
         3600,

@@ -134,15 +134,13 @@ impl Rotator {
             ttl: 60,
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let probe = User {
-            user_id: PROBE_USER.into(),
-            username: Username::parse(PROBE_USER).map_err(test_failed)?,
-            password_hash: String::new(),
-            roles: Vec::new(),
-            disabled: false,
-            created_at: 0,
-            sessions_cutoff: None,
-        };
+        let probe = User::new(
+            PROBE_USER,
+            Username::parse(PROBE_USER).map_err(test_failed)?,
+            String::new(),
+            Vec::new(),
+            0,
+        );
         let (jwt, _) = mint_access_token(
             &key,
             &settings,

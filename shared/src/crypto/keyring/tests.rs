@@ -1,24 +1,7 @@
 use super::*;
-use crate::adapters::memory::{FakeClock, StaticKeySource};
+use crate::adapters::memory::{key_set, FakeClock, StaticKeySource};
 use crate::ports::{KeyMaterial, KeySet};
 use secrecy::ExposeSecret;
-
-/// A ring's versions: `current` (kid, key byte) and maybe `previous`; no rotation under way.
-pub fn key_set(current: (&str, u8), previous: Option<(&str, u8)>) -> KeySet {
-    KeySet {
-        current: material(current.0, current.1),
-        previous: previous.map(|(kid, byte)| material(kid, byte)),
-        pending: None,
-        next: None,
-    }
-}
-
-pub fn material(kid: &str, byte: u8) -> KeyMaterial {
-    KeyMaterial {
-        kid: kid.into(),
-        secret: vec![byte; 32].into(),
-    }
-}
 
 fn ring(source: &Arc<StaticKeySource>, clock: &Arc<FakeClock>, ttl: u64) -> KeyRing {
     KeyRing::new(source.clone(), SigningAlg::Hs256, clock.clone(), ttl)
