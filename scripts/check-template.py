@@ -16,7 +16,8 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 # Routes whose requests carry a password: each needs a RouteSettings throttle of its own.
-CREDENTIAL_ROUTES = {"POST /auth/login", "POST /auth/register", "POST /auth/password"}
+CREDENTIAL_ROUTES = {"POST /auth/login", "POST /auth/register", "POST /auth/password",
+                     "POST /auth/email", "POST /auth/password/reset", "POST /auth/password/forgot"}
 
 
 class NoManagedPolicies:
@@ -132,7 +133,7 @@ def authorizer_dynamodb(resources, checks):
     """The authorizer reaches DynamoDB only with AuthorizerRevocation session: BatchGetItem,
     limited to REVOCATION_ATTRIBUTES; and API Gateway caches its answers for the short TTL."""
     mode = "session" if checks else "off"
-    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
+    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True, "HasEmail": True,
                   "ChecksSessions": checks, "UseJwtAuthorizer": False}
     role = resolve(resources.get("AuthorizerFunctionRole", {}), conditions)
     problems = []
@@ -227,14 +228,17 @@ def forwarder_scope(resources):
 # may update a user may otherwise rewrite its roles or enable it.
 USER_WRITES = {
     "Login": {"username", "password_hash"},
-    "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session"},
+    "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "verify_token"},
+    "Register": {"username", "verify_token"},
+    "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
+                 "email_verified", "verify_token", "reset_token"},
 }
 
 
 def users_table_writes(resources):
     """Every UpdateItem on the users table is limited to the attributes that function writes
     (dynamodb:Attributes) and returns nothing beyond them (dynamodb:ReturnValues)."""
-    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
+    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True, "HasEmail": True,
                   "ChecksSessions": True, "UseJwtAuthorizer": False}
     problems = []
     users = {"Fn::GetAtt": ["UsersTable", "Arn"]}
@@ -272,7 +276,7 @@ def protected_routes(resources, jwt):
     authorizer with the stack's issuer and audience; every other protected route always behind
     the Lambda authorizer; API Gateway may invoke the hello function for GET /hello."""
     mode = "jwt" if jwt else "lambda"
-    conditions = {"IsAsymmetric": jwt, "HasCors": False, "HasLoginReservedConcurrency": True,
+    conditions = {"IsAsymmetric": jwt, "HasCors": False, "HasLoginReservedConcurrency": True, "HasEmail": True,
                   "ChecksSessions": False, "UseJwtAuthorizer": jwt}
     api = next((r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Api"), {})
     body = resolve(api, conditions).get("Properties", {}).get("Body", {})
@@ -300,7 +304,7 @@ def protected_routes(resources, jwt):
 
 def secret_access(resources, asymmetric):
     mode = "asymmetric" if asymmetric else "HS256"
-    conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True,
+    conditions = {"IsAsymmetric": asymmetric, "HasCors": False, "HasLoginReservedConcurrency": True, "HasEmail": True,
                   "ChecksSessions": False, "UseJwtAuthorizer": False}
     problems = []
     for fn, expected in SECRETS[asymmetric].items():

@@ -116,6 +116,7 @@ engines_start() {
     && engines_wait "moto" "$moto_port" "$ENGINES_MOTO_PID" || { engines_stop; return 1; }
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$moto_port"
   # Dummy credentials and a region: the local engines accept any, the SDK insists on some.
   export AWS_REGION="${AWS_REGION:-us-east-1}"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"

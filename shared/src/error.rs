@@ -33,6 +33,8 @@ impl fmt::Display for Chain<'_> {
 pub enum StoreError {
     #[error("item already exists")]
     Conflict,
+    #[error("the email address belongs to another user")]
+    EmailTaken,
     #[error("item not found")]
     NotFound,
     #[error("stored item is malformed: {0}")]
@@ -140,6 +142,11 @@ pub enum AuthError {
     SignupDisabled,
     #[error("username taken")]
     UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    /// A mailed token (verification, reset) that is unknown, expired, used or superseded.
+    #[error("invalid mailed token")]
+    InvalidEmailToken,
     /// Not one of the caller's live sessions (another user's included: no oracle).
     #[error("not found")]
     NotFound,
@@ -178,10 +185,12 @@ impl Eq for AuthError {}
 impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::InvalidRequest(_) | AuthError::WeakPassword(_) => 400,
+            AuthError::InvalidRequest(_)
+            | AuthError::WeakPassword(_)
+            | AuthError::InvalidEmailToken => 400,
             AuthError::SignupDisabled => 403,
             AuthError::NotFound => 404,
-            AuthError::UsernameTaken => 409,
+            AuthError::UsernameTaken | AuthError::EmailTaken => 409,
             AuthError::UnsupportedMediaType => 415,
             AuthError::InvalidCredentials | AuthError::InvalidGrant | AuthError::InvalidToken => {
                 401
@@ -200,6 +209,8 @@ impl AuthError {
             AuthError::WeakPassword(_) => "weak_password",
             AuthError::SignupDisabled => "signup_disabled",
             AuthError::UsernameTaken => "username_taken",
+            AuthError::EmailTaken => "email_taken",
+            AuthError::InvalidEmailToken => "invalid_token",
             AuthError::NotFound => "not_found",
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
@@ -225,6 +236,10 @@ impl AuthError {
             AuthError::WeakPassword(why) => why,
             AuthError::SignupDisabled => "Sign-up is disabled on this service.",
             AuthError::UsernameTaken => "This username is already taken.",
+            AuthError::EmailTaken => "This email address belongs to another account.",
+            AuthError::InvalidEmailToken => {
+                "The link is invalid, expired or already used; ask for a new one."
+            }
             AuthError::NotFound => "No such session.",
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::TooManyAttempts { .. } => {

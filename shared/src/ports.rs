@@ -6,8 +6,8 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    LockoutPolicy, PasswordReplacement, Session, SessionSummary, ThrottleKey, TokenHash, User,
-    Username,
+    Email, EmailToken, LockoutPolicy, PasswordReplacement, Session, SessionCutoff, SessionSummary,
+    ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -19,7 +19,8 @@ pub trait UserStore: Send + Sync {
     /// Fails with [`StoreError::NotFound`] for an unknown user.
     async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<(), StoreError>;
     /// A new user and its first session, both or neither (sign-up): [`StoreError::Conflict`]
-    /// if the username is taken, and then nothing is written.
+    /// if the username is taken, [`StoreError::EmailTaken`] if the user's address is another
+    /// user's, and then nothing is written.
     async fn create_user_with_session(
         &self,
         user: &User,
@@ -190,4 +191,74 @@ pub struct BreachCheckError(#[source] pub Box<dyn std::error::Error + Send + Syn
 pub trait BreachedPasswords: Send + Sync {
     /// How many times the password was seen in breaches (0: never).
     async fn times_seen(&self, password: &secrecy::SecretString) -> Result<u64, BreachCheckError>;
+}
+
+/// Addresses, the tokens mailed to them, and the per-address mail limit.
+#[async_trait]
+pub trait EmailStore: Send + Sync {
+    /// Who holds `email` (verified or not), if anyone.
+    async fn owner_of(&self, email: &Email) -> Result<Option<Username>, StoreError>;
+    /// Counts one more mail to `email` if fewer than `max` went to it in its current hour;
+    /// `false`, nothing counted, otherwise. Of any number of concurrent calls at most `max` a
+    /// window get `true`.
+    async fn reserve_mail(&self, email: &Email, now: u64, max: u32) -> Result<bool, StoreError>;
+    /// Stores `token` and makes it its user's one outstanding token of its kind, superseding any
+    /// earlier one; [`StoreError::NotFound`] if the user is gone (or is another user now).
+    async fn put_token(&self, token: &EmailToken) -> Result<(), StoreError>;
+    /// The token stored under `hash`, expired or not (the caller checks).
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<EmailToken>, StoreError>;
+    /// Spends a verify token in one transaction: the token's address becomes the user's,
+    /// verified, claimed for them, and `previous` released. [`StoreError::Conflict`] if it is
+    /// not the user's outstanding verify token (used, superseded); [`StoreError::EmailTaken`]
+    /// if another user holds the address.
+    async fn confirm_email(
+        &self,
+        token: &EmailToken,
+        previous: Option<&Email>,
+    ) -> Result<(), StoreError>;
+    /// Spends a reset token in one write: the new hash, the sessions cutoff, the address
+    /// verified, and no reset token outstanding any more. [`StoreError::Conflict`] if it is not
+    /// the user's outstanding reset token.
+    async fn reset_password(
+        &self,
+        token: &EmailToken,
+        new_hash: &str,
+        cutoff: &SessionCutoff,
+    ) -> Result<(), StoreError>;
+    /// Sets a user's address directly (`authctl user set-email`), claiming it and releasing
+    /// the old one; [`StoreError::EmailTaken`] if another user holds it.
+    async fn set_email(&self, user: &User, email: &Email, verified: bool)
+        -> Result<(), StoreError>;
+    /// Undoes a sign-up (its verification mail could not go out): the user, if still this
+    /// one, its session and its address claim.
+    async fn delete_registration(&self, user: &User, session_id: &str) -> Result<(), StoreError>;
+}
+
+/// One mail: plain text holding one link. `Debug` leaves out the text (it holds a token) and
+/// the address.
+pub struct Mail {
+    pub to: Email,
+    pub subject: String,
+    pub text: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a mail did not go out.
+#[derive(Debug, thiserror::Error)]
+#[error("the mail could not be sent")]
+pub struct MailError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where mail goes: Amazon SES in AWS, the dev server's outbox under `make dev`.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `mail` from `from`.
+    async fn send(&self, from: &str, mail: &Mail) -> Result<(), MailError>;
 }

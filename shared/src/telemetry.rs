@@ -146,6 +146,14 @@ pub enum Metric {
     BackingStoreUnavailable,
     /// The breached-password service did not answer; the password was let through.
     BreachCheckUnavailable,
+    /// A mail went out; the kind (`verify`, `reset`) becomes the `Kind` dimension.
+    MailSent(&'static str),
+    /// A mail could not be sent (the request still answered; see docs/operating.md).
+    MailFailed(&'static str),
+    /// A mail not sent: its address had its `EMAIL_MAX_PER_HOUR` already.
+    MailSuppressed(&'static str),
+    /// A `forgot` whose own work outlasted the response-time floor (its time could tell).
+    ForgotOverFloor,
 }
 
 impl Metric {
@@ -162,6 +170,10 @@ impl Metric {
             Metric::AuthorizerDenied(_) => "AuthorizerDenied",
             Metric::BackingStoreUnavailable => "BackingStoreUnavailable",
             Metric::BreachCheckUnavailable => "BreachCheckUnavailable",
+            Metric::MailSent(_) => "MailSent",
+            Metric::MailFailed(_) => "MailFailed",
+            Metric::MailSuppressed(_) => "MailSuppressed",
+            Metric::ForgotOverFloor => "ForgotOverFloor",
         }
     }
 }
@@ -180,6 +192,9 @@ pub fn count_by(metric: Metric, n: usize) {
     let name = metric.name();
     match metric {
         Metric::SessionRevoked(cause) => metrics::counter!(name, "Cause" => cause).increment(n),
+        Metric::MailSent(kind) | Metric::MailFailed(kind) | Metric::MailSuppressed(kind) => {
+            metrics::counter!(name, "Kind" => kind).increment(n)
+        }
         Metric::AuthorizerDenied(reason) => {
             metrics::counter!(name, "Reason" => reason).increment(n)
         }

@@ -106,3 +106,14 @@ pub async fn with_bearer(port: u16, method: &str, path: &str, token: &str) -> Re
     )
     .await
 }
+
+/// `GET url` (`http://127.0.0.1:PORT/path`) as JSON (moto's state API).
+pub async fn get_json(url: &str) -> Value {
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .expect("a loopback URL");
+    let (port, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let reply = request(port.parse().expect("a port"), "GET", path, &[], "").await;
+    assert_eq!(reply.status, 200, "{url}: {}", reply.body);
+    reply.json()
+}

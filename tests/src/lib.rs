@@ -43,6 +43,77 @@ pub async fn secret_at(
         .expect("the secret is readable")
 }
 
+/// The sender every test world mails from (an identity moto knows: [`ses_mailer`]).
+pub const MAIL_FROM: &str = "auth@example.com";
+/// The app the mailed links lead to in the tests.
+pub const APP_URL: &str = "http://localhost:5173";
+
+/// An SES v2 mailer against moto, with [`MAIL_FROM`] a verified identity there.
+pub async fn ses_mailer(sdk: &aws_config::SdkConfig) -> Arc<dyn shared::ports::Mailer> {
+    let client = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(sdk)
+            .endpoint_url(moto_url())
+            .build(),
+    );
+    // Already there from another test: fine.
+    let _ = client
+        .create_email_identity()
+        .email_identity(MAIL_FROM)
+        .send()
+        .await;
+    Arc::new(shared::adapters::ses::SesMailer::built(client))
+}
+
+/// moto's base URL (Secrets Manager, SES, EventBridge and SQS all answer there).
+pub fn moto_url() -> String {
+    std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect("run under scripts/with-engines.sh")
+}
+
+/// One mail as moto's SES kept it.
+#[derive(Clone, Debug)]
+pub struct SentMail {
+    pub subject: String,
+    pub text: String,
+}
+
+impl SentMail {
+    /// The token of the one link the mail holds (`…#token=TOKEN`).
+    pub fn token(&self) -> String {
+        let at = self.text.find("#token=").expect("a link with a token");
+        self.text[at + 7..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Every mail moto's SES sent to `to`, oldest first (moto's state API, over HTTP).
+pub async fn mails_to(to: &str) -> Vec<SentMail> {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let data: Value = http_client::get_json(&url).await;
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t == to))
+        })
+        .map(|m| SentMail {
+            subject: m["subject"].as_str().unwrap_or_default().to_string(),
+            text: m["body"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// A fresh address no other test uses.
+pub fn fresh_email(name: &str) -> String {
+    format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
 /// The repository root (for `events/`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -213,6 +284,8 @@ impl TestEnv {
         cfg.tables.sessions = format!("sessions-{id}");
         cfg.signing.secret_id = format!("signing-{id}");
         cfg.signing.public_keys_secret_id = format!("public-keys-{id}");
+        cfg.email.from = Some(MAIL_FROM.into());
+        cfg.email.app_url = Some(APP_URL.into());
         change(&mut cfg);
         let sdk = shared::aws::sdk_config(Default::default()).await;
         let sdk = match timeouts {
@@ -253,6 +326,7 @@ impl TestEnv {
             secrets,
             clock.clone(),
             Passwords::default(),
+            Some(ses_mailer(&sdk).await),
         );
         TestEnv {
             app,
@@ -271,6 +345,7 @@ impl TestEnv {
             self.app.secrets.client().clone(),
             self.clock.clone(),
             Passwords::default(),
+            None,
         )
     }
 

@@ -1,6 +1,7 @@
 //! The self-service Lambda behind the authorizer (`GET|DELETE /auth/sessions`,
-//! `DELETE /auth/sessions/{session_id}`, `POST /auth/password`): a thin entry point over
-//! `shared`. It signs nothing, so it never reads the signing secret.
+//! `DELETE /auth/sessions/{session_id}`, `POST /auth/password`, `GET /auth/me`,
+//! `POST /auth/email`): a thin entry point over `shared`. It signs nothing, so it never reads
+//! the signing secret.
 
 // One thread: Lambda hands an environment one event at a time, so worker threads would only
 // add start-up work (argon2 still runs on tokio's blocking pool).

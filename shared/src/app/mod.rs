@@ -7,13 +7,14 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::secrets_manager::{
     SecretsClient, SecretsManagerKeySource, SecretsManagerPublicKeys,
 };
+use crate::adapters::ses::SesMailer;
 use crate::config::{AuthorizerRevocation, Config};
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
 use crate::error::{Chain, KeyError};
 use crate::http::handlers::{Api, Endpoint};
 use crate::http::runtime::handle_logged_with;
-use crate::ports::{Clock, RevocationStore, SystemClock};
+use crate::ports::{Clock, Mailer, RevocationStore, SystemClock};
 use crate::service::authorizer::Authorizer;
 use crate::service::AuthService;
 
@@ -174,12 +175,33 @@ impl App {
     }
 
     pub fn with_sdk_config(cfg: Config, sdk: &aws_config::SdkConfig, passwords: Passwords) -> App {
+        // SES only with EMAIL_FROM set (its client is built on the first mail).
+        let mailer = cfg
+            .email
+            .enabled()
+            .then(|| Arc::new(SesMailer::new(sdk)) as Arc<dyn Mailer>);
+        Self::with_mailer(cfg, sdk, passwords, mailer)
+    }
+
+    /// As [`App::from_config`], mail going to `mailer` (the dev server's outbox).
+    pub fn from_config_with_mailer(cfg: Config, mailer: Arc<dyn Mailer>) -> App {
+        let sdk = crate::aws::lambda_sdk_config(cfg.trust_store);
+        Self::with_mailer(cfg, &sdk, Passwords::default(), Some(mailer))
+    }
+
+    fn with_mailer(
+        cfg: Config,
+        sdk: &aws_config::SdkConfig,
+        passwords: Passwords,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> App {
         Self::wire(
             cfg,
             aws_sdk_dynamodb::Client::new(sdk),
             SecretsClient::new(sdk),
             Arc::new(SystemClock),
             passwords,
+            mailer,
         )
     }
 
@@ -191,6 +213,7 @@ impl App {
         secrets: aws_sdk_secretsmanager::Client,
         clock: Arc<dyn Clock>,
         passwords: Passwords,
+        mailer: Option<Arc<dyn Mailer>>,
     ) -> App {
         Self::wire(
             cfg,
@@ -198,6 +221,7 @@ impl App {
             SecretsClient::built(secrets),
             clock,
             passwords,
+            mailer,
         )
     }
 
@@ -207,6 +231,7 @@ impl App {
         secrets: SecretsClient,
         clock: Arc<dyn Clock>,
         passwords: Passwords,
+        mailer: Option<Arc<dyn Mailer>>,
     ) -> App {
         let cfg = Arc::new(cfg);
         let store = Arc::new(DynamoStore::new(
@@ -224,6 +249,9 @@ impl App {
         );
         if let Some(breaches) = breach_check(&cfg) {
             service = service.with_breach_check(breaches);
+        }
+        if let Some(mailer) = mailer {
+            service = service.with_mailer(mailer);
         }
         let service = Arc::new(service);
         App {

@@ -28,6 +28,8 @@ pub const FORWARDED: &[&str] = &[
     "user_disabled",
     "user_enabled",
     "key_rotated",
+    "password_reset",
+    "email_changed",
 ];
 
 /// The fields copied into an event's detail; nothing else of a log line travels (log lines

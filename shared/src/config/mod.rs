@@ -6,6 +6,7 @@
 mod authorizer;
 mod cookies;
 mod cors;
+mod email;
 mod env;
 mod lockout;
 mod services;
@@ -20,6 +21,7 @@ mod url;
 pub use authorizer::{AuthorizerRevocation, AuthorizerSettings, RevocationFailMode};
 pub use cookies::{CookiePolicy, CookieSameSite};
 pub use cors::Cors;
+pub use email::{EmailSettings, FORGOT_FLOOR_MS};
 pub use env::Env;
 pub use sessions::Sessions;
 pub use signing::Signing;
@@ -65,6 +67,8 @@ pub struct Config {
     pub lockout: crate::domain::LockoutPolicy,
     /// `SIGNUP_ENABLED`, `SIGNUP_DEFAULT_ROLES`.
     pub signup: Signup,
+    /// `EMAIL_FROM`, `APP_URL`, `EMAIL_TOKEN_TTL`, `EMAIL_MAX_PER_HOUR`, `SIGNUP_REQUIRE_EMAIL`.
+    pub email: EmailSettings,
     /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
     pub cookies: CookiePolicy,
     /// `CORS_ALLOW_ORIGIN`.
@@ -103,6 +107,7 @@ impl Config {
             sessions: Sessions::parse(&env)?,
             lockout: lockout::parse(&env)?,
             signup: Signup::parse(&env)?,
+            email: EmailSettings::parse(&env)?,
             cookies: CookiePolicy::parse(&env, &cors)?,
             cors,
             authorizer: AuthorizerSettings::parse(&env)?,

@@ -1,10 +1,14 @@
 //! Pure domain types: usernames, users, sessions, access-token claims, refresh tokens.
 
+mod email;
 pub mod password_policy;
 mod refresh_token;
 pub mod revocation;
 mod signing_alg;
 
+pub use email::{
+    email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
+};
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
 
@@ -115,6 +119,10 @@ pub struct User {
     /// Set by a password change or an administrator's set-password: every session begun
     /// before it is revoked, whatever its refresh token says.
     pub sessions_cutoff: Option<SessionCutoff>,
+    /// The user's address (unique across users), if any; a new one replaces it only once
+    /// verified.
+    pub email: Option<Email>,
+    pub email_verified: bool,
 }
 
 impl User {
@@ -134,6 +142,8 @@ impl User {
             disabled: false,
             created_at,
             sessions_cutoff: None,
+            email: None,
+            email_verified: false,
         }
     }
 }

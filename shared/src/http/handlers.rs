@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::service::AuthService;
 
 pub use super::routes::account::account;
+pub use super::routes::email::recovery;
 pub use super::routes::token::{login, logout, refresh, register};
 use crate::config::CookiePolicy;
 
@@ -47,6 +48,8 @@ pub enum Endpoint {
     Logout,
     Register,
     Account,
+    /// The public email routes: verify, forgot, reset.
+    Recovery,
 }
 
 impl Endpoint {
@@ -70,5 +73,6 @@ pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Bod
         Endpoint::Logout => logout(api.clone(), req).await,
         Endpoint::Register => register(api.clone(), req).await,
         Endpoint::Account => account(api.clone(), req).await,
+        Endpoint::Recovery => recovery(api.clone(), req).await,
     }
 }

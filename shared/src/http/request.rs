@@ -104,6 +104,21 @@ impl<'de> serde::Deserialize<'de> for StrictJson {
 }
 
 /// A required string field, non-empty and at most `max` bytes.
+/// The body's `name` as an email address: `None` if absent or null, 400 if malformed.
+pub(crate) fn email_field(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<crate::domain::Email>, AuthError> {
+    const WHY: &str = "email must be an address like name@example.com (at most 254 bytes).";
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => crate::domain::Email::parse(s)
+            .map(Some)
+            .map_err(|_| bad(WHY)),
+        Some(_) => Err(bad(WHY)),
+    }
+}
+
 pub(crate) fn required_string(
     body: &Map<String, Value>,
     name: &str,

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{AuthService, Issued};
 use crate::domain::revocation::{self, LiveSession, LiveUser};
 use crate::domain::{
-    password_policy, PasswordReplacement, SessionCutoff, SessionSummary, ThrottleKey, User,
+    password_policy, Email, PasswordReplacement, SessionCutoff, SessionSummary, ThrottleKey, User,
     Username,
 };
 use crate::error::{AuthError, StoreError};
@@ -17,6 +17,8 @@ pub struct RegisterInput {
     pub username: String,
     pub password: SecretString,
     pub device_id: String,
+    /// Checked at the edge; mailed a verification link once the account exists.
+    pub email: Option<Email>,
 }
 
 /// The identity an access token carried, as the authorizer passed it on.
@@ -53,6 +55,12 @@ impl AuthService {
                 "username must be 1-128 bytes of a-z 0-9 . _ @ + - (case-insensitive), with a letter or digit.",
             )
         })?;
+        if input.email.is_none() && self.cfg.email.required_on_signup {
+            return Err(AuthError::InvalidRequest("email is required."));
+        }
+        if input.email.is_some() {
+            self.require_email()?;
+        }
         self.check_new_password(&username, &input.password).await?;
         let key = self.keys.current().await?;
         let password_hash = self
@@ -61,13 +69,16 @@ impl AuthService {
             .await
             .map_err(AuthError::internal)?;
         let now = self.clock.now();
-        let user = User::new(
-            uuid::Uuid::new_v4().to_string(),
-            username,
-            password_hash,
-            self.cfg.signup.default_roles.clone(),
-            now,
-        );
+        let user = User {
+            email: input.email,
+            ..User::new(
+                uuid::Uuid::new_v4().to_string(),
+                username,
+                password_hash,
+                self.cfg.signup.default_roles.clone(),
+                now,
+            )
+        };
         tracing::Span::current().record("user_id", user.user_id.as_str());
         let (session, token) = self.new_session(&user, input.device_id, started_ms, now);
         let mut issued = self.issue(&key, &user, &session, &token, now)?;
@@ -81,8 +92,18 @@ impl AuthService {
                 );
                 return Err(AuthError::UsernameTaken);
             }
+            Err(StoreError::EmailTaken) => {
+                tracing::info!(
+                    event = "register_failed",
+                    reason = "email_taken",
+                    "sign-up refused"
+                );
+                return Err(AuthError::EmailTaken);
+            }
             Err(e) => return Err(e.into()),
         }
+        self.mail_signup_verification(&user, &session.session_id)
+            .await?;
         crate::telemetry::count(crate::telemetry::Metric::Registration);
         tracing::info!(event = "user_registered", session_id = %session.session_id, "sign-up");
         issued.device_token = Some(self.device_token(&key, &user, None, started_ms, now));
@@ -124,6 +145,19 @@ impl AuthService {
             });
         let user = self.check_standing(caller, user, own)?;
         Ok((user, all))
+    }
+
+    /// The caller's user, if the caller's session stands (session and user in one read).
+    pub(super) async fn caller_user(&self, caller: &Caller) -> Result<User, AuthError> {
+        let (session, user) = self
+            .sessions
+            .load_for_refresh(&caller.username, &caller.session_id)
+            .await?;
+        let own = session
+            .as_ref()
+            .filter(|s| s.session_id == caller.session_id)
+            .map(LiveSession::from);
+        self.check_standing(caller, user, own)
     }
 
     /// [`revocation::check`] on the caller's session and user as read; the user if it stands.
@@ -228,52 +262,9 @@ impl AuthService {
         }
         // The caller's session and user first, in one read: a session that no longer stands
         // changes nothing, not even the failure counter.
-        let (session, user) = self
-            .sessions
-            .load_for_refresh(&caller.username, &caller.session_id)
+        let user = self.caller_user(caller).await?;
+        self.check_current_password(caller, &user, current, "password_change_failed")
             .await?;
-        let own = session
-            .as_ref()
-            .filter(|s| s.session_id == caller.session_id)
-            .map(LiveSession::from);
-        let user = self.check_standing(caller, user, own)?;
-        let now = self.clock.now();
-        let policy = self.cfg.lockout_policy();
-        let key = ThrottleKey {
-            username: caller.username.clone(),
-            device: None,
-        };
-        let reservation = self.throttle.reserve_attempt(&key, now, &policy).await?;
-        let failures = match reservation {
-            Reservation::Granted { failures } => failures,
-            Reservation::Refused { until } => {
-                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
-                crate::security_event!(
-                    info,
-                    "login_locked",
-                    user_id = Some(caller.user_id.as_str()),
-                    session_id = Some(caller.session_id.as_str()),
-                    "password change refused: locked"
-                );
-                return Err(AuthError::TooManyAttempts {
-                    retry_after: until.saturating_sub(now).max(1),
-                });
-            }
-        };
-        let verified = self
-            .passwords
-            .verify(current, Some(user.password_hash.clone()))
-            .await;
-        let user = match verified {
-            true => user,
-            false => {
-                tracing::info!(event = "password_change_failed", "wrong current password");
-                self.lock_if_due(&key, Some(&caller.user_id), failures, now)
-                    .await;
-                return Err(AuthError::InvalidCredentials);
-            }
-        };
-        self.clear_failures(&key).await;
         // The breach corpus last (the policy ran first): only a caller who proved the current
         // password asks it.
         self.check_breach(&new).await?;
@@ -318,6 +309,52 @@ impl AuthService {
         if let Err(e) = deleted {
             tracing::warn!(error = ?e, "could not delete the revoked sessions' items");
         }
+        Ok(())
+    }
+
+    /// The current password of a caller whose session stands, checked against the lockout as
+    /// a login is: at most `LOGIN_MAX_FAILURES` checked per window, a wrong one counted (and
+    /// logged as `failed_event`), a right one clearing the count.
+    pub(super) async fn check_current_password(
+        &self,
+        caller: &Caller,
+        user: &User,
+        current: SecretString,
+        failed_event: &'static str,
+    ) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let policy = self.cfg.lockout_policy();
+        let key = ThrottleKey {
+            username: caller.username.clone(),
+            device: None,
+        };
+        let failures = match self.throttle.reserve_attempt(&key, now, &policy).await? {
+            Reservation::Granted { failures } => failures,
+            Reservation::Refused { until } => {
+                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
+                crate::security_event!(
+                    info,
+                    "login_locked",
+                    user_id = Some(caller.user_id.as_str()),
+                    session_id = Some(caller.session_id.as_str()),
+                    "account call refused: locked"
+                );
+                return Err(AuthError::TooManyAttempts {
+                    retry_after: until.saturating_sub(now).max(1),
+                });
+            }
+        };
+        let verified = self
+            .passwords
+            .verify(current, Some(user.password_hash.clone()))
+            .await;
+        if !verified {
+            tracing::info!(event = failed_event, "wrong current password");
+            self.lock_if_due(&key, Some(&caller.user_id), failures, now)
+                .await;
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.clear_failures(&key).await;
         Ok(())
     }
 }

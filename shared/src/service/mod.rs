@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 mod auth;
 pub mod authorizer;
+pub mod email;
 pub mod password_rules;
 mod refresh;
 
@@ -24,7 +25,10 @@ use crate::domain::{
     PasswordReplacement, RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY,
 };
 use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
-use crate::ports::{BreachedPasswords, Clock, Reservation, SessionStore, ThrottleStore, UserStore};
+use crate::ports::{
+    BreachedPasswords, Clock, EmailStore, Mailer, Reservation, SessionStore, ThrottleStore,
+    UserStore,
+};
 
 /// What a successful login or refresh hands back.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,21 +80,28 @@ pub struct AuthService {
     passwords: Passwords,
     /// `PWNED_PASSWORDS_URL`: where new passwords are looked up; `None`, no breach check.
     breaches: Option<Arc<dyn BreachedPasswords>>,
+    emails: Arc<dyn EmailStore>,
+    /// Where mail goes (`None`: the email routes answer 503).
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
-/// The stores the service uses (one DynamoDB adapter implements all three).
+/// The stores the service uses (one DynamoDB adapter implements all four).
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub throttle: Arc<dyn ThrottleStore>,
+    pub emails: Arc<dyn EmailStore>,
 }
 
 impl Stores {
-    pub fn all_in<S: UserStore + SessionStore + ThrottleStore + 'static>(store: Arc<S>) -> Self {
+    pub fn all_in<S: UserStore + SessionStore + ThrottleStore + EmailStore + 'static>(
+        store: Arc<S>,
+    ) -> Self {
         Stores {
             users: store.clone(),
             sessions: store.clone(),
-            throttle: store,
+            throttle: store.clone(),
+            emails: store,
         }
     }
 }
@@ -113,7 +124,15 @@ impl AuthService {
             clock,
             passwords,
             breaches: None,
+            emails: stores.emails,
+            mailer: None,
         }
+    }
+
+    /// Sends mail through `mailer` (with `EMAIL_FROM` set; otherwise the email routes stay 503).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Checks every new password against `breaches` too (see [`password_rules`]).

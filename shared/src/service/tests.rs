@@ -573,6 +573,7 @@ fn register_input(name: &str, password: &str) -> RegisterInput {
         username: name.into(),
         password: password.into(),
         device_id: "laptop".into(),
+        email: None,
     }
 }
 

@@ -38,6 +38,7 @@ async fn start_with_cache(
         )),
         authorizer_cache,
         public_keys: env.cfg.signing.alg.is_asymmetric().then_some(verify_keys),
+        outbox: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(devserver::serve(listener, server, async {

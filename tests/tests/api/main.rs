@@ -5,6 +5,7 @@
 
 mod accounts;
 mod devserver;
+mod email;
 mod failures;
 mod hardening;
 mod hardening3;

@@ -83,7 +83,18 @@ async fn run() -> Result<(), DevError> {
             })?,
         Err(_) => default_ttl,
     };
-    let app = shared::app::App::from_config(cfg);
+    // Mail stays on this machine: the outbox, listed at /_dev/mail. A sender and the app the
+    // links lead to (this server's demo page) unless EMAIL_FROM / APP_URL say otherwise.
+    if cfg.email.from.is_none() {
+        cfg.email.from = Some("no-reply@example.com".into());
+    }
+    if std::env::var_os("APP_URL").is_none() {
+        cfg.email.app_url = Some(format!("http://localhost:{port}"));
+    }
+    let outbox = Arc::new(shared::adapters::outbox::Outbox::new(Arc::new(
+        shared::ports::SystemClock,
+    )));
+    let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone());
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
     shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
     match create_user(
@@ -123,6 +134,7 @@ async fn run() -> Result<(), DevError> {
     }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
     println!("# issuer (TOKEN_ISSUER): {}", app.cfg.tokens.issuer);
+    println!("# mail stays here: http://127.0.0.1:{port}/dev-mail (JSON: /_dev/mail)");
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
     if app.cfg.authorizer.revocation == shared::config::AuthorizerRevocation::Session {
         println!("# the authorizer checks each token's session in DynamoDB (AUTHORIZER_REVOCATION=session)");
@@ -146,6 +158,7 @@ async fn run() -> Result<(), DevError> {
         authorizer,
         authorizer_cache: devserver::AuthorizerCache::new(Duration::from_secs(cache_ttl)),
         public_keys: app.cfg.signing.alg.is_asymmetric().then_some(verify_keys),
+        outbox: Some(outbox),
     });
     println!("ready on http://127.0.0.1:{port}");
     serve(listener, server, shutdown_signal()).await;

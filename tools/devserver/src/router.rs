@@ -26,6 +26,11 @@ pub const ROUTE_KEYS: &[&str] = &[
     "GET /auth/sessions *",
     "DELETE /auth/sessions *",
     "DELETE /auth/sessions/{session_id} *",
+    "GET /auth/me *",
+    "POST /auth/email *",
+    "POST /auth/email/verify",
+    "POST /auth/password/forgot",
+    "POST /auth/password/reset",
     "GET /hello *",
     "GET /health",
     "GET /.well-known/openid-configuration",
@@ -42,8 +47,11 @@ impl Route {
             ("POST", "/auth/refresh") => Some(Route::Token(Endpoint::Refresh)),
             ("POST", "/auth/logout") => Some(Route::Token(Endpoint::Logout)),
             ("POST", "/auth/register") => Some(Route::Token(Endpoint::Register)),
-            ("GET" | "DELETE", "/auth/sessions") | ("POST", "/auth/password") => {
-                Some(Route::Token(Endpoint::Account))
+            ("GET" | "DELETE", "/auth/sessions")
+            | ("POST", "/auth/password" | "/auth/email")
+            | ("GET", "/auth/me") => Some(Route::Token(Endpoint::Account)),
+            ("POST", "/auth/email/verify" | "/auth/password/forgot" | "/auth/password/reset") => {
+                Some(Route::Token(Endpoint::Recovery))
             }
             ("DELETE", _) if session_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
             ("GET", "/hello") => Some(Route::Hello),

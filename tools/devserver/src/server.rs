@@ -32,6 +32,8 @@ pub struct DevServer {
     /// The verify-only key ring the discovery function serves in an asymmetric mode (the
     /// authorizer's too); `None` in HS256.
     pub public_keys: Option<Arc<shared::crypto::keyring::KeyRing>>,
+    /// Where the functions' mail goes (`GET /_dev/mail` lists it); `None`: mail is off.
+    pub outbox: Option<Arc<shared::adapters::outbox::Outbox>>,
 }
 
 impl DevServer {
@@ -50,6 +52,14 @@ impl DevServer {
     async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         if let Some(resp) = client_file(req.method(), req.uri().path()) {
             return resp;
+        }
+        if req.method() == Method::GET && req.uri().path() == "/_dev/mail" {
+            let messages = self
+                .outbox
+                .as_ref()
+                .map(|o| o.messages())
+                .unwrap_or_default();
+            return json_reply(&serde_json::json!({ "messages": messages }));
         }
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_string();
@@ -158,6 +168,20 @@ impl DevServer {
             }
         }
     }
+}
+
+/// 200 with a JSON body (the dev server's own `/_dev/…` routes).
+fn json_reply(value: &Value) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(value.to_string())));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 /// The access log line, `GET /hello 200 0.4ms`, formatted first and written to stderr in one

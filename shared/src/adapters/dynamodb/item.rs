@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{Session, SessionCutoff, SessionSummary, TokenHash, User, Username};
+use crate::domain::{Email, Session, SessionCutoff, SessionSummary, TokenHash, User, Username};
 use crate::error::StoreError;
 
 use super::{DynamoStore, Item, TTL_ATTRIBUTE};
@@ -90,6 +90,13 @@ pub(crate) fn user_to_item(user: &User) -> Item {
     if let Some(cut) = &user.sessions_cutoff {
         cutoff_attributes(&mut item, cut);
     }
+    if let Some(email) = &user.email {
+        item.insert("email".into(), s(email.as_str()));
+        item.insert(
+            "email_verified".into(),
+            AttributeValue::Bool(user.email_verified),
+        );
+    }
     item
 }
 
@@ -110,6 +117,13 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at").unwrap_or(0),
         sessions_cutoff: cutoff_of(item)?,
+        email: match item.get("email").and_then(|v| v.as_s().ok()) {
+            None => None,
+            Some(raw) => Some(
+                Email::parse(raw).map_err(|_| StoreError::Corrupt("email is not valid".into()))?,
+            ),
+        },
+        email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
     })
 }
 

@@ -7,6 +7,7 @@
 //!   are one Query away (logout-all, eviction, `authctl sessions list`), no scan, no GSI.
 //!   `ttl` (N, epoch seconds) is the TTL attribute; expiry is also checked on every read.
 
+mod email;
 mod item;
 mod revocation;
 mod sessions;

@@ -68,36 +68,29 @@ impl UserStore for DynamoStore {
                 .map(|p| TransactWriteItem::builder().put(p).build())
                 .map_err(StoreError::unavailable)
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(
+        let mut items = vec![
+            put(
                 &self.users_table,
                 user_to_item(user),
                 "attribute_not_exists(username)",
-            )?)
-            .transact_items(put(
+            )?,
+            put(
                 &self.sessions_table,
                 session_to_item(session),
                 "attribute_not_exists(session_id)",
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let conflict = e.as_service_error().is_some_and(|s| {
-                    s.is_transaction_canceled_exception()
-                        && transaction_reasons(s)
-                            .iter()
-                            .any(|code| code == "ConditionalCheckFailed")
-                });
-                if conflict {
-                    Err(StoreError::Conflict)
-                } else {
-                    Err(StoreError::unavailable(e))
-                }
-            }
+            )?,
+        ];
+        if let Some(email) = &user.email {
+            items.push(put(
+                &self.users_table,
+                super::email::claim_item(email, user),
+                "attribute_not_exists(username)",
+            )?);
+        }
+        match self.transact(items).await? {
+            None => Ok(()),
+            Some(2) => Err(StoreError::EmailTaken),
+            Some(_) => Err(StoreError::Conflict),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The account routes, behind the authorizer: `GET|DELETE /auth/sessions`,
-//! `DELETE /auth/sessions/{session_id}`, `POST /auth/password`. The caller is who the
+//! `DELETE /auth/sessions/{session_id}`, `POST /auth/password` (and `GET /auth/me`,
+//! `POST /auth/email`, whose handlers are in [`super::email`]). The caller is who the
 //! authorizer says it is, never anything in the body.
 
 use lambda_http::{Body, Request, Response};
@@ -30,6 +31,8 @@ pub async fn account(api: Api, req: Request) -> Response<Body> {
             Err(e) => Err(e),
         },
         ("DELETE", "/auth/sessions") => api.service.revoke_other_sessions(&caller).await.map(drop),
+        ("GET", "/auth/me") => return super::email::me(&api, &caller).await,
+        ("POST", "/auth/email") => return super::email::change_email(&api, &caller, &req).await,
         ("DELETE", _) => match session_id_param(&req) {
             Some(id) => api.service.revoke_own_session(&caller, &id).await,
             None => Err(AuthError::NotFound),

@@ -9,7 +9,7 @@ use crate::domain::{MAX_PASSWORD_BYTES, MAX_USERNAME_LEN};
 use crate::error::AuthError;
 use crate::http::handlers::Api;
 use crate::http::request::{
-    bad, check_cross_site, cookies, json_object, new_password, required_string,
+    bad, check_cross_site, cookies, email_field, json_object, new_password, required_string,
     MAX_COOKIE_HEADER_BYTES, MAX_DEVICE_ID_CHARS,
 };
 use crate::http::response::{
@@ -186,7 +186,7 @@ fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthErr
     }
 }
 
-/// `POST /auth/register`: `{"username", "password", "device_id"?}`.
+/// `POST /auth/register`: `{"username", "password", "device_id"?, "email"?}`.
 pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
     let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
     let username = username_field(&body)?;
@@ -195,6 +195,7 @@ pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
         username,
         password,
         device_id: device_id(&body, req)?,
+        email: email_field(&body, "email")?,
     })
 }
 

@@ -17,11 +17,14 @@ use crate::ports::{
     SessionStore, ThrottleStore, UserStore,
 };
 
+mod email;
+
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<HashMap<Username, User>>,
     sessions: Mutex<BTreeMap<(Username, String), Session>>,
     failures: Mutex<HashMap<ThrottleKey, FailureRecord>>,
+    email: Mutex<email::EmailState>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -82,6 +85,13 @@ impl UserStore for MemoryStore {
         let key = (session.username.clone(), session.session_id.clone());
         if users.contains_key(&user.username) || sessions.contains_key(&key) {
             return Err(StoreError::Conflict);
+        }
+        if let Some(email) = &user.email {
+            let mut state = lock(&self.email);
+            if state.claims.contains_key(email) {
+                return Err(StoreError::EmailTaken);
+            }
+            state.claims.insert(email.clone(), user.clone());
         }
         users.insert(user.username.clone(), user.clone());
         sessions.insert(key, session.clone());
