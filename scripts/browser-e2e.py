@@ -108,6 +108,54 @@ try:
     status = run("auth.fetch('/hello').then(r => done(r.status))")
     check(status in (401, 403), f"after logout the next call is refused ({status})")
 
+    # A way back in: sign up with an address, verify it and reset the password, every link
+    # taken from the dev server's mail page (/dev-mail), as a user would.
+    stamp = str(int(time.time() * 1000))
+    name, email, new_password = f"reset{stamp}", f"reset{stamp}@example.com", "a brand new passphrase 7"
+
+    def fill(**fields):
+        for k, v in fields.items():
+            driver.execute_script("document.getElementById(arguments[0]).value = arguments[1]", k, v)
+
+    def mailed_link(subject):
+        """The link of the newest mail to `email` with `subject`, from the /dev-mail page."""
+        driver.get(f"{api}/dev-mail")
+        def find(d):
+            items = [li for li in d.find_elements(By.CSS_SELECTOR, "li.mail")
+                     if email in li.text and subject in li.text]
+            return items[-1].find_element(By.TAG_NAME, "a") if items else False
+        return wait.until(find)
+
+    console_errors()  # drain: the refusals above are expected
+    page(f"{api}/")
+    fill(username=name, password="violet kettle orbit 42", email=email)
+    driver.find_element(By.ID, "register").click()
+    wait.until(lambda d: "verification link was mailed" in output())
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: output() == "logged out")
+    link = mailed_link("Confirm your email address")
+    check("/verify-email#token=" in link.get_attribute("href"), "the verification mail links to /verify-email#token=")
+    link.click()
+    wait.until(lambda d: output() == "email verified")
+    check("token=" not in driver.current_url, f"the token left the address bar ({driver.current_url})")
+    page(f"{api}/")
+    fill(email=email)
+    driver.find_element(By.ID, "forgot").click()
+    wait.until(lambda d: "reset link is on its way" in output())
+    link = mailed_link("Reset your password")
+    check("/reset-password#token=" in link.get_attribute("href"), "the reset mail links to /reset-password#token=")
+    link.click()
+    wait.until(lambda d: d.find_element(By.ID, "reset-form").is_displayed())
+    fill(**{"new-password": new_password})
+    driver.find_element(By.ID, "reset").click()
+    wait.until(lambda d: "password changed" in output())
+    fill(username=name, password=new_password)
+    driver.find_element(By.ID, "login").click()
+    wait.until(lambda d: output() == "logged in")
+    check(True, "a whole password reset through the demo page and /dev-mail; the new password logs in")
+    errors = console_errors()
+    check(errors == [], f"no console error on the recovery pages: {errors}")
+
     # A second origin, allowed by CORS_ALLOW_ORIGIN (another port of the same site).
     page(f"http://127.0.0.1:{app_port}/?api={api}")
     console_errors()

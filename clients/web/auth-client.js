@@ -185,6 +185,14 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
     return send(input, init, accessToken);
   }
 
+  /**
+   * Resolves for a 2xx (202 or 204: nothing to read), throws the API's error otherwise.
+   * @param {Response} resp
+   */
+  async function done(resp) {
+    if (!resp.ok) throw await AuthError.from(resp);
+  }
+
   /** @param {Response} resp */
   async function json(resp) {
     if (!resp.ok) throw await AuthError.from(resp);
@@ -207,10 +215,10 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
       ),
 
     /**
-     * Self sign-up (201: signed in at once).
+     * Self sign-up (201: signed in at once). With `opts.email`, a verification link is mailed.
      * @param {string} username
      * @param {string} password
-     * @param {LoginOptions} [opts]
+     * @param {LoginOptions & { email?: string }} [opts]
      */
     register: async (username, password, opts = {}) =>
       signedIn(
@@ -218,8 +226,49 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
           username,
           password,
           ...(opts.deviceId ? { device_id: opts.deviceId } : {}),
+          ...(opts.email ? { email: opts.email } : {}),
         }),
       ),
+
+    /** The signed-in user's account (`GET /auth/me`). */
+    me: async () => json(await authFetch("/auth/me")),
+
+    /**
+     * Mails a verification link to a new address; it becomes the user's once verified.
+     * @param {string} email
+     * @param {string} currentPassword
+     */
+    changeEmail: async (email, currentPassword) =>
+      done(
+        await authFetch("/auth/email", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email, current_password: currentPassword }),
+        }),
+      ),
+
+    /**
+     * Asks for a password-reset link. Resolves alike whether or not the address is known.
+     * @param {string} email
+     */
+    forgotPassword: async (email) => done(await post("/auth/password/forgot", { email })),
+
+    /**
+     * Sets a new password with the token of a reset link (`#token=…` of its URL). Every
+     * session of the user ends, this page's access token included.
+     * @param {string} token
+     * @param {string} newPassword
+     */
+    resetPassword: async (token, newPassword) => {
+      await done(await post("/auth/password/reset", { token, new_password: newPassword }));
+      accessToken = null;
+    },
+
+    /**
+     * Verifies an address with the token of a verification link.
+     * @param {string} token
+     */
+    verifyEmail: async (token) => done(await post("/auth/email/verify", { token })),
 
     /**
      * Ends this session (or every session of the user) and forgets the access token, even if

@@ -189,3 +189,79 @@ test("the bearer token goes only to URLs under baseUrl", async () => {
   await local.fetch("/hello");
   assert.equal(seen[0].auth, "Bearer at-1");
 });
+
+/** A fake of the email routes: records each call and answers as the contract says. */
+function emailApi() {
+  const calls = [];
+  const json = (status, body) =>
+    new Response(body === undefined ? null : JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json" },
+    });
+  return {
+    calls,
+    fetch: async (url, init = {}) => {
+      const headers = new Headers(init.headers || {});
+      const body = init.body ? JSON.parse(init.body) : undefined;
+      calls.push({ url: String(url), method: init.method || "GET", body, auth: headers.get("authorization") });
+      if (url.endsWith("/auth/register")) {
+        return json(201, { access_token: "at-1", session_id: "s1", expires_in: 900 });
+      }
+      if (url.endsWith("/auth/refresh")) return json(401, { error: "invalid_grant" });
+      if (url.endsWith("/auth/me")) {
+        return headers.get("authorization") === "Bearer at-1"
+          ? json(200, { username: "ana", email: "ana@example.com", email_verified: false })
+          : json(401, { error: "invalid_token" });
+      }
+      if (url.endsWith("/auth/password/forgot") || url.endsWith("/auth/email")) return json(202, {});
+      if (url.endsWith("/auth/password/reset") || url.endsWith("/auth/email/verify")) {
+        return body.token === "good"
+          ? new Response(null, { status: 204 })
+          : json(400, { error: "invalid_token", error_description: "The link is invalid." });
+      }
+      return json(404, { error: "not_found" });
+    },
+  };
+}
+
+test("register sends the address; me() reads the profile with the access token", async () => {
+  const api = emailApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.register("ana", "a long passphrase", { email: "ana@example.com" });
+  assert.deepEqual(api.calls[0].body, { username: "ana", password: "a long passphrase", email: "ana@example.com" });
+  const me = await client.me();
+  assert.equal(me.email, "ana@example.com");
+  assert.equal(api.calls.at(-1).auth, "Bearer at-1");
+  await client.changeEmail("new@example.com", "a long passphrase");
+  assert.deepEqual(api.calls.at(-1).body, { email: "new@example.com", current_password: "a long passphrase" });
+  assert.equal(api.calls.at(-1).auth, "Bearer at-1");
+});
+
+test("forgot, reset and verify post the token in the body, never in a URL", async () => {
+  const api = emailApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.forgotPassword("ana@example.com");
+  await client.verifyEmail("good");
+  await client.resetPassword("good", "another passphrase");
+  assert.deepEqual(
+    api.calls.map((c) => [c.method, c.url]),
+    [
+      ["POST", "https://api.example/auth/password/forgot"],
+      ["POST", "https://api.example/auth/email/verify"],
+      ["POST", "https://api.example/auth/password/reset"],
+    ],
+  );
+  assert.deepEqual(api.calls[2].body, { token: "good", new_password: "another passphrase" });
+  for (const c of api.calls) assert.equal(c.auth, null, "no bearer on the public routes");
+  await assert.rejects(client.verifyEmail("used"), (e) => e instanceof AuthError && e.status === 400 && e.error === "invalid_token");
+  await assert.rejects(client.resetPassword("used", "x"), (e) => e.error === "invalid_token");
+});
+
+test("a reset forgets the access token this page held", async () => {
+  const api = emailApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.register("ana", "a long passphrase");
+  assert.equal(client.signedIn, true);
+  await client.resetPassword("good", "another passphrase");
+  assert.equal(client.signedIn, false);
+});

@@ -13,7 +13,29 @@ const run = (fn) => async () => {
 };
 const on = (id, fn) => document.getElementById(id).addEventListener("click", run(fn));
 on("login", async () => { await auth.login(field("username"), field("password")); return "logged in"; });
-on("register", async () => { await auth.register(field("username"), field("password")); return "signed up and logged in"; });
+on("register", async () => {
+  const email = field("email");
+  await auth.register(field("username"), field("password"), email ? { email } : {});
+  return email ? "signed up and logged in; a verification link was mailed" : "signed up and logged in";
+});
+on("forgot", async () => { await auth.forgotPassword(field("email")); return "if that address is known, a reset link is on its way"; });
+on("me", () => auth.me());
+// The mailed links: APP_URL/verify-email#token=… and APP_URL/reset-password#token=…. The
+// token is in the fragment (it never reaches a server log); it is taken out of the address bar
+// at once, so it stays out of the history too.
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+if (token) history.replaceState(null, "", location.pathname);
+if (token && location.pathname === "/verify-email") {
+  run(async () => { await auth.verifyEmail(token); return "email verified"; })();
+}
+if (token && location.pathname === "/reset-password") {
+  document.getElementById("reset-form").hidden = false;
+  on("reset", async () => {
+    await auth.resetPassword(token, field("new-password"));
+    document.getElementById("reset-form").hidden = true;
+    return "password changed; every session was logged out: log in with the new password";
+  });
+}
 on("logout", async () => { await auth.logout(); return "logged out"; });
 on("logout-all", async () => { await auth.logout({ allDevices: true }); return "logged out everywhere"; });
 on("hello", async () => {

@@ -196,6 +196,7 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
         "AWS_SECRET_ACCESS_KEY",
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_ENDPOINT_URL_SESV2",
     ]
     .iter()
     .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))

@@ -225,6 +225,39 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
     .await;
     logs.push_str(&log);
 
+    // A way back in: forgot, then reset with the mailed token (SES is moto's).
+    let address = fresh_email("carol");
+    shared::ports::EmailStore::set_email(
+        env.app.store.as_ref(),
+        &user,
+        &shared::domain::Email::parse(&address).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let mut mail_vars = vars.clone();
+    mail_vars.push(("EMAIL_FROM".into(), MAIL_FROM.into()));
+    mail_vars.push(("APP_URL".into(), APP_URL.into()));
+    let forgot = with_body(
+        load_event("password-forgot.json"),
+        Some(&json!({"email": address}).to_string()),
+    );
+    let (out, _, log) =
+        run_binary_logged(&built_binary("recovery"), &mail_vars, vec![forgot]).await;
+    logs.push_str(&log);
+    assert_eq!(status(answer(&out, 0)), 202);
+    let mailed = mails_to(&address).await;
+    assert_eq!(mailed.len(), 1, "the recovery binary mailed through SES");
+    let reset_token = mailed[0].token();
+    let new_password = "Reset-secret-pw-7 lantern";
+    let reset = with_body(
+        load_event("password-reset.json"),
+        Some(&json!({"token": reset_token, "new_password": new_password}).to_string()),
+    );
+    let (out, _, log) = run_binary_logged(&built_binary("recovery"), &mail_vars, vec![reset]).await;
+    logs.push_str(&log);
+    assert_eq!(status(answer(&out, 0)), 204, "{:?}", out);
+
     let mut authorize = load_event("authorizer-v2.json");
     authorize["headers"]["authorization"] = json!(format!("Bearer {access}"));
     let (out, _, log) =
@@ -287,6 +320,12 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
         access.clone(),
         access.rsplit('.').next().unwrap().to_string(),
         device.clone(),
+        address.clone(),
+        reset_token.clone(),
+        shared::domain::email_token_hash(&reset_token)
+            .unwrap()
+            .to_hex(),
+        new_password.to_string(),
     ];
     secrets.extend(key_fragments(alg, &old_key));
     secrets.extend(key_fragments(alg, &new_key));

@@ -29,6 +29,10 @@ pub enum AdminError {
     Concurrent(Username),
     #[error("weak password: {0}")]
     WeakPassword(&'static str),
+    #[error("invalid email: {0}")]
+    Email(#[from] crate::domain::EmailError),
+    #[error("the address belongs to another user")]
+    EmailTaken,
     #[error("user {0} has no session {1}")]
     UnknownSession(Username, String),
     #[error(transparent)]
@@ -97,6 +101,37 @@ pub async fn set_disabled(
         Err(StoreError::NotFound) => Err(AdminError::UnknownUser(username)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `authctl user set-email USERNAME EMAIL [--verified]`: sets the address at once (no mail),
+/// claiming it for the user and releasing their old one; the user's outstanding mailed tokens
+/// are void. Returns the user id.
+pub async fn set_email(
+    users: &dyn UserStore,
+    emails: &dyn crate::ports::EmailStore,
+    username: &str,
+    email: &str,
+    verified: bool,
+) -> Result<String, AdminError> {
+    let email = crate::domain::Email::parse(email)?;
+    let user = existing_user(users, username).await?;
+    match emails.set_email(&user, &email, verified).await {
+        Ok(()) => {}
+        Err(StoreError::EmailTaken) => return Err(AdminError::EmailTaken),
+        Err(StoreError::NotFound) => return Err(AdminError::UnknownUser(user.username)),
+        Err(e) => return Err(e.into()),
+    }
+    if user.email.as_ref() != Some(&email) {
+        crate::security_event!(
+            info,
+            "email_changed",
+            user_id = Some(user.user_id.as_str()),
+            session_id = None::<&str>,
+            by = "admin",
+            "email address set by an administrator"
+        );
+    }
+    Ok(user.user_id)
 }
 
 async fn existing_user(users: &dyn UserStore, username: &str) -> Result<User, AdminError> {

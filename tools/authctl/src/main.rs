@@ -72,6 +72,14 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's email address at once (no mail is sent); unverified unless --verified.
+    SetEmail {
+        username: String,
+        email: String,
+        /// Mark the address verified (the administrator vouches for it).
+        #[arg(long)]
+        verified: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -241,6 +249,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 revoked.0
             );
             publish(&app.cfg, "password_changed", Some((&username, &revoked.1))).await?;
+        }
+        Command::User(UserCommand::SetEmail {
+            username,
+            email,
+            verified,
+        }) => {
+            let user_id = admin::set_email(store, store, &username, &email, verified).await?;
+            println!(
+                "email set for {} ({})",
+                username.to_ascii_lowercase(),
+                if verified { "verified" } else { "unverified" }
+            );
+            publish(&app.cfg, "email_changed", Some((&username, &user_id))).await?;
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;

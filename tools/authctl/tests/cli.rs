@@ -473,3 +473,39 @@ async fn user_disable_and_enable_publish_security_events() {
     types.sort();
     assert_eq!(types, ["user_disabled", "user_enabled"]);
 }
+
+#[tokio::test]
+async fn set_email_claims_the_address_for_one_user_only() {
+    use shared::ports::{EmailStore, UserStore};
+    let env = env().await;
+    for name in ["dana", "eve"] {
+        let out = env.authctl(
+            &["user", "create", name, "--password-stdin"],
+            Some("a-good-password-1\n"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let addr = format!("Dana-{}@Example.com", uuid::Uuid::new_v4().simple());
+    let out = env.authctl(&["user", "set-email", "dana", &addr, "--verified"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("email set for dana (verified)"),
+        "{}",
+        stdout(&out)
+    );
+    let dana = shared::domain::Username::parse("dana").unwrap();
+    let user = env.app.store.get_user(&dana).await.unwrap().unwrap();
+    let email = shared::domain::Email::parse(&addr).unwrap();
+    assert_eq!(
+        (user.email.as_ref(), user.email_verified),
+        (Some(&email), true)
+    );
+    assert_eq!(env.app.store.owner_of(&email).await.unwrap(), Some(dana));
+
+    let taken = env.authctl(&["user", "set-email", "eve", &addr], None);
+    assert_one_line_error(&taken, "belongs to another user");
+    let bad = env.authctl(&["user", "set-email", "eve", "not-an-address"], None);
+    assert_one_line_error(&bad, "invalid email");
+    let nobody = env.authctl(&["user", "set-email", "zed", "zed@example.com"], None);
+    assert_one_line_error(&nobody, "no user named zed");
+}
