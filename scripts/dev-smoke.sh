@@ -83,6 +83,39 @@ python3 -c "import json,sys; s=json.load(open('$work/body'))['sessions']; sys.ex
 [ "$(code -H 'Content-Type: application/json' -d '{"username":"smoke-user","password":"amber lantern quietly 77"}' \
       -X POST "$base/auth/login")" = 200 ] || fail "login with the new password"
 
+# A way back in: the mail stays here (/_dev/mail); verify and reset with the mailed tokens.
+addr="smoke-mail@example.com"
+json='Content-Type: application/json'
+[ "$(code -H "$json" -d "{\"username\":\"smoke-mail\",\"password\":\"$new_password\",\"email\":\"$addr\"}" \
+      "$base/auth/register")" = 201 ] || fail "register with an email"
+mailer=$(field access_token)
+[ "$(code -H "$json" -d "{\"username\":\"smoke-mail2\",\"password\":\"$new_password\",\"email\":\"$addr\"}" \
+      "$base/auth/register")" = 409 ] || fail "a taken email must be 409"
+[ "$(field error)" = email_taken ] || fail "email_taken body"
+[ "$(code -H "Authorization: Bearer $mailer" "$base/auth/me")" = 200 ] || fail "GET /auth/me"
+[ "$(field email)" = "$addr" ] || fail "/auth/me email"
+[ "$(code "$base/auth/me")" = 401 ] || fail "/auth/me without a token"
+[ "$(code -H "Authorization: Bearer $mailer" -H "$json" -d '{"email":"smoke-new@example.com","current_password":"wrong-one-1"}' \
+      "$base/auth/email")" = 401 ] || fail "an address change with a wrong password must be 401"
+mail_token() { # the token of the newest mail to $1 whose subject has $2
+  curl -s "$base/_dev/mail" | python3 -c "import json,sys,re; m=[x for x in json.load(sys.stdin)['messages'] if x['to']=='$1' and '$2' in x['subject']]; print(re.search(r'#token=(\S+)', m[-1]['text']).group(1))"
+}
+[ "$(code "$base/_dev/mail")" = 200 ] || fail "GET /_dev/mail"
+verify=$(mail_token "$addr" Confirm) || fail "no verification mail in /_dev/mail"
+[ "$(code -H "$json" -d "{\"token\":\"$verify\"}" "$base/auth/email/verify")" = 204 ] || fail "verify the email"
+[ "$(code -H "$json" -d "{\"token\":\"$verify\"}" "$base/auth/email/verify")" = 400 ] || fail "a used token must be 400"
+[ "$(field error)" = invalid_token ] || fail "invalid_token body"
+[ "$(code -H "$json" -d '{"email":"nobody-here@example.com"}' "$base/auth/password/forgot")" = 202 ] || fail "forgot, unknown address"
+[ "$(code -H "$json" -d "{\"email\":\"$addr\"}" "$base/auth/password/forgot")" = 202 ] || fail "forgot"
+[ "$(code -H "$json" -d '{"email":"not an address"}' "$base/auth/password/forgot")" = 400 ] || fail "a malformed address must be 400"
+reset=$(mail_token "$addr" Reset) || fail "no reset mail in /_dev/mail"
+[ "$(code -H "$json" -d "{\"token\":\"$reset\",\"new_password\":\"short\"}" "$base/auth/password/reset")" = 400 ] || fail "a weak reset must be 400"
+[ "$(code -H "$json" -d "{\"token\":\"$reset\",\"new_password\":\"copper meadow whistle 8\"}" \
+      "$base/auth/password/reset")" = 204 ] || fail "reset the password"
+[ "$(code -H "$json" -d '{"username":"smoke-mail","password":"copper meadow whistle 8"}' "$base/auth/login")" = 200 ] \
+  || fail "login after the reset"
+curl -s "$base/dev-mail" | grep -q '/client/dev-mail.js' || fail "the /dev-mail page"
+
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
@@ -93,7 +126,9 @@ grep -q '^SESSION_ID' "$work/sessions" || fail "authctl output"
 # password nor its stored hash (the SDK's GetItem responses carry it at debug and trace).
 grep -q '"level":"DEBUG"' "$err" || fail "RUST_LOG=trace did not reach the server's log"
 grep -q 'demo-password-123' "$err" && fail "the demo password is in the server's log"
-grep -Eq 'violet kettle|amber lantern' "$err" && fail "a new password is in the server's log"
+grep -Eq 'violet kettle|amber lantern|copper meadow' "$err" && fail "a new password is in the server's log"
+grep -q "$addr" "$err" && fail "an email address is in the server's log"
+grep -Eq "$verify|$reset" "$err" && fail "a mailed token is in the server's log"
 grep -q 'argon2id' "$err" && fail "a password hash is in the server's log"
 
 # Ctrl-C: SIGINT to the whole foreground process group.
@@ -105,4 +140,4 @@ for url in "$base" $(grep -E '^AWS_ENDPOINT_URL' "$out" | cut -d= -f2); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done
 rm -rf "$work"
-echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change; authctl reached it; SIGINT stopped everything"
+echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset; authctl reached it; SIGINT stopped everything"

@@ -212,6 +212,17 @@ fn is_own_origin(req: &Request, origin: &str) -> bool {
 
 /// A new password: any non-empty string the body limit lets through; its length is the
 /// password policy's to judge (`weak_password`, with the rule), not a malformed request.
+/// The body's `current_password` (a password being proved, so only the length limit).
+pub(crate) fn current_password(body: &Map<String, Value>) -> Result<SecretString, AuthError> {
+    required_string(
+        body,
+        "current_password",
+        crate::domain::MAX_PASSWORD_BYTES,
+        "current_password must be a non-empty string of at most 1024 bytes.",
+    )
+    .map(SecretString::from)
+}
+
 pub(crate) fn new_password(
     body: &Map<String, Value>,
     name: &str,

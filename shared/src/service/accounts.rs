@@ -10,7 +10,7 @@ use crate::domain::{
     password_policy, Email, PasswordReplacement, SessionCutoff, SessionSummary, ThrottleKey, User,
     Username,
 };
-use crate::error::{AuthError, StoreError};
+use crate::error::{AuthError, Chain, StoreError};
 use crate::ports::Reservation;
 
 pub struct RegisterInput {
@@ -242,6 +242,29 @@ impl AuthService {
         Ok(others.len())
     }
 
+    /// After a password cutoff (which already refuses them): deletes the items of every session
+    /// of the user but `keep`, best effort, counted and logged under `cause`.
+    pub(super) async fn revoke_sessions_except(
+        &self,
+        username: &Username,
+        user_id: &str,
+        keep: Option<&str>,
+        cause: &'static str,
+    ) {
+        let caller = Caller {
+            user_id: user_id.to_string(),
+            username: username.clone(),
+            session_id: keep.unwrap_or_default().to_string(),
+        };
+        let deleted = match self.sessions.list_sessions(username).await {
+            Ok(all) => self.revoke_others(&caller, all, cause).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = deleted {
+            tracing::warn!(error = %Chain(&e), "could not delete the revoked sessions' items");
+        }
+    }
+
     /// `POST /auth/password`: the current password proves it is the user (a wrong one counts
     /// as a failed login), the new one must pass the policy. One conditional write replaces
     /// the hash and revokes every session begun before it except the caller's; the other
@@ -302,13 +325,13 @@ impl AuthService {
             session_id = Some(caller.session_id.as_str()),
             "password changed"
         );
-        let deleted = match self.sessions.list_sessions(&caller.username).await {
-            Ok(all) => self.revoke_others(caller, all, "password_change").await,
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = deleted {
-            tracing::warn!(error = ?e, "could not delete the revoked sessions' items");
-        }
+        self.revoke_sessions_except(
+            &caller.username,
+            &caller.user_id,
+            Some(&caller.session_id),
+            "password_change",
+        )
+        .await;
         Ok(())
     }
 

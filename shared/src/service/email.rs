@@ -207,14 +207,10 @@ impl AuthService {
     pub async fn verify_email(&self, raw: &str) -> Result<(), AuthError> {
         self.require_email()?;
         let (token, user) = self.live_token(raw, EmailTokenKind::Verify).await?;
-        match self.emails.confirm_email(&token, user.email.as_ref()).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict | StoreError::NotFound) => {
-                return Err(AuthError::InvalidEmailToken)
-            }
-            Err(StoreError::EmailTaken) => return Err(AuthError::EmailTaken),
-            Err(e) => return Err(e.into()),
-        }
+        self.emails
+            .confirm_email(&token, user.email.as_ref())
+            .await
+            .map_err(not_spent)?;
         if user.email.as_ref() != Some(&token.email) {
             crate::security_event!(
                 info,
@@ -284,13 +280,10 @@ impl AuthService {
             at_ms: self.clock.now_ms(),
             kept: None,
         };
-        match self.emails.reset_password(&token, &new_hash, &cutoff).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict | StoreError::NotFound) => {
-                return Err(AuthError::InvalidEmailToken)
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.emails
+            .reset_password(&token, &new_hash, &cutoff)
+            .await
+            .map_err(not_spent)?;
         crate::security_event!(
             info,
             "password_reset",
@@ -303,21 +296,19 @@ impl AuthService {
             device: None,
         })
         .await;
-        match self.sessions.list_sessions(&user.username).await {
-            Ok(all) => {
-                let ids: Vec<String> = all.into_iter().map(|s| s.session_id).collect();
-                match self.sessions.delete_sessions(&user.username, &ids).await {
-                    Ok(()) => super::record_revoked(&user.user_id, &ids, "password_reset"),
-                    Err(e) => {
-                        tracing::warn!(error = %Chain(&e), "could not delete the revoked sessions' items")
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %Chain(&e), "could not list the revoked sessions")
-            }
-        }
+        self.revoke_sessions_except(&user.username, &user.user_id, None, "password_reset")
+            .await;
         Ok(())
+    }
+}
+
+/// Why a token could not be spent: no longer the user's outstanding one (used, superseded),
+/// or its address taken meanwhile.
+fn not_spent(e: StoreError) -> AuthError {
+    match e {
+        StoreError::Conflict | StoreError::NotFound => AuthError::InvalidEmailToken,
+        StoreError::EmailTaken => AuthError::EmailTaken,
+        e => e.into(),
     }
 }
 

@@ -74,20 +74,31 @@ pub(super) fn claim_item(email: &Email, user: &User) -> Item {
 /// A claim may be (re)written by its owner only.
 const CLAIM_FREE: &str = "attribute_not_exists(username) OR owner_id = :uid";
 
+/// A transaction item's builder with its condition and the condition's values, if any (the
+/// three builders share no trait for it).
+macro_rules! conditioned {
+    ($builder:expr, $condition:expr, $values:expr) => {{
+        let mut b = $builder;
+        if let Some(c) = $condition {
+            b = b.condition_expression(c);
+            for (k, v) in $values {
+                b = b.expression_attribute_values(*k, v.clone());
+            }
+        }
+        b.build().map_err(StoreError::unavailable)?
+    }};
+}
+
+type Values<'a> = &'a [(&'a str, AttributeValue)];
+
 fn put(
     table: &str,
     item: Item,
     condition: Option<&str>,
-    values: &[(&str, AttributeValue)],
+    values: Values,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut b = Put::builder().table_name(table).set_item(Some(item));
-    if let Some(c) = condition {
-        b = b.condition_expression(c);
-        for (k, v) in values {
-            b = b.expression_attribute_values(*k, v.clone());
-        }
-    }
-    let p = b.build().map_err(StoreError::unavailable)?;
+    let builder = Put::builder().table_name(table).set_item(Some(item));
+    let p = conditioned!(builder, condition, values);
     Ok(TransactWriteItem::builder().put(p).build())
 }
 
@@ -95,16 +106,10 @@ fn delete(
     table: &str,
     key: Item,
     condition: Option<&str>,
-    values: &[(&str, AttributeValue)],
+    values: Values,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut b = Delete::builder().table_name(table).set_key(Some(key));
-    if let Some(c) = condition {
-        b = b.condition_expression(c);
-        for (k, v) in values {
-            b = b.expression_attribute_values(*k, v.clone());
-        }
-    }
-    let d = b.build().map_err(StoreError::unavailable)?;
+    let builder = Delete::builder().table_name(table).set_key(Some(key));
+    let d = conditioned!(builder, condition, values);
     Ok(TransactWriteItem::builder().delete(d).build())
 }
 
@@ -113,17 +118,13 @@ fn update(
     key: Item,
     expression: String,
     condition: &str,
-    values: Vec<(&str, AttributeValue)>,
+    values: Values,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut b = Update::builder()
+    let builder = Update::builder()
         .table_name(table)
         .set_key(Some(key))
-        .update_expression(expression)
-        .condition_expression(condition);
-    for (k, v) in values {
-        b = b.expression_attribute_values(k, v);
-    }
-    let u = b.build().map_err(StoreError::unavailable)?;
+        .update_expression(expression);
+    let u = conditioned!(builder, Some(condition), values);
     Ok(TransactWriteItem::builder().update(u).build())
 }
 
@@ -284,7 +285,7 @@ impl EmailStore for DynamoStore {
                     user_key(&token.username),
                     format!("SET {} = :h", pointer(token.kind)),
                     "user_id = :uid",
-                    vec![(":h", s(&token.hash.to_hex())), (":uid", s(&token.user_id))],
+                    &[(":h", s(&token.hash.to_hex())), (":uid", s(&token.user_id))],
                 )?,
             ])
             .await?;
@@ -323,7 +324,7 @@ impl EmailStore for DynamoStore {
                 user_key(&token.username),
                 "SET email = :e, email_verified = :t REMOVE verify_token, reset_token".into(),
                 "verify_token = :h AND user_id = :uid",
-                vec![
+                &[
                     (":e", s(token.email.as_str())),
                     (":t", AttributeValue::Bool(true)),
                     (":h", s(&token.hash.to_hex())),
@@ -366,7 +367,7 @@ impl EmailStore for DynamoStore {
                      REMOVE reset_token, kept_session"
                         .into(),
                     "reset_token = :h AND user_id = :uid AND email = :e",
-                    vec![
+                    &[
                         (":p", s(new_hash)),
                         (":cut", n(cutoff.at_ms)),
                         (":t", AttributeValue::Bool(true)),
@@ -397,7 +398,7 @@ impl EmailStore for DynamoStore {
                 user_key(&user.username),
                 "SET email = :e, email_verified = :v REMOVE verify_token, reset_token".into(),
                 "user_id = :uid",
-                vec![
+                &[
                     (":e", s(email.as_str())),
                     (":v", AttributeValue::Bool(verified)),
                     (":uid", uid.clone()),

@@ -6,11 +6,11 @@
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
-use crate::domain::{Username, MAX_PASSWORD_BYTES};
+use crate::domain::Username;
 use crate::error::{AuthError, Cause};
 use crate::http::handlers::Api;
 use crate::http::request::{
-    authorizer_text, bad, check_cross_site, json_object, new_password, required_string,
+    authorizer_text, bad, check_cross_site, current_password, json_object, new_password,
 };
 use crate::http::response::{error_response, no_content, sessions_response};
 use crate::service::accounts::Caller;
@@ -87,16 +87,11 @@ pub fn session_id_param(req: &Request) -> Option<String> {
 /// `POST /auth/password`: `{"current_password", "new_password"}`.
 pub fn parse_password_change(req: &Request) -> Result<(SecretString, SecretString), AuthError> {
     let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
-    let current = required_string(
-        &body,
-        "current_password",
-        MAX_PASSWORD_BYTES,
-        "current_password must be a non-empty string of at most 1024 bytes.",
-    )?;
+    let current = current_password(&body)?;
     let new = new_password(
         &body,
         "new_password",
         "new_password must be a non-empty string.",
     )?;
-    Ok((current.into(), new))
+    Ok((current, new))
 }

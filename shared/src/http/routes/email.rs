@@ -7,11 +7,12 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::domain::{rfc3339, Email, User, MAX_PASSWORD_BYTES};
+use crate::domain::{rfc3339, Email, User};
 use crate::error::AuthError;
 use crate::http::handlers::Api;
 use crate::http::request::{
-    bad, check_cross_site, email_field, json_object, new_password, required_string,
+    bad, check_cross_site, current_password, email_field, json_object, new_password,
+    required_string,
 };
 use crate::http::response::{error_response, json_response, no_content};
 use crate::service::accounts::Caller;
@@ -86,13 +87,7 @@ pub fn parse_email_change(req: &Request) -> Result<(Email, SecretString), AuthEr
     let email = email_field(&body, "email")?.ok_or(bad(
         "email must be an address like name@example.com (at most 254 bytes).",
     ))?;
-    let current = required_string(
-        &body,
-        "current_password",
-        MAX_PASSWORD_BYTES,
-        "current_password must be a non-empty string of at most 1024 bytes.",
-    )?;
-    Ok((email, current.into()))
+    Ok((email, current_password(&body)?))
 }
 
 /// `POST /auth/email` for the account function.
