@@ -152,3 +152,71 @@ async fn function_binaries_write_emf_counters_for_each_security_event() {
     assert_eq!(total(&docs, "AuthorizerAllowed", &[]), 1);
     assert_eq!(total(&docs, "AuthorizerDenied", &[("Reason", "token")]), 1);
 }
+
+#[tokio::test]
+async fn the_recovery_binary_counts_mails_sent_suppressed_and_failed() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("noa", "noa-password-1", &[]).await;
+    let address = fresh_email("noa");
+    shared::ports::EmailStore::set_email(
+        env.app.store.as_ref(),
+        &user,
+        &shared::domain::Email::parse(&address).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let forgot = || {
+        with_body(
+            load_event("password-forgot.json"),
+            Some(&json!({"email": address}).to_string()),
+        )
+    };
+    let mut vars = function_env(&env.cfg);
+    vars.extend([
+        ("APP_URL".to_string(), APP_URL.to_string()),
+        ("EMAIL_MAX_PER_HOUR".to_string(), "2".to_string()),
+    ]);
+    let mut sending = vars.clone();
+    sending.push(("EMAIL_FROM".into(), MAIL_FROM.into()));
+    let (_, _, logs) = run_binary_logged(
+        &built_binary("recovery"),
+        &sending,
+        vec![forgot(), forgot(), forgot()],
+    )
+    .await;
+    let docs = emf_documents(&logs);
+    assert_eq!(total(&docs, "MailSent", &[("Kind", "reset")]), 2);
+    assert_eq!(total(&docs, "MailSuppressed", &[("Kind", "reset")]), 1);
+    assert_eq!(mails_to(&address).await.len(), 2);
+
+    // A sender SES does not know: refused, counted, and forgot still answers 202.
+    let other = fresh_email("noa-other");
+    shared::ports::EmailStore::set_email(
+        env.app.store.as_ref(),
+        &user,
+        &shared::domain::Email::parse(&other).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let mut refused = vars.clone();
+    refused.push(("EMAIL_FROM".into(), "nobody@unverified.example".into()));
+    let event = with_body(
+        load_event("password-forgot.json"),
+        Some(&json!({"email": other}).to_string()),
+    );
+    let (out, _, logs) = run_binary_logged(&built_binary("recovery"), &refused, vec![event]).await;
+    let answer = match &out[0] {
+        Some(integration_tests::runtime_api::Outcome::Response(v)) => v.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(status(&answer), 202);
+    let docs = emf_documents(&logs);
+    assert_eq!(total(&docs, "MailFailed", &[("Kind", "reset")]), 1);
+    assert!(
+        logs.contains("MessageRejected"),
+        "SES's error code is in the log line"
+    );
+    assert!(!logs.contains(&other), "the address is not");
+}

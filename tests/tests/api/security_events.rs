@@ -129,3 +129,90 @@ fn identity_of_token(refresh_token: &str) -> String {
         .session_id
         .clone()
 }
+
+#[tokio::test]
+async fn a_reset_and_a_new_address_reach_the_bus_as_password_reset_and_email_changed() {
+    let env = TestEnv::new().await;
+    let user = env.create_user("uma", "uma-password-1", &[]).await;
+    let (old, new) = (fresh_email("uma"), fresh_email("uma-new"));
+    shared::ports::EmailStore::set_email(
+        env.app.store.as_ref(),
+        &user,
+        &shared::domain::Email::parse(&old).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let login = env.login("uma", "uma-password-1").await;
+    let who = identity_of(&login);
+    let caller = shared::service::accounts::Caller {
+        user_id: who["sub"].as_str().unwrap().into(),
+        username: user.username.clone(),
+        session_id: who["session_id"].as_str().unwrap().into(),
+    };
+    env.app
+        .service
+        .request_email_change(
+            &caller,
+            shared::domain::Email::parse(&new).unwrap(),
+            "uma-password-1".into(),
+        )
+        .await
+        .unwrap();
+    let verify = mails_to(&new).await[0].token();
+    let queue = integration_tests::event_queue::EventQueue::start().await;
+
+    let mut vars = function_env(&env.cfg);
+    vars.push(("EMAIL_FROM".into(), MAIL_FROM.into()));
+    vars.push(("APP_URL".into(), APP_URL.into()));
+    let post = |sample: &str, body: Value| with_body(load_event(sample), Some(&body.to_string()));
+    let (_, _, mut logs) = run_binary_logged(
+        &built_binary("recovery"),
+        &vars,
+        vec![
+            post("email-verify.json", json!({"token": verify})),
+            post("password-forgot.json", json!({"email": new})),
+        ],
+    )
+    .await;
+    let reset = mails_to(&new).await[1].token();
+    let (_, _, more) = run_binary_logged(
+        &built_binary("recovery"),
+        &vars,
+        vec![post(
+            "password-reset.json",
+            json!({"token": reset, "new_password": "a fresh passphrase 31"}),
+        )],
+    )
+    .await;
+    logs.push_str(&more);
+
+    let mut forwarder_env = function_env(&env.cfg);
+    forwarder_env.push(("SECURITY_EVENT_BUS".into(), queue.bus.clone()));
+    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), queue.moto.clone()));
+    let (out, _) = run_binary(
+        &built_binary("security-events"),
+        &forwarder_env,
+        vec![subscription_event(
+            "/aws/lambda/auth-RecoveryFunction-x",
+            &logs,
+        )],
+    )
+    .await;
+    assert!(matches!(&out[0], Some(Outcome::Response(_))), "{out:?}");
+    let received = queue.receive(3).await;
+    let types: Vec<&str> = received
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    for expected in ["email_changed", "password_reset", "session_revoked"] {
+        assert!(types.contains(&expected), "{expected} not in {types:?}");
+    }
+    for e in &received {
+        assert_eq!(e["detail"]["user_id"], user.user_id.as_str(), "{e}");
+        let text = e.to_string();
+        for secret in [&old, &new, &verify, &reset] {
+            assert!(!text.contains(secret.as_str()), "{text}");
+        }
+    }
+}
