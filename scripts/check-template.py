@@ -75,6 +75,8 @@ def main(path):
     problems += operating(resources)
     problems += forwarder_scope(resources)
     problems += users_table_writes(resources)
+    for mail in (False, True):
+        problems += mail_scope(resources, mail)
 
     return report(problems, "", f"{len(routes)} routes; stage and credential-route throttles, login ceiling, CORS variable, rotation SourceArn present; secret access per SigningAlg")
 
@@ -233,6 +235,36 @@ USER_WRITES = {
     "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
                  "email_verified", "verify_token", "reset_token"},
 }
+
+
+# The functions that mail: sign-up (verification), account (a new address), recovery (reset).
+MAILERS = {"Register", "Account", "Recovery"}
+
+
+def mail_scope(resources, mail):
+    """With mail on, exactly the mailing functions may call ses:SendEmail, each on the
+    EmailIdentity's ARN only; with mail off (HasEmail false), no function may."""
+    conditions = {"IsAsymmetric": False, "HasCors": False, "HasLoginReservedConcurrency": True,
+                  "ChecksSessions": True, "UseJwtAuthorizer": False, "HasEmail": mail}
+    identity = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailIdentity}"}
+    problems, senders = [], set()
+    for name, r in resources.items():
+        if r["Type"] != "AWS::IAM::Role":
+            continue
+        fn = name[: -len("FunctionRole")] if name.endswith("FunctionRole") else name
+        for policy in resolve(r, conditions)["Properties"].get("Policies", []):
+            for st in policy.get("PolicyDocument", {}).get("Statement", []):
+                actions = st.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                if not any(a.startswith("ses:") or a == "*" for a in actions):
+                    continue
+                senders.add(fn)
+                if set(actions) != {"ses:SendEmail"} or st.get("Resource") != identity:
+                    problems.append(f"{fn} may {actions} on {st.get('Resource')!r}, not only ses:SendEmail on the EmailIdentity")
+    expected = MAILERS if mail else set()
+    if senders != expected:
+        problems.append(f"with mail {'on' if mail else 'off'} the functions that may mail are {sorted(senders)}, expected {sorted(expected)}")
+    return problems
 
 
 def users_table_writes(resources):
