@@ -161,7 +161,7 @@ def authorizer_dynamodb(resources, checks):
 
 
 ALARMS = {"RefreshReuseAlarm", "LoginLockoutAlarm", "Api5xxRateAlarm", "LambdaErrorsAlarm",
-          "DynamoDbThrottleAlarm", "RotationFailedAlarm"}
+          "LambdaThrottlesAlarm", "DynamoDbThrottleAlarm", "RotationFailedAlarm", "MailFailedAlarm"}
 ACCESS_LOG_FIELDS = ("$context.requestId", "$context.routeKey", "$context.status",
                      "$context.responseLatency", "$context.identity.sourceIp", "$context.authorizer.sub")
 
@@ -199,6 +199,20 @@ def operating(resources):
             problems.append(f"no alarm {alarm}")
         elif "HasAlarmTopic" not in json_key(props.get("AlarmActions")):
             problems.append(f"{alarm} does not notify AlarmTopicArn")
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    for name, r in resources.items():
+        if r["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        stats = [m for m in r["Properties"].get("Metrics", []) if "MetricStat" in m]
+        # CloudWatch's hard limit: a metric-math alarm reads at most 10 metrics.
+        if len(stats) > 10:
+            problems.append(f"{name} reads {len(stats)} metrics; CloudWatch allows 10")
+        if name in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
+            watched = {json_key(d.get("Value")) for m in stats for d in m["MetricStat"]["Metric"].get("Dimensions", [])}
+            missing = sorted(f for f in functions if json_key({"Ref": f}) not in watched
+                             and f not in ("RotateSecretFunction", "SecurityEventsFunction"))
+            if missing:
+                problems.append(f"{name} does not watch {missing}")
     return problems
 
 

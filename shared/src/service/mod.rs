@@ -299,6 +299,4 @@ pub(crate) fn record_revoked(user_id: &str, session_ids: &[String], cause: &'sta
 }
 
 #[cfg(test)]
-mod email_tests;
-#[cfg(test)]
 mod tests;

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::accounts::RegisterInput;
-use super::*;
 use crate::adapters::memory::{key_set, FakeClock, MemoryStore, StaticKeySource};
 use crate::adapters::outbox::Outbox;
+use crate::config::Config;
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::password::Passwords;
 use crate::domain::Email;
 use crate::error::AuthError;
+use crate::service::accounts::RegisterInput;
+use crate::service::{AuthService, Issued, Stores};
 
 const T0: u64 = 1_700_000_000;
 const STRONG: &str = "violet kettle orbit 42";

@@ -318,3 +318,6 @@ impl From<MailError> for AuthError {
         AuthError::unavailable(e)
     }
 }
+
+#[cfg(test)]
+mod tests;
