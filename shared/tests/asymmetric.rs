@@ -92,6 +92,7 @@ impl Fixture {
             &TokenSettings::from(&self.cfg),
             &user(),
             "0123456789abcdef0123456789abcdef",
+            &[],
             self.clock.now(),
         )
         .unwrap()

@@ -62,6 +62,7 @@ impl Fixture {
             &TokenSettings::from(&self.cfg),
             &user(),
             "0123456789abcdef0123456789abcdef",
+            &["pwd".to_string(), "otp".to_string(), "mfa".to_string()],
             self.clock.now(),
         )
         .unwrap()
@@ -159,9 +160,16 @@ async fn http_api_v2_event_allows_with_the_identity_context() {
                 "username": "alice",
                 "roles": "admin,reader",
                 "session_id": "0123456789abcdef0123456789abcdef",
+                "amr": "pwd,otp,mfa",
             }
         })
     );
+    // A token minted before `amr` existed: allowed, with an empty `amr`.
+    let mut claims = f.claims();
+    claims.as_object_mut().unwrap().remove("amr");
+    let old = hand_signed(&good_header(), &claims, &[1u8; 32]);
+    let resp = f.v2(&format!("Bearer {old}")).await;
+    assert_eq!(resp["context"]["amr"], "", "{resp}");
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ fn good_token() -> String {
         &TokenSettings::from(&Config::from_lookup(|_| None).unwrap()),
         &user,
         "0123456789abcdef0123456789abcdef",
+        &[],
         1_800_000_000,
     )
     .unwrap()

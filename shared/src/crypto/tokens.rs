@@ -55,6 +55,7 @@ pub fn mint_access_token(
     cfg: &TokenSettings,
     user: &User,
     session_id: &str,
+    amr: &[String],
     now: u64,
 ) -> Result<(String, u64), MintError> {
     let mut header = Header::new(crate::crypto::jwt_crypto::algorithm(key.alg()));
@@ -72,6 +73,7 @@ pub fn mint_access_token(
         nbf: now,
         exp,
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        amr: amr.to_vec(),
     };
     crate::crypto::jwt_crypto::install();
     let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(MintError::Sign)?;

@@ -226,6 +226,9 @@ pub struct Session {
     pub spent: Vec<TokenHash>,
     /// Optimistic-concurrency version, bumped by every rotation.
     pub version: u64,
+    /// How the user signed in (RFC 8176 `amr` values): every access token of the session
+    /// carries them, across refreshes.
+    pub amr: Vec<String>,
 }
 
 impl Session {
@@ -371,7 +374,13 @@ pub struct Claims {
     pub nbf: u64,
     pub exp: u64,
     pub jti: String,
+    /// RFC 8176 authentication methods (`pwd`, ...); absent in tokens minted before it existed.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
+
+/// The `amr` of a password sign-in (RFC 8176).
+pub const AMR_PASSWORD: &str = "pwd";
 
 /// The JWT header `typ` of our access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

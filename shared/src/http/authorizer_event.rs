@@ -106,17 +106,20 @@ pub struct IdentityContext {
     /// Comma-separated.
     pub roles: String,
     pub session_id: String,
+    /// The token's `amr`, comma-separated (an API requires a second factor by looking for `mfa`).
+    pub amr: String,
 }
 
 impl IdentityContext {
     /// The context as the name/value pairs API Gateway hands the backend (the names its JSON
     /// form has; a test keeps the two the same).
-    pub fn into_pairs(self) -> [(&'static str, String); 4] {
+    pub fn into_pairs(self) -> [(&'static str, String); 5] {
         [
             ("sub", self.sub),
             ("username", self.username),
             ("roles", self.roles),
             ("session_id", self.session_id),
+            ("amr", self.amr),
         ]
     }
 }
@@ -125,6 +128,7 @@ impl From<Claims> for IdentityContext {
     fn from(c: Claims) -> Self {
         IdentityContext {
             roles: c.roles.join(","),
+            amr: c.amr.join(","),
             sub: c.sub,
             username: c.username,
             session_id: c.sid,
@@ -264,6 +268,7 @@ mod tests {
             username: "alice".into(),
             roles: "admin,reader".into(),
             session_id: "s-1".into(),
+            amr: "pwd".into(),
         };
         let json = serde_json::to_value(&context).unwrap();
         let pairs: serde_json::Map<String, Value> = context

@@ -194,6 +194,7 @@ impl AuthService {
             successor_kid: None,
             spent: Vec::new(),
             version: 0,
+            amr: vec![crate::domain::AMR_PASSWORD.to_string()],
         };
         (session, token)
     }
@@ -265,9 +266,15 @@ impl AuthService {
         refresh: &RefreshToken,
         now: u64,
     ) -> Result<Issued, AuthError> {
-        let (access_token, expires_in) =
-            mint_access_token(key, &self.tokens, user, &session.session_id, now)
-                .map_err(AuthError::internal)?;
+        let (access_token, expires_in) = mint_access_token(
+            key,
+            &self.tokens,
+            user,
+            &session.session_id,
+            &session.amr,
+            now,
+        )
+        .map_err(AuthError::internal)?;
         Ok(Issued {
             access_token,
             expires_in,

@@ -113,6 +113,7 @@ async fn login_issues_an_access_token_for_the_stable_user_id() {
     assert_eq!(claims.username, "alice");
     assert_eq!(claims.sid, issued.session_id);
     assert_eq!(claims.exp, T0 + 900);
+    assert_eq!(claims.amr, ["pwd"]);
     assert_eq!(issued.refresh_expires_in, 1_209_600);
 }
 
@@ -160,6 +161,20 @@ async fn refresh_rotates_and_spends_the_old_token() {
     assert_eq!(second.session_id, first.session_id);
     let third = f.svc.refresh(&second.refresh_token).await.unwrap();
     assert_ne!(third.refresh_token, second.refresh_token);
+    // How the session began is kept across refreshes (`amr`).
+    let mut session = f
+        .store
+        .session(&Username::parse("alice").unwrap(), &third.session_id)
+        .unwrap();
+    assert_eq!(session.amr, ["pwd"]);
+    session.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+    f.store.replace_session_for_test(&session);
+    let fourth = f.svc.refresh(&third.refresh_token).await.unwrap();
+    let claims = AccessTokenVerifier::new(&TokenSettings::from(f.cfg.as_ref()), f.clock.clone())
+        .verify(&fourth.access_token, f.svc.keys())
+        .await
+        .unwrap();
+    assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
 }
 
 #[tokio::test]
@@ -542,6 +557,7 @@ fn minted_tokens_stay_within_the_verifiers_limits() {
             &TokenSettings::from(&cfg),
             &user,
             "sid",
+            &[],
             T0,
         ) {
             Ok((token, _)) => {

@@ -220,6 +220,7 @@ async fn hello_refuses_missing_garbage_and_expired_tokens_as_api_gateway_does() 
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
+        &[],
         now - 2 * env.cfg.tokens.access_ttl,
     )
     .unwrap();
@@ -301,6 +302,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
+        &[],
         now,
     )
     .unwrap();
@@ -338,6 +340,7 @@ async fn authorizer_answers_are_cached_per_token_for_the_ttl_as_api_gateway_does
         &shared::crypto::tokens::TokenSettings::from(&env.cfg),
         &user,
         "fedcba9876543210fedcba9876543210",
+        &[],
         now,
     )
     .unwrap();

@@ -401,3 +401,34 @@ async fn email_routes_refuse_bad_bodies_and_content_types() {
     form["headers"]["content-type"] = json!("application/x-www-form-urlencoded");
     assert_eq!(status(&env.invoke(Endpoint::Recovery, form).await), 415);
 }
+
+#[tokio::test]
+async fn one_reset_token_spent_eight_times_at_once_sets_one_password() {
+    let env = std::sync::Arc::new(signup_env().await);
+    let addr = fresh_email("kit");
+    register(&env, "kit", &addr).await;
+    recovery(&env, "/auth/password/forgot", json!({"email": addr})).await;
+    let token = mails_to(&addr).await[1].token();
+    let calls: Vec<_> = (0..8)
+        .map(|i| {
+            let (env, token) = (env.clone(), token.clone());
+            tokio::spawn(async move {
+                let body = json!({"token": token, "new_password": format!("{NEWER} {i}")});
+                let resp = recovery(&env, "/auth/password/reset", body).await;
+                (status(&resp), i)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for call in calls {
+        let (code, i) = call.await.unwrap();
+        match code {
+            204 => won.push(i),
+            400 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one reset wins: {won:?}");
+    let winner = format!("{NEWER} {}", won[0]);
+    assert_eq!(status(&env.login("kit", &winner).await), 200);
+}

@@ -81,6 +81,7 @@ async fn the_access_token_header_and_claims_match_the_contract() {
     assert_eq!(claims["nbf"].as_u64(), Some(iat));
     assert_eq!(claims["exp"].as_u64(), Some(iat + 900));
     assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+    assert_eq!(claims["amr"], json!(["pwd"]), "RFC 8176: a password");
     let mut names: Vec<&str> = claims
         .as_object()
         .unwrap()
@@ -90,8 +91,24 @@ async fn the_access_token_header_and_claims_match_the_contract() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["aud", "exp", "iat", "iss", "jti", "nbf", "roles", "sid", "sub", "username"]
+        ["amr", "aud", "exp", "iat", "iss", "jti", "nbf", "roles", "sid", "sub", "username"]
     );
+    // Kept across a refresh (the session item carries it).
+    let refreshed = env
+        .refresh_with_body(b["refresh_token"].as_str().unwrap())
+        .await;
+    let again = body(&refreshed)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let claims: Value = jsonwebtoken::decode(
+        &again,
+        &jsonwebtoken::DecodingKey::from_secret(&key),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["amr"], json!(["pwd"]));
 }
 
 #[tokio::test]

@@ -248,6 +248,7 @@ async fn a_token_signed_by_the_pending_key_verifies_without_a_reload() {
         &(&env.cfg).into(),
         &user,
         &"0".repeat(32),
+        &[],
         now,
     )
     .unwrap();

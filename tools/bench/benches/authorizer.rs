@@ -45,6 +45,7 @@ fn bench(c: &mut Criterion) {
         &shared::crypto::tokens::TokenSettings::from(&cfg),
         &user,
         "0123456789abcdef0123456789abcdef",
+        &[],
         now,
     )
     .unwrap();
@@ -138,6 +139,7 @@ fn bench(c: &mut Criterion) {
                 &settings,
                 &user,
                 "0123456789abcdef0123456789abcdef",
+                &[],
                 now,
             )
             .unwrap()

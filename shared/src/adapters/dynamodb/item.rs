@@ -165,6 +165,10 @@ pub(super) fn session_to_item(session: &Session) -> Item {
         AttributeValue::L(session.spent.iter().map(|h| s(&h.to_hex())).collect()),
     );
     item.insert("version".into(), n(session.version));
+    item.insert(
+        "amr".into(),
+        AttributeValue::L(session.amr.iter().map(|m| s(m)).collect()),
+    );
     item
 }
 
@@ -191,6 +195,11 @@ pub(super) fn session_from_item(item: &Item) -> Result<Session, StoreError> {
             .map(|h| TokenHash::from_hex(h).ok_or_else(|| StoreError::Corrupt("spent hash".into())))
             .collect::<Result<_, _>>()?,
         version: get_n(item, "version")?,
+        // Sessions from before `amr` existed were all password sign-ins.
+        amr: match item.get("amr") {
+            None => vec![crate::domain::AMR_PASSWORD.to_string()],
+            Some(_) => get_list_s(item, "amr")?,
+        },
     })
 }
 

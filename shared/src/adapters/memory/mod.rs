@@ -43,6 +43,14 @@ impl MemoryStore {
         }
     }
 
+    /// Overwrites a stored session (tests of what a session carries into its tokens).
+    pub fn replace_session_for_test(&self, session: &Session) {
+        lock(&self.sessions).insert(
+            (session.username.clone(), session.session_id.clone()),
+            session.clone(),
+        );
+    }
+
     pub fn session(&self, username: &Username, session_id: &str) -> Option<Session> {
         lock(&self.sessions)
             .get(&(username.clone(), session_id.to_string()))

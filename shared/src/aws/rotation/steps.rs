@@ -146,6 +146,7 @@ impl Rotator {
             &settings,
             &probe,
             "0".repeat(32).as_str(),
+            &[],
             clock.now(),
         )
         .map_err(test_failed)?;
