@@ -7,6 +7,7 @@ pub mod jwt_crypto;
 pub mod keyring;
 pub mod keys;
 pub mod password;
+pub mod sealed;
 pub mod secret_value;
 pub mod signing_key;
 pub mod tokens;
