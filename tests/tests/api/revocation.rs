@@ -206,3 +206,39 @@ async fn with_dynamodb_down_the_check_fails_closed_or_open_as_configured() {
         assert!(verdict(&authorizer, "Bearer not.a.token").await.is_err());
     }
 }
+
+#[tokio::test]
+async fn a_password_reset_by_email_refuses_every_access_token_of_the_user_at_once() {
+    let env = session_env().await;
+    let user = env.create_user("ivy", "ivy-password-1", &[]).await;
+    let address = fresh_email("ivy");
+    shared::ports::EmailStore::set_email(
+        env.app.store.as_ref(),
+        &user,
+        &shared::domain::Email::parse(&address).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let (a, b) = (
+        env.login("ivy", "ivy-password-1").await,
+        env.login("ivy", "ivy-password-1").await,
+    );
+    let authorizer = checking(&env);
+    assert_eq!(verdict(&authorizer, &access(&a)).await, Ok(()));
+    env.clock.advance(1);
+    env.app
+        .service
+        .forgot_password(shared::domain::Email::parse(&address).unwrap())
+        .await
+        .unwrap();
+    let token = mails_to(&address).await[0].token();
+    env.app
+        .service
+        .reset_password(&token, "a fresh passphrase 55".into())
+        .await
+        .unwrap();
+    for login in [&a, &b] {
+        assert!(verdict(&authorizer, &access(login)).await.is_err());
+    }
+}
