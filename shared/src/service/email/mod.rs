@@ -37,10 +37,7 @@ impl AuthService {
         if self.email_enabled() {
             Ok(())
         } else {
-            Err(AuthError::Unavailable {
-                retry_after: crate::error::UNAVAILABLE_RETRY_AFTER,
-                cause: Cause::msg("EMAIL_FROM is not set: mail is off"),
-            })
+            Err(mail_off())
         }
     }
 
@@ -59,7 +56,7 @@ impl AuthService {
     ) -> Result<Mailed, AuthError> {
         let (Some(mailer), Some(from)) = (self.mailer.as_ref(), self.cfg.email.from.as_deref())
         else {
-            return Err(self.require_email().unwrap_err());
+            return Err(mail_off());
         };
         let now = self.clock.now();
         if !self
@@ -299,6 +296,14 @@ impl AuthService {
         self.revoke_sessions_except(&user.username, &user.user_id, None, "password_reset")
             .await;
         Ok(())
+    }
+}
+
+/// The 503 of every email route while mail is off.
+fn mail_off() -> AuthError {
+    AuthError::Unavailable {
+        retry_after: crate::error::UNAVAILABLE_RETRY_AFTER,
+        cause: Cause::msg("EMAIL_FROM is not set: mail is off"),
     }
 }
 
