@@ -11,3 +11,4 @@ pub mod sealed;
 pub mod secret_value;
 pub mod signing_key;
 pub mod tokens;
+pub mod totp;

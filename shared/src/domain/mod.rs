@@ -5,7 +5,6 @@ pub mod password_policy;
 mod refresh_token;
 pub mod revocation;
 mod signing_alg;
-pub mod totp;
 
 pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
