@@ -472,6 +472,18 @@ impl TestEnv {
             .await
     }
 
+    /// Gives `user` the verified address `email` (as `authctl user set-email --verified`).
+    pub async fn set_email(&self, user: &User, email: &str) {
+        shared::ports::EmailStore::set_email(
+            self.app.store.as_ref(),
+            user,
+            &shared::domain::Email::parse(email).expect("a valid test address"),
+            true,
+        )
+        .await
+        .expect("the address is set");
+    }
+
     /// Logs in and returns the refresh token (panics unless 200).
     pub async fn login_token(&self, username: &str, password: &str) -> String {
         let resp = self.login(username, password).await;

@@ -227,14 +227,7 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
 
     // A way back in: forgot, then reset with the mailed token (SES is moto's).
     let address = fresh_email("carol");
-    shared::ports::EmailStore::set_email(
-        env.app.store.as_ref(),
-        &user,
-        &shared::domain::Email::parse(&address).unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    env.set_email(&user, &address).await;
     let mut mail_vars = vars.clone();
     mail_vars.push(("EMAIL_FROM".into(), MAIL_FROM.into()));
     mail_vars.push(("APP_URL".into(), APP_URL.into()));

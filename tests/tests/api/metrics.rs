@@ -158,14 +158,7 @@ async fn the_recovery_binary_counts_mails_sent_suppressed_and_failed() {
     let env = TestEnv::new().await;
     let user = env.create_user("noa", "noa-password-1", &[]).await;
     let address = fresh_email("noa");
-    shared::ports::EmailStore::set_email(
-        env.app.store.as_ref(),
-        &user,
-        &shared::domain::Email::parse(&address).unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    env.set_email(&user, &address).await;
     let forgot = || {
         with_body(
             load_event("password-forgot.json"),
@@ -192,14 +185,7 @@ async fn the_recovery_binary_counts_mails_sent_suppressed_and_failed() {
 
     // A sender SES does not know: refused, counted, and forgot still answers 202.
     let other = fresh_email("noa-other");
-    shared::ports::EmailStore::set_email(
-        env.app.store.as_ref(),
-        &user,
-        &shared::domain::Email::parse(&other).unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    env.set_email(&user, &other).await;
     let mut refused = vars.clone();
     refused.push(("EMAIL_FROM".into(), "nobody@unverified.example".into()));
     let event = with_body(

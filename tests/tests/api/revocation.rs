@@ -212,14 +212,7 @@ async fn a_password_reset_by_email_refuses_every_access_token_of_the_user_at_onc
     let env = session_env().await;
     let user = env.create_user("ivy", "ivy-password-1", &[]).await;
     let address = fresh_email("ivy");
-    shared::ports::EmailStore::set_email(
-        env.app.store.as_ref(),
-        &user,
-        &shared::domain::Email::parse(&address).unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    env.set_email(&user, &address).await;
     let (a, b) = (
         env.login("ivy", "ivy-password-1").await,
         env.login("ivy", "ivy-password-1").await,

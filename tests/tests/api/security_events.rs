@@ -135,14 +135,7 @@ async fn a_reset_and_a_new_address_reach_the_bus_as_password_reset_and_email_cha
     let env = TestEnv::new().await;
     let user = env.create_user("uma", "uma-password-1", &[]).await;
     let (old, new) = (fresh_email("uma"), fresh_email("uma-new"));
-    shared::ports::EmailStore::set_email(
-        env.app.store.as_ref(),
-        &user,
-        &shared::domain::Email::parse(&old).unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    env.set_email(&user, &old).await;
     let login = env.login("uma", "uma-password-1").await;
     let who = identity_of(&login);
     let caller = shared::service::accounts::Caller {
