@@ -291,15 +291,9 @@ impl AuthService {
         // The breach corpus last (the policy ran first): only a caller who proved the current
         // password asks it.
         self.check_breach(&new).await?;
-        let new_hash = self
-            .passwords
-            .hash(new)
-            .await
-            .map_err(AuthError::internal)?;
-        let cutoff = SessionCutoff {
-            at_ms: self.clock.now_ms(),
-            kept: Some(caller.session_id.clone()),
-        };
+        let (new_hash, cutoff) = self
+            .hash_with_cutoff(new, Some(caller.session_id.clone()))
+            .await?;
         match self
             .users
             .replace_password(PasswordReplacement {
@@ -333,6 +327,25 @@ impl AuthService {
         )
         .await;
         Ok(())
+    }
+
+    /// A new password's hash, and the cutoff that ends every session begun before now but
+    /// `kept` (a password change keeps the caller's; a reset keeps none).
+    pub(super) async fn hash_with_cutoff(
+        &self,
+        new: SecretString,
+        kept: Option<String>,
+    ) -> Result<(String, SessionCutoff), AuthError> {
+        let hash = self
+            .passwords
+            .hash(new)
+            .await
+            .map_err(AuthError::internal)?;
+        let cutoff = SessionCutoff {
+            at_ms: self.clock.now_ms(),
+            kept,
+        };
+        Ok((hash, cutoff))
     }
 
     /// The current password of a caller whose session stands, checked against the lockout as

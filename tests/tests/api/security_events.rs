@@ -52,18 +52,7 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
     .await;
     logs.push_str(&refresh_logs);
 
-    let mut forwarder_env = function_env(&env.cfg);
-    forwarder_env.push(("SECURITY_EVENT_BUS".into(), queue.bus.clone()));
-    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), queue.moto.clone()));
-    let (out, init) = run_binary(
-        &built_binary("security-events"),
-        &forwarder_env,
-        vec![subscription_event(
-            "/aws/lambda/auth-LoginFunction-x",
-            &logs,
-        )],
-    )
-    .await;
+    let (out, init) = forward(&env, &queue, "/aws/lambda/auth-LoginFunction-x", &logs).await;
     assert_eq!(init, None);
     match &out[0] {
         Some(Outcome::Response(v)) => assert!(v["forwarded"].as_u64().unwrap() >= 3, "{v}"),
@@ -120,6 +109,25 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
             other => panic!("unexpected {other}"),
         }
     }
+}
+
+/// The security-events binary, on the bus of `queue`, fed `logs` as one subscription event
+/// from `log_group`.
+async fn forward(
+    env: &TestEnv,
+    queue: &integration_tests::event_queue::EventQueue,
+    log_group: &str,
+    logs: &str,
+) -> (Vec<Option<Outcome>>, Option<Value>) {
+    let mut vars = function_env(&env.cfg);
+    vars.push(("SECURITY_EVENT_BUS".into(), queue.bus.clone()));
+    vars.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), queue.moto.clone()));
+    run_binary(
+        &built_binary("security-events"),
+        &vars,
+        vec![subscription_event(log_group, logs)],
+    )
+    .await
 }
 
 /// The session id a refresh token names (`<username>.<session id>.<secret>` in base64url).
@@ -180,18 +188,7 @@ async fn a_reset_and_a_new_address_reach_the_bus_as_password_reset_and_email_cha
     .await;
     logs.push_str(&more);
 
-    let mut forwarder_env = function_env(&env.cfg);
-    forwarder_env.push(("SECURITY_EVENT_BUS".into(), queue.bus.clone()));
-    forwarder_env.push(("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), queue.moto.clone()));
-    let (out, _) = run_binary(
-        &built_binary("security-events"),
-        &forwarder_env,
-        vec![subscription_event(
-            "/aws/lambda/auth-RecoveryFunction-x",
-            &logs,
-        )],
-    )
-    .await;
+    let (out, _) = forward(&env, &queue, "/aws/lambda/auth-RecoveryFunction-x", &logs).await;
     assert!(matches!(&out[0], Some(Outcome::Response(_))), "{out:?}");
     let received = queue.receive(3).await;
     let types: Vec<&str> = received

@@ -11,9 +11,7 @@ use secrecy::SecretString;
 
 use super::accounts::Caller;
 use super::AuthService;
-use crate::domain::{
-    email_token_hash, new_email_token, Email, EmailToken, EmailTokenKind, SessionCutoff, User,
-};
+use crate::domain::{email_token_hash, new_email_token, Email, EmailToken, EmailTokenKind, User};
 use crate::error::{AuthError, Cause, Chain, StoreError};
 use crate::ports::{Mail, MailError};
 use crate::telemetry::{count, Metric};
@@ -268,15 +266,7 @@ impl AuthService {
         self.require_email()?;
         let (token, user) = self.live_token(raw, EmailTokenKind::Reset).await?;
         self.check_new_password(&user.username, &new).await?;
-        let new_hash = self
-            .passwords
-            .hash(new)
-            .await
-            .map_err(AuthError::internal)?;
-        let cutoff = SessionCutoff {
-            at_ms: self.clock.now_ms(),
-            kept: None,
-        };
+        let (new_hash, cutoff) = self.hash_with_cutoff(new, None).await?;
         self.emails
             .reset_password(&token, &new_hash, &cutoff)
             .await
