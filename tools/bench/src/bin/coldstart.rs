@@ -96,6 +96,7 @@ async fn main() {
         "logout",
         "register",
         "account",
+        "recovery",
         "authorizer",
         "hello",
         "rotate-secret",
