@@ -8,5 +8,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     use shared::http::handlers::{account, Endpoint};
-    shared::app::run_endpoint(Endpoint::Account, account).await
+    shared::app::run_mailing_endpoint(Endpoint::Account, account).await
 }

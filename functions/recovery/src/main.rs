@@ -7,5 +7,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     use shared::http::handlers::{recovery, Endpoint};
-    shared::app::run_endpoint(Endpoint::Recovery, recovery).await
+    shared::app::run_mailing_endpoint(Endpoint::Recovery, recovery).await
 }

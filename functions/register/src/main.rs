@@ -5,5 +5,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     use shared::http::handlers::{register, Endpoint};
-    shared::app::run_endpoint(Endpoint::Register, register).await
+    shared::app::run_mailing_endpoint(Endpoint::Register, register).await
 }

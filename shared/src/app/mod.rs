@@ -175,12 +175,19 @@ impl App {
     }
 
     pub fn with_sdk_config(cfg: Config, sdk: &aws_config::SdkConfig, passwords: Passwords) -> App {
-        // SES only with EMAIL_FROM set (its client is built on the first mail).
+        Self::with_mailer(cfg, sdk, passwords, None)
+    }
+
+    /// As [`App::from_config`], mailing through Amazon SES when `EMAIL_FROM` is set (its
+    /// client built on the first mail): for the functions that mail (register, account,
+    /// recovery) only, so the SES client stays out of every other bootstrap.
+    pub fn from_config_mailing(cfg: Config) -> App {
+        let sdk = crate::aws::lambda_sdk_config(cfg.trust_store);
         let mailer = cfg
             .email
             .enabled()
-            .then(|| Arc::new(SesMailer::new(sdk)) as Arc<dyn Mailer>);
-        Self::with_mailer(cfg, sdk, passwords, mailer)
+            .then(|| Arc::new(SesMailer::new(&sdk)) as Arc<dyn Mailer>);
+        Self::with_mailer(cfg, &sdk, Passwords::default(), mailer)
     }
 
     /// As [`App::from_config`], mail going to `mailer` (the dev server's outbox).
@@ -283,9 +290,34 @@ pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswo
     Some(Arc::new(crate::adapters::pwned::PwnedPasswords::new(url)))
 }
 
-/// `main` of the login, refresh, logout, register and account functions: config, clients,
-/// `run` with the function's own handler (e.g. `run_endpoint(Endpoint::Login, handlers::login)`).
+/// `main` of the login, refresh and logout functions: config, clients, `run` with the
+/// function's own handler (e.g. `run_endpoint(Endpoint::Login, handlers::login)`).
 pub async fn run_endpoint<F, Fut>(endpoint: Endpoint, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
+    run_app(endpoint, handler, App::from_config).await
+}
+
+/// `main` of the functions that mail (register, account, recovery): as [`run_endpoint`],
+/// with the SES mailer ([`App::from_config_mailing`]).
+pub async fn run_mailing_endpoint<F, Fut>(
+    endpoint: Endpoint,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
+    run_app(endpoint, handler, App::from_config_mailing).await
+}
+
+async fn run_app<F, Fut>(
+    endpoint: Endpoint,
+    handler: F,
+    wire: fn(Config) -> App,
+) -> Result<(), lambda_http::Error>
 where
     F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
@@ -295,7 +327,7 @@ where
     let cfg = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %Chain(&e), "invalid configuration");
     })?;
-    let app = App::from_config(cfg);
+    let app = wire(cfg);
     // Only the endpoints that sign tokens need the key (the others' roles have no access).
     if endpoint.signs() {
         app.warm_up().await?;
