@@ -285,6 +285,7 @@ impl TestEnv {
         cfg.tables.sessions = format!("sessions-{id}");
         cfg.signing.secret_id = format!("signing-{id}");
         cfg.signing.public_keys_secret_id = format!("public-keys-{id}");
+        cfg.mfa.key_secret_id = format!("mfa-key-{id}");
         cfg.email.from = Some(MAIL_FROM.into());
         cfg.email.app_url = Some(APP_URL.into());
         change(&mut cfg);

@@ -194,3 +194,32 @@ impl PublicKeySource for SecretsManagerPublicKeys {
             .ok_or_else(|| KeyError::Malformed("public key secret has no string value".into()))
     }
 }
+
+/// The data keys that seal secrets at rest (`MFA_KEY_SECRET_ID`, AWSCURRENT), parsed.
+pub struct SecretsManagerDataKeys {
+    client: SecretsClient,
+    secret_id: String,
+}
+
+impl SecretsManagerDataKeys {
+    pub fn new(client: SecretsClient, secret_id: String) -> Self {
+        SecretsManagerDataKeys { client, secret_id }
+    }
+
+    /// Reads and parses the key set: [`KeyError::Unavailable`] when Secrets Manager cannot be
+    /// read, [`KeyError::Malformed`] when the value is not a key set (the reason, never a key).
+    pub async fn load(&self) -> Result<crate::crypto::sealed::DataKeys, KeyError> {
+        let text = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage(AWSCURRENT)
+            .send()
+            .await
+            .map_err(KeyError::unavailable)?
+            .secret_string
+            .ok_or_else(|| KeyError::Malformed("data key secret has no string value".into()))?;
+        crate::crypto::sealed::DataKeys::parse(&text)
+            .map_err(|e| KeyError::Malformed(e.to_string()))
+    }
+}

@@ -162,6 +162,23 @@ pub async fn ensure_signing_secret(client: &SecretsClient, cfg: &Config) -> Resu
     Ok(())
 }
 
+/// The data key set that seals TOTP secrets (`MFA_KEY_SECRET_ID`), if missing: one key of 64
+/// random characters (as the template's `GenerateSecretString` makes it), named `k1`.
+pub async fn ensure_mfa_key_secret(client: &SecretsClient, cfg: &Config) -> Result<(), SetupError> {
+    ensure_secret(
+        client,
+        &cfg.mfa.key_secret_id,
+        "lambda-jwt-auth data keys (TOTP secrets at rest)",
+        || {
+            use rand::distributions::{Alphanumeric, DistString};
+            let key = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 64);
+            let value = serde_json::json!({"current": "k1", "k1": key});
+            Ok(SecretString::from(value.to_string()))
+        },
+    )
+    .await
+}
+
 async fn ensure_secret(
     client: &SecretsClient,
     secret_id: &str,

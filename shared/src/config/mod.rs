@@ -9,6 +9,7 @@ mod cors;
 mod email;
 mod env;
 mod lockout;
+mod mfa;
 mod services;
 mod sessions;
 mod signing;
@@ -23,6 +24,7 @@ pub use cookies::{CookiePolicy, CookieSameSite};
 pub use cors::Cors;
 pub use email::{EmailSettings, FORGOT_FLOOR_MS};
 pub use env::Env;
+pub use mfa::Mfa;
 pub use sessions::Sessions;
 pub use signing::Signing;
 pub use signup::Signup;
@@ -69,6 +71,8 @@ pub struct Config {
     pub signup: Signup,
     /// `EMAIL_FROM`, `APP_URL`, `EMAIL_TOKEN_TTL`, `EMAIL_MAX_PER_HOUR`, `SIGNUP_REQUIRE_EMAIL`.
     pub email: EmailSettings,
+    /// `MFA_KEY_SECRET_ID`.
+    pub mfa: Mfa,
     /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
     pub cookies: CookiePolicy,
     /// `CORS_ALLOW_ORIGIN`.
@@ -108,6 +112,7 @@ impl Config {
             lockout: lockout::parse(&env)?,
             signup: Signup::parse(&env)?,
             email: EmailSettings::parse(&env)?,
+            mfa: Mfa::parse(&env)?,
             cookies: CookiePolicy::parse(&env, &cors)?,
             cors,
             authorizer: AuthorizerSettings::parse(&env)?,

@@ -13,6 +13,7 @@ mod interop;
 mod login;
 mod logout;
 mod metrics;
+mod mfa_keys;
 mod refresh;
 mod revocation;
 mod rotation;
