@@ -234,6 +234,36 @@ pub trait EmailStore: Send + Sync {
     async fn delete_registration(&self, user: &User, session_id: &str) -> Result<(), StoreError>;
 }
 
+/// A user's second factor (#30), each change one conditional write on the user item.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// Stores a sealed secret awaiting confirmation, replacing a pending one;
+    /// [`StoreError::Conflict`] while TOTP is on (or the user is another one now).
+    async fn set_pending_totp(&self, user: &User, sealed: &str) -> Result<(), StoreError>;
+    /// Turns TOTP on with `sealed` if it is still the pending secret, its confirming code's
+    /// `step` spent, and the recovery code hashes; [`StoreError::Conflict`] otherwise.
+    async fn enable_totp(
+        &self,
+        user: &User,
+        sealed: &str,
+        step: u64,
+        recovery: &[String],
+    ) -> Result<(), StoreError>;
+    /// Spends time step `step` if it is later than the last spent one: `Ok(false)` for a
+    /// replay (that step or an earlier one), or TOTP off.
+    async fn spend_totp_step(&self, user: &User, step: u64) -> Result<bool, StoreError>;
+    /// Spends the recovery code with hash `hash` if the user still holds it.
+    async fn spend_recovery_code(&self, user: &User, hash: &str) -> Result<bool, StoreError>;
+    /// Replaces every recovery code (TOTP on only; [`StoreError::Conflict`] otherwise).
+    async fn replace_recovery_codes(
+        &self,
+        user: &User,
+        recovery: &[String],
+    ) -> Result<(), StoreError>;
+    /// Turns TOTP off: secret, pending secret, last step and recovery codes gone.
+    async fn disable_totp(&self, user: &User) -> Result<(), StoreError>;
+}
+
 /// One mail: plain text holding one link. `Debug` leaves out the text (it holds a token) and
 /// the address.
 pub struct Mail {

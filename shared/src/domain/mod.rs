@@ -123,6 +123,21 @@ pub struct User {
     /// verified.
     pub email: Option<Email>,
     pub email_verified: bool,
+    /// The second factor (#30): sealed secrets only, never one in clear.
+    pub totp: TotpState,
+}
+
+/// A user's TOTP as stored: secrets sealed (`crypto::sealed`), recovery codes hashed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The sealed secret of a confirmed TOTP: on when present.
+    pub secret: Option<String>,
+    /// A sealed secret awaiting its first code (enrolment).
+    pub pending: Option<String>,
+    /// The last time step spent: codes of it and earlier steps are refused.
+    pub last_step: u64,
+    /// Hashes of the unused recovery codes.
+    pub recovery_codes: Vec<String>,
 }
 
 impl User {
@@ -144,6 +159,7 @@ impl User {
             sessions_cutoff: None,
             email: None,
             email_verified: false,
+            totp: TotpState::default(),
         }
     }
 }

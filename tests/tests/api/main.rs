@@ -14,6 +14,7 @@ mod login;
 mod logout;
 mod metrics;
 mod mfa_keys;
+mod mfa_store;
 mod refresh;
 mod revocation;
 mod rotation;

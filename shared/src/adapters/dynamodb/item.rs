@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{Email, Session, SessionCutoff, SessionSummary, TokenHash, User, Username};
+use crate::domain::{
+    Email, Session, SessionCutoff, SessionSummary, TokenHash, TotpState, User, Username,
+};
 use crate::error::StoreError;
 
 use super::{DynamoStore, Item, TTL_ATTRIBUTE};
@@ -124,6 +126,22 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
             ),
         },
         email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
+        totp: TotpState {
+            secret: item.get("totp_secret").and_then(|v| v.as_s().ok()).cloned(),
+            pending: item
+                .get("totp_pending")
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+            last_step: match item.get("totp_last_step") {
+                None => 0,
+                Some(_) => get_n(item, "totp_last_step")?,
+            },
+            recovery_codes: item
+                .get("recovery_codes")
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default(),
+        },
     })
 }
 

@@ -9,6 +9,7 @@
 
 mod email;
 mod item;
+mod mfa;
 mod revocation;
 mod sessions;
 mod throttle;

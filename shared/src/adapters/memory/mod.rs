@@ -18,6 +18,7 @@ use crate::ports::{
 };
 
 mod email;
+mod mfa;
 
 #[derive(Default)]
 pub struct MemoryStore {
