@@ -183,15 +183,7 @@ impl SecretsManagerPublicKeys {
 #[async_trait]
 impl PublicKeySource for SecretsManagerPublicKeys {
     async fn load_jwks(&self) -> Result<String, KeyError> {
-        self.client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .version_stage(AWSCURRENT)
-            .send()
-            .await
-            .map_err(KeyError::unavailable)?
-            .secret_string
-            .ok_or_else(|| KeyError::Malformed("public key secret has no string value".into()))
+        current_string(&self.client, &self.secret_id, "public key secret").await
     }
 }
 
@@ -209,17 +201,25 @@ impl SecretsManagerDataKeys {
     /// Reads and parses the key set: [`KeyError::Unavailable`] when Secrets Manager cannot be
     /// read, [`KeyError::Malformed`] when the value is not a key set (the reason, never a key).
     pub async fn load(&self) -> Result<crate::crypto::sealed::DataKeys, KeyError> {
-        let text = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .version_stage(AWSCURRENT)
-            .send()
-            .await
-            .map_err(KeyError::unavailable)?
-            .secret_string
-            .ok_or_else(|| KeyError::Malformed("data key secret has no string value".into()))?;
+        let text = current_string(&self.client, &self.secret_id, "data key secret").await?;
         crate::crypto::sealed::DataKeys::parse(&text)
             .map_err(|e| KeyError::Malformed(e.to_string()))
     }
+}
+
+/// The AWSCURRENT string value of `secret_id` (`what` names it in the error).
+async fn current_string(
+    client: &SecretsClient,
+    secret_id: &str,
+    what: &str,
+) -> Result<String, KeyError> {
+    client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage(AWSCURRENT)
+        .send()
+        .await
+        .map_err(KeyError::unavailable)?
+        .secret_string
+        .ok_or_else(|| KeyError::Malformed(format!("{what} has no string value")))
 }

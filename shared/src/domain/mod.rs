@@ -1,18 +1,18 @@
 //! Pure domain types: usernames, users, sessions, access-token claims, refresh tokens.
 
+mod claims;
 mod email;
 pub mod password_policy;
 mod refresh_token;
 pub mod revocation;
 mod signing_alg;
 
+pub use claims::{Claims, ACCESS_TOKEN_TYP, AMR_PASSWORD};
 pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
 };
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
-
-use serde::{Deserialize, Serialize};
 
 /// Longest username accepted, in bytes (the contract's limit).
 pub const MAX_USERNAME_LEN: usize = 128;
@@ -376,30 +376,6 @@ impl LockoutPolicy {
         }
     }
 }
-
-/// Access-token claims, exactly the contract's set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub aud: String,
-    pub sub: String,
-    pub username: String,
-    pub roles: Vec<String>,
-    pub sid: String,
-    pub iat: u64,
-    pub nbf: u64,
-    pub exp: u64,
-    pub jti: String,
-    /// RFC 8176 authentication methods (`pwd`, ...); absent in tokens minted before it existed.
-    #[serde(default)]
-    pub amr: Vec<String>,
-}
-
-/// The `amr` of a password sign-in (RFC 8176).
-pub const AMR_PASSWORD: &str = "pwd";
-
-/// The JWT header `typ` of our access tokens (RFC 9068).
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 #[cfg(test)]
 mod tests;

@@ -12,14 +12,14 @@
 //!   counts failures (a conditional increment; a new window once the hour has passed).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use crate::domain::{Email, EmailToken, EmailTokenKind, SessionCutoff, TokenHash, User, Username};
 use crate::error::StoreError;
 use crate::ports::EmailStore;
 
 use super::item::*;
-use super::users::transaction_reasons;
+use super::transact::{delete, put, update};
 use super::*;
 
 const HOUR: u64 = 3600;
@@ -74,92 +74,7 @@ pub(super) fn claim_item(email: &Email, user: &User) -> Item {
 /// A claim may be (re)written by its owner only.
 const CLAIM_FREE: &str = "attribute_not_exists(username) OR owner_id = :uid";
 
-/// A transaction item's builder with its condition and the condition's values, if any (the
-/// three builders share no trait for it).
-macro_rules! conditioned {
-    ($builder:expr, $condition:expr, $values:expr) => {{
-        let mut b = $builder;
-        if let Some(c) = $condition {
-            b = b.condition_expression(c);
-            for (k, v) in $values {
-                b = b.expression_attribute_values(*k, v.clone());
-            }
-        }
-        b.build().map_err(StoreError::unavailable)?
-    }};
-}
-
-type Values<'a> = &'a [(&'a str, AttributeValue)];
-
-fn put(
-    table: &str,
-    item: Item,
-    condition: Option<&str>,
-    values: Values,
-) -> Result<TransactWriteItem, StoreError> {
-    let builder = Put::builder().table_name(table).set_item(Some(item));
-    let p = conditioned!(builder, condition, values);
-    Ok(TransactWriteItem::builder().put(p).build())
-}
-
-fn delete(
-    table: &str,
-    key: Item,
-    condition: Option<&str>,
-    values: Values,
-) -> Result<TransactWriteItem, StoreError> {
-    let builder = Delete::builder().table_name(table).set_key(Some(key));
-    let d = conditioned!(builder, condition, values);
-    Ok(TransactWriteItem::builder().delete(d).build())
-}
-
-fn update(
-    table: &str,
-    key: Item,
-    expression: String,
-    condition: &str,
-    values: Values,
-) -> Result<TransactWriteItem, StoreError> {
-    let builder = Update::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .update_expression(expression);
-    let u = conditioned!(builder, Some(condition), values);
-    Ok(TransactWriteItem::builder().update(u).build())
-}
-
 impl DynamoStore {
-    /// Runs one transaction; a cancelled one returns the index of the first item whose
-    /// condition failed (`Ok(Some(i))`).
-    pub(super) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Option<usize>, StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(None),
-            Err(e) => {
-                let failed = e.as_service_error().and_then(|s| {
-                    if !s.is_transaction_canceled_exception() {
-                        return None;
-                    }
-                    transaction_reasons(s)
-                        .iter()
-                        .position(|code| code == "ConditionalCheckFailed")
-                });
-                match failed {
-                    Some(i) => Ok(Some(i)),
-                    None => Err(StoreError::unavailable(e)),
-                }
-            }
-        }
-    }
-
     /// Releasing the user's old claim, when there is one and it is another address.
     fn release(
         &self,

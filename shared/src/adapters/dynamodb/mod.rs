@@ -13,6 +13,7 @@ mod mfa;
 mod revocation;
 mod sessions;
 mod throttle;
+mod transact;
 mod users;
 
 pub use revocation::{REVOCATION_SESSION_ATTRIBUTES, REVOCATION_USER_ATTRIBUTES};

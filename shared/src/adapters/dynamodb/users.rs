@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{PasswordReplacement, Session, User, Username};
 use crate::error::StoreError;
 use crate::ports::UserStore;
 
 use super::item::*;
+use super::transact::put;
 use super::*;
 
 #[async_trait]
@@ -59,32 +60,26 @@ impl UserStore for DynamoStore {
         user: &User,
         session: &Session,
     ) -> Result<(), StoreError> {
-        let put = |table: &str, item: Item, condition: &str| {
-            Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(StoreError::unavailable)
-        };
         let mut items = vec![
             put(
                 &self.users_table,
                 user_to_item(user),
-                "attribute_not_exists(username)",
+                Some("attribute_not_exists(username)"),
+                &[],
             )?,
             put(
                 &self.sessions_table,
                 session_to_item(session),
-                "attribute_not_exists(session_id)",
+                Some("attribute_not_exists(session_id)"),
+                &[],
             )?,
         ];
         if let Some(email) = &user.email {
             items.push(put(
                 &self.users_table,
                 super::email::claim_item(email, user),
-                "attribute_not_exists(username)",
+                Some("attribute_not_exists(username)"),
+                &[],
             )?);
         }
         match self.transact(items).await? {
@@ -129,19 +124,5 @@ impl UserStore for DynamoStore {
             .send()
             .await;
         conditional(result)?.map(drop).ok_or(StoreError::Conflict)
-    }
-}
-
-/// The cancellation reason codes of a cancelled transaction, in item order.
-pub(super) fn transaction_reasons(
-    err: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-) -> Vec<String> {
-    match err {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
-            .cancellation_reasons()
-            .iter()
-            .filter_map(|r| r.code().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
     }
 }
