@@ -17,7 +17,10 @@ from samtranslator.yaml_helper import yaml_parse
 
 # Routes whose requests carry a password: each needs a RouteSettings throttle of its own.
 CREDENTIAL_ROUTES = {"POST /auth/login", "POST /auth/register", "POST /auth/password",
-                     "POST /auth/email", "POST /auth/password/reset", "POST /auth/password/forgot"}
+                     "POST /auth/email", "POST /auth/password/reset", "POST /auth/password/forgot",
+                     # A code is a credential too (a wrong one is a failed login).
+                     "POST /auth/login/mfa", "POST /auth/mfa/totp", "DELETE /auth/mfa/totp",
+                     "POST /auth/mfa/totp/confirm", "POST /auth/mfa/recovery-codes"}
 
 
 class NoManagedPolicies:
@@ -106,13 +109,14 @@ def resolve(node, conditions):
 
 # Which secrets each function may read (R) or write (W), per mode. Anything else is a finding.
 SECRETS = {
-    False: {"Authorizer": {"SigningSecret": "R"}, "Discovery": {}, "Login": {"SigningSecret": "R"},
+    False: {"Authorizer": {"SigningSecret": "R"}, "Discovery": {},
+            "Login": {"SigningSecret": "R", "MfaKeySecret": "R"},
             "Refresh": {"SigningSecret": "R"}, "Register": {"SigningSecret": "R"},
-            "Account": {}, "Logout": {}, "Hello": {},
+            "Account": {"MfaKeySecret": "R"}, "Logout": {}, "Hello": {},
             "RotateSecret": {"SigningSecret": "RW"}},
     True: {"Authorizer": {"PublicKeysSecret": "R"}, "Discovery": {"PublicKeysSecret": "R"},
-           "Login": {"SigningSecret": "R"}, "Refresh": {"SigningSecret": "R"},
-           "Register": {"SigningSecret": "R"}, "Account": {}, "Logout": {},
+           "Login": {"SigningSecret": "R", "MfaKeySecret": "R"}, "Refresh": {"SigningSecret": "R"},
+           "Register": {"SigningSecret": "R"}, "Account": {"MfaKeySecret": "R"}, "Logout": {},
            "Hello": {}, "RotateSecret": {"SigningSecret": "RW", "PublicKeysSecret": "RW"}},
 }
 
@@ -243,8 +247,9 @@ def forwarder_scope(resources):
 # What each function may write to a user item (UpdateItem), beside the key: a function that
 # may update a user may otherwise rewrite its roles or enable it.
 USER_WRITES = {
-    "Login": {"username", "password_hash"},
-    "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "verify_token"},
+    "Login": {"username", "password_hash", "totp_last_step", "recovery_codes"},
+    "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "verify_token",
+                "totp_pending", "totp_secret", "totp_last_step", "recovery_codes"},
     "Register": {"username", "verify_token"},
     "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
                  "email_verified", "verify_token", "reset_token"},

@@ -148,6 +148,23 @@ pub enum AuthError {
     #[error("invalid mailed token")]
     InvalidEmailToken,
     /// Not one of the caller's live sessions (another user's included: no oracle).
+    /// The right password of a user with TOTP on: the login waits for its second factor
+    /// (`POST /auth/login/mfa` with this pending login's token).
+    #[error("a second factor is required")]
+    MfaRequired(MfaPending),
+    /// A wrong, malformed or already used TOTP or recovery code (a failed login).
+    #[error("invalid code")]
+    InvalidCode,
+    /// The code confirming an enrolment does not match the pending secret (or none is pending).
+    #[error("invalid enrolment code")]
+    InvalidEnrolmentCode,
+    #[error("TOTP is already on")]
+    MfaAlreadyEnabled,
+    #[error("TOTP is not on")]
+    MfaNotEnabled,
+    /// An `mfa_token` unknown, expired or already used.
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
     #[error("not found")]
     NotFound,
     #[error("account disabled")]
@@ -187,14 +204,20 @@ impl AuthError {
         match self {
             AuthError::InvalidRequest(_)
             | AuthError::WeakPassword(_)
-            | AuthError::InvalidEmailToken => 400,
-            AuthError::SignupDisabled => 403,
+            | AuthError::InvalidEmailToken
+            | AuthError::InvalidEnrolmentCode => 400,
+            AuthError::SignupDisabled | AuthError::MfaRequired(_) => 403,
             AuthError::NotFound => 404,
-            AuthError::UsernameTaken | AuthError::EmailTaken => 409,
+            AuthError::UsernameTaken
+            | AuthError::EmailTaken
+            | AuthError::MfaAlreadyEnabled
+            | AuthError::MfaNotEnabled => 409,
             AuthError::UnsupportedMediaType => 415,
-            AuthError::InvalidCredentials | AuthError::InvalidGrant | AuthError::InvalidToken => {
-                401
-            }
+            AuthError::InvalidCredentials
+            | AuthError::InvalidGrant
+            | AuthError::InvalidToken
+            | AuthError::InvalidCode
+            | AuthError::InvalidMfaToken => 401,
             AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
             AuthError::TooManyAttempts { .. } => 429,
             AuthError::Unavailable { .. } => 503,
@@ -212,6 +235,11 @@ impl AuthError {
             AuthError::EmailTaken => "email_taken",
             AuthError::InvalidEmailToken => "invalid_token",
             AuthError::NotFound => "not_found",
+            AuthError::MfaRequired(_) => "mfa_required",
+            AuthError::InvalidCode | AuthError::InvalidEnrolmentCode => "invalid_code",
+            AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
+            AuthError::MfaNotEnabled => "mfa_not_enabled",
+            AuthError::InvalidMfaToken => "invalid_grant",
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::TooManyAttempts { .. } => "too_many_attempts",
@@ -241,6 +269,20 @@ impl AuthError {
                 "The link is invalid, expired or already used; ask for a new one."
             }
             AuthError::NotFound => "No such session.",
+            AuthError::MfaRequired(_) => {
+                "A second factor is required: send a code with the mfa_token to /auth/login/mfa."
+            }
+            AuthError::InvalidCode => "The code is incorrect or was already used.",
+            AuthError::InvalidEnrolmentCode => {
+                "The code does not match the secret being set up; start again if it keeps failing."
+            }
+            AuthError::MfaAlreadyEnabled => {
+                "Two-factor authentication is already on; turn it off before setting it up again."
+            }
+            AuthError::MfaNotEnabled => "Two-factor authentication is not on for this account.",
+            AuthError::InvalidMfaToken => {
+                "The mfa_token is invalid, expired or already used; log in again."
+            }
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::TooManyAttempts { .. } => {
                 "Too many failed attempts for this account; try again later."
@@ -285,6 +327,21 @@ impl AuthError {
             AuthError::Unavailable { cause, .. } | AuthError::Internal(cause) => Some(cause),
             _ => None,
         }
+    }
+}
+
+/// A pending second step: the `mfa_token` (secret: `Debug` hides it) and its lifetime.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaPending {
+    pub mfa_token: String,
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for MfaPending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaPending")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
     }
 }
 

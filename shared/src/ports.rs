@@ -6,8 +6,8 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    Email, EmailToken, LockoutPolicy, PasswordReplacement, Session, SessionCutoff, SessionSummary,
-    ThrottleKey, TokenHash, User, Username,
+    Email, EmailToken, LockoutPolicy, MfaChallenge, PasswordReplacement, Session, SessionCutoff,
+    SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -262,6 +262,13 @@ pub trait MfaStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Turns TOTP off: secret, pending secret, last step and recovery codes gone.
     async fn disable_totp(&self, user: &User) -> Result<(), StoreError>;
+    /// Stores a pending second step (a fresh hash: a clash is a [`StoreError::Conflict`]).
+    async fn put_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
+    /// The pending second step stored under `hash`, expired or not (the caller checks).
+    async fn get_challenge(&self, hash: &TokenHash) -> Result<Option<MfaChallenge>, StoreError>;
+    /// Deletes the pending second step if it is still there: `true` for the one caller that
+    /// used it, however many try at once.
+    async fn spend_challenge(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 }
 
 /// One mail: plain text holding one link. `Debug` leaves out the text (it holds a token) and

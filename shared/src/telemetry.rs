@@ -154,6 +154,15 @@ pub enum Metric {
     MailSuppressed(&'static str),
     /// A `forgot` whose own work outlasted the response-time floor (its time could tell).
     ForgotOverFloor,
+    /// A right password of a user with TOTP: the login waits for its second factor.
+    MfaChallenged,
+    /// A second factor checked and right; `totp` or `recovery_code` becomes the `Kind`.
+    MfaSucceeded(&'static str),
+    /// A second factor checked and wrong (a failed login); the kind as above.
+    MfaFailed(&'static str),
+    /// TOTP turned on (`Kind`: `user`) or off (`user`, `admin`) for an account.
+    MfaEnabled,
+    MfaDisabled(&'static str),
 }
 
 impl Metric {
@@ -174,6 +183,11 @@ impl Metric {
             Metric::MailFailed(_) => "MailFailed",
             Metric::MailSuppressed(_) => "MailSuppressed",
             Metric::ForgotOverFloor => "ForgotOverFloor",
+            Metric::MfaChallenged => "MfaChallenged",
+            Metric::MfaSucceeded(_) => "MfaSucceeded",
+            Metric::MfaFailed(_) => "MfaFailed",
+            Metric::MfaEnabled => "MfaEnabled",
+            Metric::MfaDisabled(_) => "MfaDisabled",
         }
     }
 }
@@ -192,9 +206,12 @@ pub fn count_by(metric: Metric, n: usize) {
     let name = metric.name();
     match metric {
         Metric::SessionRevoked(cause) => metrics::counter!(name, "Cause" => cause).increment(n),
-        Metric::MailSent(kind) | Metric::MailFailed(kind) | Metric::MailSuppressed(kind) => {
-            metrics::counter!(name, "Kind" => kind).increment(n)
-        }
+        Metric::MailSent(kind)
+        | Metric::MailFailed(kind)
+        | Metric::MailSuppressed(kind)
+        | Metric::MfaSucceeded(kind)
+        | Metric::MfaFailed(kind)
+        | Metric::MfaDisabled(kind) => metrics::counter!(name, "Kind" => kind).increment(n),
         Metric::AuthorizerDenied(reason) => {
             metrics::counter!(name, "Reason" => reason).increment(n)
         }

@@ -321,6 +321,10 @@ impl TestEnv {
         shared::aws::setup::ensure_signing_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &cfg)
             .await
             .expect("secret can be created");
+        let secrets_client = shared::adapters::secrets_manager::SecretsClient::new(&sdk);
+        shared::aws::setup::ensure_mfa_key_secret(&secrets_client, &cfg)
+            .await
+            .expect("the data key secret can be created");
         let clock = Arc::new(FakeClock::new(SystemClock.now()));
         let app = App::from_parts(
             cfg.clone(),

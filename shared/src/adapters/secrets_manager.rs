@@ -10,6 +10,8 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
 
 use crate::crypto::keyring::{parse_signing_secret, SecretValue};
+use crate::crypto::sealed::DataKeySource;
+use crate::crypto::sealed::DataKeys;
 use crate::domain::SigningAlg;
 use crate::error::{Chain, KeyError};
 use crate::ports::{KeyMaterial, KeySet, KeySource, PublicKeySource};
@@ -187,23 +189,56 @@ impl PublicKeySource for SecretsManagerPublicKeys {
     }
 }
 
-/// The data keys that seal secrets at rest (`MFA_KEY_SECRET_ID`, AWSCURRENT), parsed.
+/// The data keys that seal secrets at rest (`MFA_KEY_SECRET_ID`, AWSCURRENT), parsed and
+/// kept for `ttl` (`SECRET_CACHE_TTL`, as the signing keys are).
 pub struct SecretsManagerDataKeys {
     client: SecretsClient,
     secret_id: String,
+    ttl: std::time::Duration,
+    cached: tokio::sync::Mutex<Option<(Arc<DataKeys>, std::time::Instant)>>,
 }
 
 impl SecretsManagerDataKeys {
     pub fn new(client: SecretsClient, secret_id: String) -> Self {
-        SecretsManagerDataKeys { client, secret_id }
+        Self::cached_for(client, secret_id, std::time::Duration::ZERO)
+    }
+
+    /// As [`SecretsManagerDataKeys::new`], the parsed set kept for `ttl`.
+    pub fn cached_for(client: SecretsClient, secret_id: String, ttl: std::time::Duration) -> Self {
+        SecretsManagerDataKeys {
+            client,
+            secret_id,
+            ttl,
+            cached: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// Reads and parses the key set: [`KeyError::Unavailable`] when Secrets Manager cannot be
     /// read, [`KeyError::Malformed`] when the value is not a key set (the reason, never a key).
-    pub async fn load(&self) -> Result<crate::crypto::sealed::DataKeys, KeyError> {
+    pub async fn load(&self) -> Result<DataKeys, KeyError> {
         let text = current_string(&self.client, &self.secret_id, "data key secret").await?;
-        crate::crypto::sealed::DataKeys::parse(&text)
-            .map_err(|e| KeyError::Malformed(e.to_string()))
+        DataKeys::parse(&text).map_err(|e| KeyError::Malformed(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl DataKeySource for SecretsManagerDataKeys {
+    async fn data_keys(&self) -> Result<Arc<DataKeys>, KeyError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((keys, at)) = cached.as_ref() {
+            if at.elapsed() < self.ttl {
+                return Ok(keys.clone());
+            }
+        }
+        let keys = Arc::new(self.load().await?);
+        *cached = Some((keys.clone(), std::time::Instant::now()));
+        Ok(keys)
+    }
+
+    async fn reload(&self) -> Result<Arc<DataKeys>, KeyError> {
+        let keys = Arc::new(self.load().await?);
+        *self.cached.lock().await = Some((keys.clone(), std::time::Instant::now()));
+        Ok(keys)
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::secrets_manager::{
-    SecretsClient, SecretsManagerKeySource, SecretsManagerPublicKeys,
+    SecretsClient, SecretsManagerDataKeys, SecretsManagerKeySource, SecretsManagerPublicKeys,
 };
 use crate::adapters::ses::SesMailer;
 use crate::config::{AuthorizerRevocation, Config};
@@ -260,7 +260,14 @@ impl App {
         if let Some(mailer) = mailer {
             service = service.with_mailer(mailer);
         }
-        let service = Arc::new(service);
+        // Read on first use only (a TOTP enrolment or a TOTP user's second step).
+        let service = Arc::new(service.with_data_keys(Arc::new(
+            SecretsManagerDataKeys::cached_for(
+                secrets.clone(),
+                cfg.mfa.key_secret_id.clone(),
+                std::time::Duration::from_secs(cfg.signing.cache_ttl),
+            ),
+        )));
         App {
             clock,
             cfg,

@@ -6,8 +6,6 @@
 //! key stays so that old ciphertexts open, and new ones are sealed under `current`. A sealed
 //! value is `s1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`, its associated data the
 //! owner's id: a value copied onto another user does not open.
-//!
-//! Not wired to a route yet (issue #30).
 
 use std::collections::HashMap;
 
@@ -18,6 +16,18 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "s1";
+
+/// Where the data keys come from (Secrets Manager in the functions, a fixed set in unit
+/// tests), cached: the port the service seals and opens through. It lives here rather than in
+/// `ports` because it hands out [`DataKeys`].
+#[async_trait::async_trait]
+pub trait DataKeySource: Send + Sync {
+    /// The key set, from the cache while it is fresh.
+    async fn data_keys(&self) -> Result<std::sync::Arc<DataKeys>, crate::error::KeyError>;
+    /// The key set read again now (a sealed value named a key the cached set lacks: the
+    /// secret was rotated since).
+    async fn reload(&self) -> Result<std::sync::Arc<DataKeys>, crate::error::KeyError>;
+}
 
 /// Why a key set or a sealed value is unusable. Never says anything about the plaintext.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -4,9 +4,6 @@
 //! A code is accepted at most once: [`verify`] answers the time step a code matched, and the
 //! caller stores it; that step and every earlier one are spent ([`verify`] refuses them), so
 //! a code seen over a shoulder, or replayed from a log, is worth nothing once used.
-//!
-//! Not wired to a route yet (issue #30): the routes, the encrypted storage and the login step
-//! build on this.
 
 use base64::Engine;
 use rand::RngCore;
@@ -40,6 +37,23 @@ impl TotpSecret {
 
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         TotpSecret(bytes)
+    }
+
+    /// The secret an authenticator app was given as base32 (case and padding ignored).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        let mut out = Vec::with_capacity(text.len() * 5 / 8);
+        for c in text.trim_end_matches('=').bytes() {
+            let value = BASE32.iter().position(|&b| b == c.to_ascii_uppercase())? as u32;
+            buffer = (buffer << 5) | value;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buffer >> bits) as u8);
+                buffer &= (1 << bits) - 1;
+            }
+        }
+        Some(TotpSecret(out))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -234,6 +248,13 @@ mod tests {
     fn the_otpauth_uri_carries_the_base32_secret_and_the_parameters() {
         let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec());
         assert_eq!(secret.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(
+            TotpSecret::from_base32("gezdgnbvgy3tqojqgezdgnbvgy3tqojq"),
+            Some(secret.clone())
+        );
+        let odd = TotpSecret::generate();
+        assert_eq!(TotpSecret::from_base32(&odd.base32()), Some(odd));
+        assert_eq!(TotpSecret::from_base32("GEZ1"), None);
         assert_eq!(
             secret.otpauth_uri("Acme Auth", "ana@example.com"),
             "otpauth://totp/Acme%20Auth:ana%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\

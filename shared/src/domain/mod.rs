@@ -2,6 +2,7 @@
 
 mod claims;
 mod email;
+mod mfa;
 pub mod password_policy;
 mod refresh_token;
 pub mod revocation;
@@ -11,6 +12,7 @@ pub use claims::{Claims, ACCESS_TOKEN_TYP, AMR_PASSWORD};
 pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
 };
+pub use mfa::{MfaChallenge, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
 
@@ -138,6 +140,13 @@ pub struct TotpState {
     pub last_step: u64,
     /// Hashes of the unused recovery codes.
     pub recovery_codes: Vec<String>,
+}
+
+impl TotpState {
+    /// Whether TOTP is on (confirmed, not merely pending).
+    pub fn enabled(&self) -> bool {
+        self.secret.is_some()
+    }
 }
 
 impl User {

@@ -71,15 +71,26 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
     log_cause(err);
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     #[derive(Serialize)]
-    struct ErrorBody {
+    struct ErrorBody<'a> {
         error: &'static str,
         error_description: &'static str,
+        /// `mfa_required` only: the pending login's token and its lifetime.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mfa_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_in: Option<u64>,
     }
+    let pending = match err {
+        AuthError::MfaRequired(pending) => Some(pending),
+        _ => None,
+    };
     let mut resp = json_response(
         status,
         &ErrorBody {
             error: err.code(),
             error_description: err.description(),
+            mfa_token: pending.map(|p| p.mfa_token.as_str()),
+            expires_in: pending.map(|p| p.expires_in),
         },
     );
     if let Some(secs) = err.retry_after() {

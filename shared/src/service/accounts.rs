@@ -358,28 +358,26 @@ impl AuthService {
         current: SecretString,
         failed_event: &'static str,
     ) -> Result<(), AuthError> {
+        self.check_password_keep_counting(caller, user, current, failed_event)
+            .await?;
+        self.clear_failures(&Self::caller_key(caller)).await;
+        Ok(())
+    }
+
+    /// As [`AuthService::check_current_password`], but a right password leaves the count as
+    /// it is: a second factor is still to be checked, and only both right clear it.
+    pub(super) async fn check_password_keep_counting(
+        &self,
+        caller: &Caller,
+        user: &User,
+        current: SecretString,
+        failed_event: &'static str,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now();
-        let policy = self.cfg.lockout_policy();
-        let key = ThrottleKey {
-            username: caller.username.clone(),
-            device: None,
-        };
-        let failures = match self.throttle.reserve_attempt(&key, now, &policy).await? {
-            Reservation::Granted { failures } => failures,
-            Reservation::Refused { until } => {
-                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
-                crate::security_event!(
-                    info,
-                    "login_locked",
-                    user_id = Some(caller.user_id.as_str()),
-                    session_id = Some(caller.session_id.as_str()),
-                    "account call refused: locked"
-                );
-                return Err(AuthError::TooManyAttempts {
-                    retry_after: until.saturating_sub(now).max(1),
-                });
-            }
-        };
+        let key = Self::caller_key(caller);
+        let failures = self
+            .reserve(&key, &caller.user_id, Some(&caller.session_id), now)
+            .await?;
         let verified = self
             .passwords
             .verify(current, Some(user.password_hash.clone()))
@@ -390,7 +388,43 @@ impl AuthService {
                 .await;
             return Err(AuthError::InvalidCredentials);
         }
-        self.clear_failures(&key).await;
         Ok(())
+    }
+
+    /// The failure counter a signed-in caller's checks count on: the username's.
+    pub(super) fn caller_key(caller: &Caller) -> ThrottleKey {
+        ThrottleKey {
+            username: caller.username.clone(),
+            device: None,
+        }
+    }
+
+    /// Reserves one attempt on `key` (see [`crate::ports::ThrottleStore`]): the failures it
+    /// makes, or [`AuthError::TooManyAttempts`] while locked (counted and logged).
+    pub(super) async fn reserve(
+        &self,
+        key: &ThrottleKey,
+        user_id: &str,
+        session_id: Option<&str>,
+        now: u64,
+    ) -> Result<u32, AuthError> {
+        let policy = self.cfg.lockout_policy();
+        match self.throttle.reserve_attempt(key, now, &policy).await? {
+            Reservation::Granted { failures } => Ok(failures),
+            Reservation::Refused { until } => {
+                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
+                crate::security_event!(
+                    info,
+                    "login_locked",
+                    user_id = Some(user_id),
+                    session_id = session_id,
+                    known_device = key.device.is_some(),
+                    "refused unchecked: locked"
+                );
+                Err(AuthError::TooManyAttempts {
+                    retry_after: until.saturating_sub(now).max(1),
+                })
+            }
+        }
     }
 }

@@ -134,6 +134,34 @@ pub async fn set_email(
     Ok(user.user_id)
 }
 
+/// `authctl user mfa-reset USERNAME`: TOTP off and its recovery codes gone (a user who lost
+/// both their authenticator and their codes). Returns the user id and whether TOTP was on.
+pub async fn reset_mfa(
+    users: &dyn UserStore,
+    mfa: &dyn crate::ports::MfaStore,
+    username: &str,
+) -> Result<(String, bool), AdminError> {
+    let user = existing_user(users, username).await?;
+    match mfa.disable_totp(&user).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(AdminError::UnknownUser(user.username)),
+        Err(e) => return Err(e.into()),
+    }
+    let was_on = user.totp.enabled();
+    if was_on {
+        crate::telemetry::count(crate::telemetry::Metric::MfaDisabled("admin"));
+        crate::security_event!(
+            warn,
+            "mfa_disabled",
+            user_id = Some(user.user_id.as_str()),
+            session_id = None::<&str>,
+            by = "admin",
+            "TOTP reset by an administrator"
+        );
+    }
+    Ok((user.user_id, was_on))
+}
+
 async fn existing_user(users: &dyn UserStore, username: &str) -> Result<User, AdminError> {
     let username = Username::parse(username)?;
     match users.get_user(&username).await? {

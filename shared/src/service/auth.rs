@@ -5,6 +5,18 @@ use secrecy::SecretString;
 
 use super::*;
 
+/// A login whose every factor has been checked, about to become a session.
+pub(super) struct PendingLogin {
+    /// The session's device id (the login body's `device_id`).
+    pub device_id: String,
+    /// The counter the login's attempts were reserved on (cleared now).
+    pub throttle_key: ThrottleKey,
+    /// When the login began (epoch ms): the session is dated from it.
+    pub started_ms: u64,
+    /// How the user authenticated (RFC 8176).
+    pub amr: Vec<String>,
+}
+
 impl AuthService {
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn login(&self, input: LoginInput) -> Result<Issued, AuthError> {
@@ -111,10 +123,50 @@ impl AuthService {
             return Err(AuthError::AccountDisabled);
         }
 
-        let (session, token) = self.new_session(&user, input.device_id, started_ms, now);
+        if user.totp.enabled() {
+            // The password was right, so it is upgraded now; the failure counter is not
+            // cleared (a right password alone proves nothing while a second factor is due).
+            if let Some(password) = rehash_with {
+                self.upgrade_hash(&user, password).await;
+            }
+            let challenge = self
+                .start_second_step(&user, &throttle_key, input.device_id, started_ms, now)
+                .await?;
+            return Err(challenge);
+        }
+        let amr = vec![crate::domain::AMR_PASSWORD.to_string()];
+        let pending = PendingLogin {
+            device_id: input.device_id,
+            throttle_key,
+            started_ms,
+            amr,
+        };
+        let issued = self.complete_login(&key, &user, pending, now).await?;
+        if let Some(password) = rehash_with {
+            self.upgrade_hash(&user, password).await;
+        }
+        Ok(issued)
+    }
+
+    /// The end of every login (a password alone, or a password and its second factor): the
+    /// session, its tokens, the failure count cleared, the session cap, the device token.
+    pub(super) async fn complete_login(
+        &self,
+        key: &SigningKey,
+        user: &User,
+        pending: PendingLogin,
+        now: u64,
+    ) -> Result<Issued, AuthError> {
+        let PendingLogin {
+            device_id,
+            throttle_key,
+            started_ms,
+            amr,
+        } = pending;
+        let (session, token) = self.new_session_with(user, device_id, started_ms, now, amr);
         // Everything the answer holds is made before anything is stored: a token that cannot
         // be minted (the verifier would refuse it) leaves no session behind.
-        let mut issued = self.issue(&key, &user, &session, &token, now)?;
+        let mut issued = self.issue(key, user, &session, &token, now)?;
         // The count starts again (this device's, or the username's), beside the new session.
         let (created, ()) = tokio::join!(
             self.sessions.create_session(&session),
@@ -127,12 +179,9 @@ impl AuthService {
         }
         crate::telemetry::count(crate::telemetry::Metric::LoginSucceeded);
         tracing::info!(event = "login_succeeded", session_id = %session.session_id, "login");
-        if let Some(password) = rehash_with {
-            self.upgrade_hash(&user, password).await;
-        }
         // The same device keeps its id (and so its counter); a new one gets a new id.
         issued.device_token =
-            Some(self.device_token(&key, &user, throttle_key.device, started_ms, now));
+            Some(self.device_token(key, user, throttle_key.device, started_ms, now));
         Ok(issued)
     }
 

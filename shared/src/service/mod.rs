@@ -8,6 +8,7 @@ pub mod admin;
 mod auth;
 pub mod authorizer;
 pub mod email;
+pub mod mfa;
 pub mod password_rules;
 mod refresh;
 
@@ -20,14 +21,15 @@ use crate::config::Config;
 use crate::crypto::device_token;
 use crate::crypto::keyring::{KeyRing, SigningKey};
 use crate::crypto::password::Passwords;
+use crate::crypto::sealed::DataKeySource;
 use crate::crypto::tokens::{mint_access_token, TokenSettings};
 use crate::domain::{
     PasswordReplacement, RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY,
 };
 use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{
-    BreachedPasswords, Clock, EmailStore, Mailer, Reservation, SessionStore, ThrottleStore,
-    UserStore,
+    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, Reservation, SessionStore,
+    ThrottleStore, UserStore,
 };
 
 /// What a successful login or refresh hands back.
@@ -83,25 +85,31 @@ pub struct AuthService {
     emails: Arc<dyn EmailStore>,
     /// Where mail goes (`None`: the email routes answer 503).
     mailer: Option<Arc<dyn Mailer>>,
+    mfa: Arc<dyn MfaStore>,
+    /// The keys that seal TOTP secrets (`None`: enrolment and a TOTP user's login answer 503).
+    data_keys: Option<Arc<dyn DataKeySource>>,
 }
 
-/// The stores the service uses (one DynamoDB adapter implements all four).
+/// The stores the service uses (one DynamoDB adapter implements all five).
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub throttle: Arc<dyn ThrottleStore>,
     pub emails: Arc<dyn EmailStore>,
+    pub mfa: Arc<dyn MfaStore>,
 }
 
 impl Stores {
-    pub fn all_in<S: UserStore + SessionStore + ThrottleStore + EmailStore + 'static>(
-        store: Arc<S>,
-    ) -> Self {
+    pub fn all_in<S>(store: Arc<S>) -> Self
+    where
+        S: UserStore + SessionStore + ThrottleStore + EmailStore + MfaStore + 'static,
+    {
         Stores {
             users: store.clone(),
             sessions: store.clone(),
             throttle: store.clone(),
-            emails: store,
+            emails: store.clone(),
+            mfa: store,
         }
     }
 }
@@ -126,7 +134,15 @@ impl AuthService {
             breaches: None,
             emails: stores.emails,
             mailer: None,
+            mfa: stores.mfa,
+            data_keys: None,
         }
+    }
+
+    /// Seals and opens TOTP secrets with `keys` (without them, MFA routes answer 503).
+    pub fn with_data_keys(mut self, keys: Arc<dyn DataKeySource>) -> Self {
+        self.data_keys = Some(keys);
+        self
     }
 
     /// Sends mail through `mailer` (with `EMAIL_FROM` set; otherwise the email routes stay 503).
@@ -163,14 +179,27 @@ impl AuthService {
         &self.keys
     }
 
-    /// A new session for `user` and its first refresh token, dated `started_ms` (when the
-    /// request that authenticated began).
+    /// A new password session for `user` and its first refresh token, dated `started_ms`
+    /// (when the request that authenticated began).
     fn new_session(
         &self,
         user: &User,
         device_id: String,
         started_ms: u64,
         now: u64,
+    ) -> (Session, RefreshToken) {
+        let amr = vec![crate::domain::AMR_PASSWORD.to_string()];
+        self.new_session_with(user, device_id, started_ms, now, amr)
+    }
+
+    /// As [`AuthService::new_session`], begun by the methods `amr` (RFC 8176).
+    fn new_session_with(
+        &self,
+        user: &User,
+        device_id: String,
+        started_ms: u64,
+        now: u64,
+        amr: Vec<String>,
     ) -> (Session, RefreshToken) {
         let session_id = uuid::Uuid::new_v4().simple().to_string();
         let mut secret = [0u8; 32];
@@ -194,7 +223,7 @@ impl AuthService {
             successor_kid: None,
             spent: Vec::new(),
             version: 0,
-            amr: vec![crate::domain::AMR_PASSWORD.to_string()],
+            amr,
         };
         (session, token)
     }

@@ -13,6 +13,7 @@ mod interop;
 mod login;
 mod logout;
 mod metrics;
+mod mfa;
 mod mfa_keys;
 mod mfa_store;
 mod refresh;

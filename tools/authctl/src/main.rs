@@ -80,6 +80,8 @@ enum UserCommand {
         #[arg(long)]
         verified: bool,
     },
+    /// Turn a user's TOTP off and delete their recovery codes (a lost authenticator).
+    MfaReset { username: String },
 }
 
 #[derive(Subcommand)]
@@ -262,6 +264,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 if verified { "verified" } else { "unverified" }
             );
             publish(&app.cfg, "email_changed", Some((&username, &user_id))).await?;
+        }
+        Command::User(UserCommand::MfaReset { username }) => {
+            let (user_id, was_on) = admin::reset_mfa(store, store, &username).await?;
+            let name = username.to_ascii_lowercase();
+            if was_on {
+                println!("TOTP turned off for {name}; recovery codes deleted");
+                publish(&app.cfg, "mfa_disabled", Some((&username, &user_id))).await?;
+            } else {
+                println!("TOTP was not on for {name}; nothing pending is left either");
+            }
         }
         Command::Sessions(SessionsCommand::List { username }) => {
             let sessions = admin::list_sessions(store, store, &username).await?;

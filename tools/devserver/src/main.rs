@@ -97,6 +97,7 @@ async fn run() -> Result<(), DevError> {
     let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone());
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
     shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
+    shared::aws::setup::ensure_mfa_key_secret(&app.secrets, &app.cfg).await?;
     match create_user(
         app.store.as_ref(),
         &shared::crypto::password::Passwords::default(),

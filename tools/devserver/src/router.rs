@@ -28,6 +28,11 @@ pub const ROUTE_KEYS: &[&str] = &[
     "DELETE /auth/sessions/{session_id} *",
     "GET /auth/me *",
     "POST /auth/email *",
+    "POST /auth/login/mfa",
+    "POST /auth/mfa/totp *",
+    "DELETE /auth/mfa/totp *",
+    "POST /auth/mfa/totp/confirm *",
+    "POST /auth/mfa/recovery-codes *",
     "POST /auth/email/verify",
     "POST /auth/password/forgot",
     "POST /auth/password/reset",
@@ -43,13 +48,15 @@ pub(crate) const SESSION_PATH: &str = "/auth/sessions/";
 impl Route {
     pub fn find(method: &Method, path: &str) -> Option<Route> {
         match (method.as_str(), path) {
-            ("POST", "/auth/login") => Some(Route::Token(Endpoint::Login)),
+            ("POST", "/auth/login" | "/auth/login/mfa") => Some(Route::Token(Endpoint::Login)),
             ("POST", "/auth/refresh") => Some(Route::Token(Endpoint::Refresh)),
             ("POST", "/auth/logout") => Some(Route::Token(Endpoint::Logout)),
             ("POST", "/auth/register") => Some(Route::Token(Endpoint::Register)),
             ("GET" | "DELETE", "/auth/sessions")
             | ("POST", "/auth/password" | "/auth/email")
-            | ("GET", "/auth/me") => Some(Route::Token(Endpoint::Account)),
+            | ("GET", "/auth/me")
+            | ("POST", "/auth/mfa/totp" | "/auth/mfa/totp/confirm" | "/auth/mfa/recovery-codes")
+            | ("DELETE", "/auth/mfa/totp") => Some(Route::Token(Endpoint::Account)),
             ("POST", "/auth/email/verify" | "/auth/password/forgot" | "/auth/password/reset") => {
                 Some(Route::Token(Endpoint::Recovery))
             }

@@ -2,11 +2,16 @@
 //! the last spent time step, and the recovery codes as a string set of hashes. Each change is
 //! one conditional `UpdateItem`, so a step or a recovery code is spent once however many
 //! requests present it at the same moment.
+//!
+//! A pending second step (an `mfa_token`) is an item of the sessions table,
+//! `#mfa-token#<sha256 hex>` (TTL at its expiry), spent by a conditional `DeleteItem`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::User;
+use std::collections::HashMap;
+
+use crate::domain::{MfaChallenge, TokenHash, User, Username};
 use crate::error::StoreError;
 use crate::ports::MfaStore;
 
@@ -35,6 +40,29 @@ impl DynamoStore {
         }
         Ok(conditional(request.send().await)?.is_some())
     }
+}
+
+fn challenge_key(hash: &TokenHash) -> Item {
+    HashMap::from([
+        (
+            "username".to_string(),
+            s(&format!("#mfa-token#{}", hash.to_hex())),
+        ),
+        ("session_id".to_string(), s("challenge")),
+    ])
+}
+
+fn challenge_from_item(item: &Item, hash: &TokenHash) -> Result<MfaChallenge, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("mfa token: {what}"));
+    Ok(MfaChallenge {
+        hash: *hash,
+        username: Username::parse(&get_s(item, "owner")?).map_err(|_| corrupt("owner"))?,
+        user_id: get_s(item, "owner_id")?,
+        device_id: get_s(item, "device_id")?,
+        known_device: get_s(item, "known_device").ok(),
+        started_ms: get_n(item, "started_ms")?,
+        expires_at: get_n(item, "expires_at")?,
+    })
 }
 
 fn hashes(codes: &[String]) -> AttributeValue {
@@ -124,5 +152,57 @@ impl MfaStore for DynamoStore {
             )
             .await?;
         done.then_some(()).ok_or(StoreError::NotFound)
+    }
+
+    async fn put_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        let mut item = challenge_key(&challenge.hash);
+        item.insert("owner".into(), s(challenge.username.as_str()));
+        item.insert("owner_id".into(), s(&challenge.user_id));
+        item.insert("device_id".into(), s(&challenge.device_id));
+        if let Some(device) = &challenge.known_device {
+            item.insert("known_device".into(), s(device));
+        }
+        item.insert("started_ms".into(), n(challenge.started_ms));
+        item.insert("expires_at".into(), n(challenge.expires_at));
+        item.insert(TTL_ATTRIBUTE.into(), n(challenge.expires_at));
+        let written = conditional(
+            self.client
+                .put_item()
+                .table_name(&self.sessions_table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(username)")
+                .send()
+                .await,
+        )?;
+        written.map(drop).ok_or(StoreError::Conflict)
+    }
+
+    async fn get_challenge(&self, hash: &TokenHash) -> Result<Option<MfaChallenge>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(challenge_key(hash)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item
+            .as_ref()
+            .map(|item| challenge_from_item(item, hash))
+            .transpose()
+    }
+
+    async fn spend_challenge(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        let deleted = conditional(
+            self.client
+                .delete_item()
+                .table_name(&self.sessions_table)
+                .set_key(Some(challenge_key(hash)))
+                .condition_expression("attribute_exists(username)")
+                .send()
+                .await,
+        )?;
+        Ok(deleted.is_some())
     }
 }

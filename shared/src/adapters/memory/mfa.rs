@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{lock, MemoryStore};
-use crate::domain::{TotpState, User};
+use crate::domain::{MfaChallenge, TokenHash, TotpState, User};
 use crate::error::StoreError;
 use crate::ports::MfaStore;
 
@@ -95,6 +95,23 @@ impl MfaStore for MemoryStore {
         self.change_totp(user, |_| true, |t| *t = TotpState::default())
             .then_some(())
             .ok_or(StoreError::NotFound)
+    }
+
+    async fn put_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        let mut all = lock(&self.challenges);
+        if all.contains_key(&challenge.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.insert(challenge.hash, challenge.clone());
+        Ok(())
+    }
+
+    async fn get_challenge(&self, hash: &TokenHash) -> Result<Option<MfaChallenge>, StoreError> {
+        Ok(lock(&self.challenges).get(hash).cloned())
+    }
+
+    async fn spend_challenge(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(lock(&self.challenges).remove(hash).is_some())
     }
 }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    FailureRecord, LockoutPolicy, NextAttempt, PasswordReplacement, Session, SessionSummary,
-    ThrottleKey, TokenHash, User, Username,
+    FailureRecord, LockoutPolicy, MfaChallenge, NextAttempt, PasswordReplacement, Session,
+    SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 use crate::ports::{
@@ -26,6 +26,7 @@ pub struct MemoryStore {
     sessions: Mutex<BTreeMap<(Username, String), Session>>,
     failures: Mutex<HashMap<ThrottleKey, FailureRecord>>,
     email: Mutex<email::EmailState>,
+    challenges: Mutex<HashMap<TokenHash, MfaChallenge>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -395,5 +396,29 @@ impl FakeClock {
 impl Clock for FakeClock {
     fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A fixed data key set (`{"current": "k1", "k1": ...}`) that never changes.
+pub struct StaticDataKeys(std::sync::Arc<crate::crypto::sealed::DataKeys>);
+
+impl StaticDataKeys {
+    /// A set of one key, `k1`.
+    pub fn one() -> Self {
+        let json = r#"{"current": "k1", "k1": "0123456789abcdef0123456789abcdef-test"}"#;
+        let keys = crate::crypto::sealed::DataKeys::parse(json)
+            .unwrap_or_else(|e| panic!("the fixed test key set parses: {e}"));
+        StaticDataKeys(std::sync::Arc::new(keys))
+    }
+}
+
+#[async_trait]
+impl crate::crypto::sealed::DataKeySource for StaticDataKeys {
+    async fn data_keys(&self) -> Result<std::sync::Arc<crate::crypto::sealed::DataKeys>, KeyError> {
+        Ok(self.0.clone())
+    }
+
+    async fn reload(&self) -> Result<std::sync::Arc<crate::crypto::sealed::DataKeys>, KeyError> {
+        Ok(self.0.clone())
     }
 }

@@ -33,6 +33,9 @@ pub async fn account(api: Api, req: Request) -> Response<Body> {
         ("DELETE", "/auth/sessions") => api.service.revoke_other_sessions(&caller).await.map(drop),
         ("GET", "/auth/me") => return super::email::me(&api, &caller).await,
         ("POST", "/auth/email") => return super::email::change_email(&api, &caller, &req).await,
+        (_, p) if p.starts_with("/auth/mfa/") => {
+            return super::mfa::mfa_routes(&api, &caller, &req).await
+        }
         ("DELETE", _) => match session_id_param(&req) {
             Some(id) => api.service.revoke_own_session(&caller, &id).await,
             None => Err(AuthError::NotFound),

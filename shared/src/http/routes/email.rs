@@ -144,9 +144,12 @@ pub fn profile_response(user: &User) -> Response<Body> {
             roles: &user.roles,
             created_at: rfc3339(user.created_at),
             mfa: Mfa {
-                totp: false,
+                totp: user.totp.enabled(),
                 passkeys: 0,
-                recovery_codes_left: 0,
+                recovery_codes_left: match user.totp.enabled() {
+                    true => u32::try_from(user.totp.recovery_codes.len()).unwrap_or(u32::MAX),
+                    false => 0,
+                },
             },
             identities: [],
         },

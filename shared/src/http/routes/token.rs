@@ -25,7 +25,11 @@ const MAX_DEVICE_TOKENS: usize = 4;
 /// Refresh tokens a logout acts on when several cookies of that name arrive (cookie tossing).
 const MAX_LOGOUT_TOKENS: usize = 4;
 
+/// `POST /auth/login`, and its second step `POST /auth/login/mfa` ([`super::mfa`]).
 pub async fn login(api: Api, req: Request) -> Response<Body> {
+    if req.uri().path() == "/auth/login/mfa" {
+        return super::mfa::login_mfa(&api, &req).await;
+    }
     let result = match check_cross_site(&req, &api.allowed_origins).and_then(|()| parse_login(&req))
     {
         Ok(input) => api.service.login(input).await,

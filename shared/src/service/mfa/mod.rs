@@ -1,0 +1,393 @@
+//! The second factor (TOTP, RFC 6238, with recovery codes): enrolment, the login's second step,
+//! turning it off, new recovery codes.
+//!
+//! Every code is checked as a password is: an attempt is reserved on the user's failure
+//! counter first (at most `LOGIN_MAX_FAILURES` checked per window, however many arrive at
+//! once), a wrong one is a failed login, and only a completed login clears the count (a right
+//! password of a user with TOTP does not). A TOTP code is good once: the step it matched, and
+//! every earlier one, is spent by one conditional write. Secrets are sealed
+//! ([`crate::crypto::sealed`]) under data keys kept in Secrets Manager; recovery codes are
+//! stored hashed.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::accounts::Caller;
+use super::auth::PendingLogin;
+use super::{AuthService, Issued};
+use crate::crypto::sealed::{DataKeySource, DataKeys, SealError};
+use crate::crypto::totp::{self, TotpSecret};
+use crate::domain::{
+    email_token_hash, new_email_token, MfaChallenge, SecondFactor, ThrottleKey, User, MFA_TOKEN_TTL,
+};
+use crate::error::{AuthError, Cause, MfaPending, StoreError};
+
+/// `POST /auth/login/mfa`: the pending login's token and the second factor.
+pub struct MfaLoginInput {
+    pub mfa_token: String,
+    pub factor: SecondFactor,
+}
+
+/// A secret being set up: what the authenticator app is given. `Debug` hides both.
+pub struct TotpEnrolment {
+    pub secret: SecretString,
+    pub otpauth_uri: SecretString,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment(..)")
+    }
+}
+
+/// Fresh recovery codes, shown once. `Debug` hides them.
+pub struct RecoveryCodes(pub Vec<String>);
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveryCodes({} codes)", self.0.len())
+    }
+}
+
+impl RecoveryCodes {
+    fn generate() -> (Self, Vec<String>) {
+        let codes = totp::new_recovery_codes();
+        let hashes = codes
+            .iter()
+            .filter_map(|c| totp::recovery_code_hash(c))
+            .collect();
+        (RecoveryCodes(codes), hashes)
+    }
+}
+
+impl AuthService {
+    fn data_key_source(&self) -> Result<&Arc<dyn DataKeySource>, AuthError> {
+        self.data_keys.as_ref().ok_or_else(|| {
+            AuthError::unavailable(Cause::msg("no data keys configured for TOTP secrets"))
+        })
+    }
+
+    /// `secret` sealed for `user` under the current data key.
+    async fn seal(&self, user: &User, secret: &TotpSecret) -> Result<String, AuthError> {
+        let keys = self.data_key_source()?.data_keys().await?;
+        keys.seal(secret.as_bytes(), &user.user_id)
+            .map_err(AuthError::internal)
+    }
+
+    /// The secret `sealed` holds for `user`; a key the cached set lacks (rotated since) is
+    /// read again once.
+    async fn open(&self, user: &User, sealed: &str) -> Result<TotpSecret, AuthError> {
+        let source = self.data_key_source()?;
+        let open = |keys: &DataKeys| keys.open(sealed, &user.user_id).map(TotpSecret::from_bytes);
+        match open(&*source.data_keys().await?) {
+            Err(SealError::UnknownKey) => open(&*source.reload().await?),
+            other => other,
+        }
+        .map_err(AuthError::internal)
+    }
+
+    /// The login's first step succeeded for a user with TOTP: a pending login (its token, the
+    /// session's device, the failure counter it reserved on), stored; the caller answers 403
+    /// `mfa_required` with the token.
+    pub(super) async fn start_second_step(
+        &self,
+        user: &User,
+        throttle_key: &ThrottleKey,
+        device_id: String,
+        started_ms: u64,
+        now: u64,
+    ) -> Result<AuthError, AuthError> {
+        let token = new_email_token();
+        let hash = email_token_hash(&token)
+            .ok_or_else(|| AuthError::Internal(Cause::msg("a fresh mfa token does not parse")))?;
+        let challenge = MfaChallenge {
+            hash,
+            username: user.username.clone(),
+            user_id: user.user_id.clone(),
+            device_id,
+            known_device: throttle_key.device.clone(),
+            started_ms,
+            expires_at: now.saturating_add(MFA_TOKEN_TTL),
+        };
+        self.mfa.put_challenge(&challenge).await?;
+        crate::telemetry::count(crate::telemetry::Metric::MfaChallenged);
+        tracing::info!(event = "mfa_required", "password right; second factor due");
+        Ok(AuthError::MfaRequired(MfaPending {
+            mfa_token: token,
+            expires_in: MFA_TOKEN_TTL,
+        }))
+    }
+
+    /// `POST /auth/login/mfa`: the second step of a pending login. The token is spent only by
+    /// a right code (a wrong one may be corrected within the token's five minutes, each try a
+    /// failed login); the session is the one the password step would have made, dated from it.
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn login_mfa(&self, input: MfaLoginInput) -> Result<Issued, AuthError> {
+        let key = self.keys.current().await?;
+        let hash = email_token_hash(&input.mfa_token).ok_or(AuthError::InvalidMfaToken)?;
+        let now = self.clock.now();
+        let challenge = self
+            .mfa
+            .get_challenge(&hash)
+            .await?
+            .filter(|c| now < c.expires_at)
+            .ok_or(AuthError::InvalidMfaToken)?;
+        tracing::Span::current().record("user_id", challenge.user_id.as_str());
+        // The same user still, with TOTP still on, and no password change (or reset) since
+        // the password step: that change may have been made to shut this very login out.
+        let user = self
+            .users
+            .get_user(&challenge.username)
+            .await?
+            .filter(|u| {
+                u.user_id == challenge.user_id
+                    && u.totp.enabled()
+                    && u.honours_session(challenge.started_ms, "")
+            })
+            .ok_or(AuthError::InvalidMfaToken)?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let throttle_key = ThrottleKey {
+            username: user.username.clone(),
+            device: challenge.known_device.clone(),
+        };
+        self.check_factor(&user, &input.factor, &throttle_key, None)
+            .await?;
+        if !self.mfa.spend_challenge(&hash).await? {
+            // Another request completed this login first (with another right code).
+            return Err(AuthError::InvalidMfaToken);
+        }
+        let pending = PendingLogin {
+            device_id: challenge.device_id,
+            throttle_key,
+            started_ms: challenge.started_ms,
+            amr: input.factor.amr(),
+        };
+        self.complete_login(&key, &user, pending, now).await
+    }
+
+    /// Checks a second factor of `user` as a password is checked: an attempt reserved on
+    /// `key` first (429 while locked), a wrong code counted (and the key locked when due). A
+    /// right one is spent before this returns (the TOTP step, or the recovery code), by a
+    /// conditional write: of two requests with the same code, one gets through.
+    async fn check_factor(
+        &self,
+        user: &User,
+        factor: &SecondFactor,
+        key: &ThrottleKey,
+        session_id: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let failures = self.reserve(key, &user.user_id, session_id, now).await?;
+        if self.spend_factor(user, factor, now).await? {
+            crate::telemetry::count(crate::telemetry::Metric::MfaSucceeded(factor.kind()));
+            return Ok(());
+        }
+        crate::telemetry::count(crate::telemetry::Metric::MfaFailed(factor.kind()));
+        crate::security_event!(
+            info,
+            "mfa_failed",
+            user_id = Some(user.user_id.as_str()),
+            session_id = session_id,
+            factor = factor.kind(),
+            failures,
+            "wrong or spent second factor"
+        );
+        self.lock_if_due(key, Some(&user.user_id), failures, now)
+            .await;
+        Err(AuthError::InvalidCode)
+    }
+
+    /// Whether `factor` is right for `user` now, and spent (false: wrong, replayed, or TOTP off).
+    async fn spend_factor(
+        &self,
+        user: &User,
+        factor: &SecondFactor,
+        now: u64,
+    ) -> Result<bool, AuthError> {
+        let Some(sealed) = &user.totp.secret else {
+            return Ok(false);
+        };
+        match factor {
+            SecondFactor::Totp(code) => {
+                let secret = self.open(user, sealed).await?;
+                let last = Some(user.totp.last_step);
+                match totp::verify(&secret, code, now, last) {
+                    Some(step) => Ok(self.mfa.spend_totp_step(user, step).await?),
+                    None => Ok(false),
+                }
+            }
+            SecondFactor::Recovery(code) => {
+                let Some(hash) = totp::recovery_code_hash(code) else {
+                    return Ok(false);
+                };
+                let spent = self.mfa.spend_recovery_code(user, &hash).await?;
+                if spent {
+                    let left = user.totp.recovery_codes.len().saturating_sub(1);
+                    crate::security_event!(
+                        warn,
+                        "recovery_code_used",
+                        user_id = Some(user.user_id.as_str()),
+                        session_id = None::<&str>,
+                        recovery_codes_left = left,
+                        "a recovery code was used"
+                    );
+                }
+                Ok(spent)
+            }
+        }
+    }
+
+    /// `POST /auth/mfa/totp`: a new secret, pending until a code confirms it (replacing any
+    /// pending one). The current password is checked as for a password change.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn begin_totp(
+        &self,
+        caller: &Caller,
+        current: SecretString,
+    ) -> Result<TotpEnrolment, AuthError> {
+        self.data_key_source()?;
+        let user = self.caller_user(caller).await?;
+        self.check_current_password(caller, &user, current, "mfa_enrol_failed")
+            .await?;
+        if user.totp.enabled() {
+            return Err(AuthError::MfaAlreadyEnabled);
+        }
+        let secret = TotpSecret::generate();
+        let sealed = self.seal(&user, &secret).await?;
+        match self.mfa.set_pending_totp(&user, &sealed).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Err(AuthError::MfaAlreadyEnabled),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event = "mfa_enrolment_started", "TOTP secret pending");
+        let issuer = self.cfg.tokens.issuer.as_str();
+        let label = issuer
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(rest))
+            .unwrap_or(issuer);
+        Ok(TotpEnrolment {
+            secret: secret.base32().into(),
+            otpauth_uri: secret.otpauth_uri(label, user.username.as_str()).into(),
+        })
+    }
+
+    /// `POST /auth/mfa/totp/confirm`: a code of the pending secret turns TOTP on (its step
+    /// spent) and returns ten recovery codes, shown this once. Codes count as login attempts.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn confirm_totp(
+        &self,
+        caller: &Caller,
+        code: &str,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let user = self.caller_user(caller).await?;
+        if user.totp.enabled() {
+            return Err(AuthError::MfaAlreadyEnabled);
+        }
+        let Some(pending) = user.totp.pending.clone() else {
+            return Err(AuthError::InvalidEnrolmentCode);
+        };
+        let key = Self::caller_key(caller);
+        let now = self.clock.now();
+        let failures = self
+            .reserve(&key, &caller.user_id, Some(&caller.session_id), now)
+            .await?;
+        let secret = self.open(&user, &pending).await?;
+        let Some(step) = totp::verify(&secret, code, now, None) else {
+            tracing::info!(event = "mfa_enrol_failed", "wrong confirmation code");
+            self.lock_if_due(&key, Some(&caller.user_id), failures, now)
+                .await;
+            return Err(AuthError::InvalidEnrolmentCode);
+        };
+        let (codes, hashes) = RecoveryCodes::generate();
+        match self.mfa.enable_totp(&user, &pending, step, &hashes).await {
+            Ok(()) => {}
+            // Replaced by a newer enrolment (or confirmed by a concurrent request) meanwhile.
+            Err(StoreError::Conflict) => return Err(AuthError::InvalidEnrolmentCode),
+            Err(e) => return Err(e.into()),
+        }
+        self.clear_failures(&key).await;
+        crate::telemetry::count(crate::telemetry::Metric::MfaEnabled);
+        crate::security_event!(
+            info,
+            "mfa_enabled",
+            user_id = Some(caller.user_id.as_str()),
+            session_id = Some(caller.session_id.as_str()),
+            "TOTP turned on"
+        );
+        Ok(codes)
+    }
+
+    /// `DELETE /auth/mfa/totp`: the current password and a second factor (a TOTP or a recovery
+    /// code) turn TOTP off. The password's attempt is not cleared until the code is right.
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn disable_totp(
+        &self,
+        caller: &Caller,
+        current: SecretString,
+        factor: SecondFactor,
+    ) -> Result<(), AuthError> {
+        let user = self.caller_user(caller).await?;
+        if !user.totp.enabled() {
+            return Err(AuthError::MfaNotEnabled);
+        }
+        self.check_password_keep_counting(caller, &user, current, "mfa_disable_failed")
+            .await?;
+        let key = Self::caller_key(caller);
+        self.check_factor(&user, &factor, &key, Some(&caller.session_id))
+            .await?;
+        self.mfa.disable_totp(&user).await?;
+        self.clear_failures(&key).await;
+        crate::telemetry::count(crate::telemetry::Metric::MfaDisabled("user"));
+        crate::security_event!(
+            warn,
+            "mfa_disabled",
+            user_id = Some(caller.user_id.as_str()),
+            session_id = Some(caller.session_id.as_str()),
+            by = "user",
+            "TOTP turned off"
+        );
+        Ok(())
+    }
+
+    /// `POST /auth/mfa/recovery-codes`: a TOTP code, then ten new recovery codes (the old void).
+    #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
+    pub async fn regenerate_recovery_codes(
+        &self,
+        caller: &Caller,
+        code: String,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let user = self.caller_user(caller).await?;
+        if !user.totp.enabled() {
+            return Err(AuthError::MfaNotEnabled);
+        }
+        let key = Self::caller_key(caller);
+        self.check_factor(
+            &user,
+            &SecondFactor::Totp(code),
+            &key,
+            Some(&caller.session_id),
+        )
+        .await?;
+        let (codes, hashes) = RecoveryCodes::generate();
+        match self.mfa.replace_recovery_codes(&user, &hashes).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Err(AuthError::MfaNotEnabled),
+            Err(e) => return Err(e.into()),
+        }
+        self.clear_failures(&key).await;
+        crate::security_event!(
+            info,
+            "recovery_codes_regenerated",
+            user_id = Some(caller.user_id.as_str()),
+            session_id = Some(caller.session_id.as_str()),
+            "new recovery codes; the old ones are void"
+        );
+        Ok(codes)
+    }
+}
+
+#[cfg(test)]
+mod tests;
