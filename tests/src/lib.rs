@@ -209,6 +209,7 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
         "PUBLIC_KEYS_SECRET_ID".into(),
         cfg.signing.public_keys_secret_id.clone(),
     ));
+    vars.push(("MFA_KEY_SECRET_ID".into(), cfg.mfa.key_secret_id.clone()));
     vars
 }
 

@@ -10,6 +10,7 @@ use integration_tests::runtime_api::{run_binary_logged, Outcome};
 use integration_tests::*;
 use serde_json::{json, Value};
 use shared::http::handlers::Endpoint;
+use shared::ports::Clock;
 use shared::service::authorizer::Authorizer;
 
 #[derive(Clone, Default)]
@@ -225,6 +226,71 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
     .await;
     logs.push_str(&log);
 
+    // The second factor: enrolment and confirmation (account), then a login's two steps
+    // with a wrong code, a TOTP code and a recovery code (login).
+    // (A session of its own: the logout above ended every one.)
+    let who = identity_of(&env.login("carol", password).await);
+    let account =
+        |sample: &str, b: Value| with_body(account_event(sample, &who), Some(&b.to_string()));
+    let (out, _, log) = run_binary_logged(
+        &built_binary("account"),
+        &vars,
+        vec![account(
+            "mfa-enroll.json",
+            json!({ "current_password": password }),
+        )],
+    )
+    .await;
+    logs.push_str(&log);
+    let enrolled = body(answer(&out, 0));
+    let totp_base32 = enrolled["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{enrolled}"))
+        .to_string();
+    let totp_secret = shared::crypto::totp::TotpSecret::from_base32(&totp_base32).unwrap();
+    let step = shared::crypto::totp::step_of(shared::ports::SystemClock.now());
+    let (out, _, log) = run_binary_logged(
+        &built_binary("account"),
+        &vars,
+        vec![account(
+            "mfa-confirm.json",
+            json!({ "code": totp_secret.code_at_step(step) }),
+        )],
+    )
+    .await;
+    logs.push_str(&log);
+    let recovery_codes: Vec<String> =
+        serde_json::from_value(body(answer(&out, 0))["recovery_codes"].clone()).unwrap();
+    let mut mfa_tokens = Vec::new();
+    for _ in 0..2 {
+        let (out, _, log) =
+            run_binary_logged(&built_binary("login"), &vars, vec![login(password)]).await;
+        logs.push_str(&log);
+        mfa_tokens.push(
+            body(answer(&out, 0))["mfa_token"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let second = |b: Value| with_body(load_event("login-mfa.json"), Some(&b.to_string()));
+    let (out, _, log) = run_binary_logged(
+        &built_binary("login"),
+        &vars,
+        vec![
+            second(json!({"mfa_token": mfa_tokens[0], "code": "000000"})),
+            second(json!({"mfa_token": mfa_tokens[0], "code": totp_secret.code_at_step(step + 1)})),
+            second(json!({"mfa_token": mfa_tokens[1], "recovery_code": recovery_codes[0]})),
+        ],
+    )
+    .await;
+    logs.push_str(&log);
+    assert_eq!(status(answer(&out, 1)), 200, "{out:?}");
+    assert_eq!(status(answer(&out, 2)), 200, "{out:?}");
+    let data_keys =
+        integration_tests::secret_at(&env.app, &env.cfg.mfa.key_secret_id, "AWSCURRENT").await;
+    let data_keys: Value = serde_json::from_str(data_keys.secret_string().unwrap()).unwrap();
+
     // A way back in: forgot, then reset with the mailed token (SES is moto's).
     let address = fresh_email("carol");
     env.set_email(&user, &address).await;
@@ -319,7 +385,19 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
             .unwrap()
             .to_hex(),
         new_password.to_string(),
+        totp_base32.clone(),
+        totp_base32.to_lowercase(),
+        stored.totp.secret.clone().expect("TOTP is on"),
+        data_keys["k1"].as_str().unwrap().to_string(),
     ];
+    for token in &mfa_tokens {
+        secrets.push(token.clone());
+        secrets.push(shared::domain::email_token_hash(token).unwrap().to_hex());
+    }
+    for code in &recovery_codes {
+        secrets.push(code.clone());
+        secrets.push(shared::crypto::totp::recovery_code_hash(code).unwrap());
+    }
     secrets.extend(key_fragments(alg, &old_key));
     secrets.extend(key_fragments(alg, &new_key));
     if alg.is_asymmetric() {

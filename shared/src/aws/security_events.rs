@@ -30,6 +30,11 @@ pub const FORWARDED: &[&str] = &[
     "key_rotated",
     "password_reset",
     "email_changed",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_failed",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
 ];
 
 /// The fields copied into an event's detail; nothing else of a log line travels (log lines
@@ -45,6 +50,8 @@ const DETAIL_FIELDS: &[&str] = &[
     "failures",
     "known_device",
     "by",
+    "factor",
+    "recovery_codes_left",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -206,3 +206,91 @@ async fn a_reset_and_a_new_address_reach_the_bus_as_password_reset_and_email_cha
         }
     }
 }
+
+/// The body of a function's response to one event.
+fn response_body(outcome: &Option<Outcome>) -> Value {
+    match outcome {
+        Some(Outcome::Response(resp)) => body(resp),
+        other => panic!("no response: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_second_factors_events_reach_the_bus() {
+    use shared::crypto::totp::{self, TotpSecret};
+    use shared::ports::Clock;
+    const PW: &str = "mo-password-123";
+    let env = TestEnv::new().await;
+    env.create_user("mo", PW, &[]).await;
+    let who = identity_of(&env.login("mo", PW).await);
+    let vars = function_env(&env.cfg);
+    let account =
+        |sample: &str, body: Value| with_body(account_event(sample, &who), Some(&body.to_string()));
+    let (out, _, mut logs) = run_binary_logged(
+        &built_binary("account"),
+        &vars,
+        vec![account(
+            "mfa-enroll.json",
+            json!({ "current_password": PW }),
+        )],
+    )
+    .await;
+    let secret = TotpSecret::from_base32(response_body(&out[0])["secret"].as_str().unwrap())
+        .expect("a base32 secret");
+    let code = secret.code_at_step(totp::step_of(shared::ports::SystemClock.now()));
+    let (out, _, more) = run_binary_logged(
+        &built_binary("account"),
+        &vars,
+        vec![account("mfa-confirm.json", json!({ "code": code }))],
+    )
+    .await;
+    logs.push_str(&more);
+    let recovery = response_body(&out[0])["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let login = |body: Value| with_body(load_event("login-ok.json"), Some(&body.to_string()));
+    let (out, _, more) = run_binary_logged(
+        &built_binary("login"),
+        &vars,
+        vec![login(json!({"username": "mo", "password": PW}))],
+    )
+    .await;
+    logs.push_str(&more);
+    let token = response_body(&out[0])["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = |body: Value| with_body(load_event("login-mfa.json"), Some(&body.to_string()));
+    let (out, _, more) = run_binary_logged(
+        &built_binary("login"),
+        &vars,
+        vec![
+            second(json!({"mfa_token": token, "code": "000000"})),
+            second(json!({"mfa_token": token, "recovery_code": recovery})),
+        ],
+    )
+    .await;
+    logs.push_str(&more);
+    assert!(
+        response_body(&out[1])["access_token"].is_string(),
+        "{out:?}"
+    );
+    // Nothing of the secret or the codes in any line the functions wrote.
+    assert!(
+        !logs.contains(&secret.base32()) && !logs.contains(&recovery) && !logs.contains(&token)
+    );
+
+    let queue = integration_tests::event_queue::EventQueue::start().await;
+    let (out, _) = forward(&env, &queue, "/aws/lambda/auth-LoginFunction-x", &logs).await;
+    assert!(matches!(&out[0], Some(Outcome::Response(_))), "{out:?}");
+    let received = queue.receive(3).await;
+    let user_id = who["sub"].as_str().unwrap();
+    for expected in ["mfa_enabled", "mfa_failed", "recovery_code_used"] {
+        let event = received
+            .iter()
+            .find(|e| e["detail-type"] == expected)
+            .unwrap_or_else(|| panic!("{expected} not in {received:?}"));
+        assert_eq!(event["detail"]["user_id"], user_id, "{event}");
+    }
+}

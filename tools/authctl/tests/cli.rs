@@ -509,3 +509,52 @@ async fn set_email_claims_the_address_for_one_user_only() {
     let nobody = env.authctl(&["user", "set-email", "zed", "zed@example.com"], None);
     assert_one_line_error(&nobody, "no user named zed");
 }
+
+#[tokio::test]
+async fn mfa_reset_turns_totp_off_so_the_password_alone_logs_in() {
+    use shared::ports::{MfaStore, UserStore};
+    let env = env().await;
+    let out = env.authctl(
+        &["user", "create", "fay", "--password-stdin"],
+        Some("a-good-password-1\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fay = shared::domain::Username::parse("fay").unwrap();
+    let user = env.app.store.get_user(&fay).await.unwrap().unwrap();
+    env.app
+        .store
+        .set_pending_totp(&user, "s1.k1.sealed")
+        .await
+        .unwrap();
+    env.app
+        .store
+        .enable_totp(&user, "s1.k1.sealed", 1, &["h1".into(), "h2".into()])
+        .await
+        .unwrap();
+    let login = || {
+        env.app.service.login(LoginInput {
+            username: "fay".into(),
+            password: "a-good-password-1".into(),
+            device_id: "cli".into(),
+            device_tokens: Vec::new(),
+        })
+    };
+    assert_eq!(login().await.unwrap_err().code(), "mfa_required");
+
+    let out = env.authctl(&["user", "mfa-reset", "fay"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("TOTP turned off for fay; recovery codes deleted"),
+        "{}",
+        stdout(&out)
+    );
+    let user = env.app.store.get_user(&fay).await.unwrap().unwrap();
+    assert_eq!(user.totp, shared::domain::TotpState::default());
+    assert!(login().await.is_ok());
+    // Again: nothing to turn off, said so; an unknown user is one clear line.
+    let again = env.authctl(&["user", "mfa-reset", "fay"], None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("TOTP was not on for fay"));
+    let nobody = env.authctl(&["user", "mfa-reset", "zed"], None);
+    assert_one_line_error(&nobody, "no user named zed");
+}
