@@ -18,6 +18,13 @@
  */
 
 /**
+ * What `login` resolves to: signed in, or (TOTP on) waiting for the second factor, which
+ * `loginMfa(mfaToken, code)` supplies within `expiresIn` seconds.
+ * @typedef {{ mfaRequired: false, sessionId: string, expiresIn: number }
+ *   | { mfaRequired: true, mfaToken: string, expiresIn: number }} LoginResult
+ */
+
+/**
  * @typedef {object} Session
  * @property {string} session_id
  * @property {string} device_id
@@ -113,8 +120,39 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
     if (!resp.ok) throw await AuthError.from(resp);
     const body = await resp.json();
     accessToken = body.access_token;
-    return { sessionId: body.session_id, expiresIn: body.expires_in };
+    return { mfaRequired: false, sessionId: body.session_id, expiresIn: body.expires_in };
   }
+
+  /**
+   * A login's answer: signed in, or a 403 `mfa_required` with the pending login's token.
+   * @param {Response} resp
+   * @returns {Promise<LoginResult>}
+   */
+  async function loginAnswer(resp) {
+    if (resp.status === 403) {
+      const body = await resp
+        .clone()
+        .json()
+        .catch(() => ({}));
+      if (body.error === "mfa_required" && typeof body.mfa_token === "string") {
+        return { mfaRequired: true, mfaToken: body.mfa_token, expiresIn: body.expires_in };
+      }
+    }
+    return signedIn(resp);
+  }
+
+  /**
+   * A JSON request with the access token (the account routes).
+   * @param {string} method
+   * @param {string} path
+   * @param {object} body
+   */
+  const authJson = (method, path, body) =>
+    authFetch(path, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   /**
    * Trades the refresh cookie for a new access token. Concurrent callers share one request;
@@ -158,6 +196,21 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
   const resolve = (input) => (typeof input === "string" ? url(input) : input);
 
   /**
+   * Whether `resp` refused the access token (API Gateway's 401/403, or `invalid_token`), as
+   * opposed to the request: a wrong password or code is answered, never re-sent (each
+   * try counts against the account's lockout).
+   * @param {Response} resp
+   */
+  async function tokenRefused(resp) {
+    if (resp.status !== 401 && resp.status !== 403) return false;
+    const body = await resp
+      .clone()
+      .json()
+      .catch(() => ({}));
+    return !body || typeof body.error !== "string" || body.error === "invalid_token";
+  }
+
+  /**
    * `fetch` with the access token: on 401/403, one refresh (shared) and one retry. The
    * request's body must be re-sendable (a string, FormData, Blob...), not a stream. Only a
    * URL under `baseUrl` gets the token; any other is fetched as it is.
@@ -176,7 +229,7 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
     }
     const used = accessToken;
     const resp = await send(input, init, used);
-    if (resp.status !== 401 && resp.status !== 403) return resp;
+    if (!(await tokenRefused(resp))) return resp;
     if (accessToken !== used && accessToken) {
       // Another call refreshed meanwhile: retry with its token, no second refresh.
       return send(input, init, accessToken);
@@ -201,12 +254,15 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
 
   return {
     /**
+     * Checks the password. With TOTP on, resolves `{ mfaRequired: true, mfaToken }` (no
+     * session yet): finish with `loginMfa`.
      * @param {string} username
      * @param {string} password
      * @param {LoginOptions} [opts]
+     * @returns {Promise<LoginResult>}
      */
     login: async (username, password, opts = {}) =>
-      signedIn(
+      loginAnswer(
         await post("/auth/login", {
           username,
           password,
@@ -230,6 +286,57 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
         }),
       ),
 
+    /**
+     * The second step of a login that answered `mfaRequired`: the authenticator's six digits,
+     * or one of the recovery codes (anything that is not six digits is sent as one).
+     * @param {string} mfaToken
+     * @param {string} code
+     */
+    loginMfa: async (mfaToken, code) => {
+      const digits = String(code).replace(/\s+/g, "");
+      const factor = /^\d{6}$/.test(digits) ? { code: digits } : { recovery_code: String(code) };
+      return signedIn(await post("/auth/login/mfa", { mfa_token: mfaToken, ...factor }));
+    },
+
+    /**
+     * Starts TOTP enrolment (the password re-checked): the secret for an authenticator app,
+     * as base32 and as an `otpauth://` URI (for a QR code). Off until `confirmTotp`.
+     * @param {string} currentPassword
+     * @returns {Promise<{ secret: string, otpauthUri: string }>}
+     */
+    enrollTotp: async (currentPassword) => {
+      const body = await json(
+        await authJson("POST", "/auth/mfa/totp", { current_password: currentPassword }),
+      );
+      return { secret: body.secret, otpauthUri: body.otpauth_uri };
+    },
+
+    /**
+     * Turns TOTP on with a code from the app: resolves the ten recovery codes, shown once.
+     * @param {string} code
+     * @returns {Promise<string[]>}
+     */
+    confirmTotp: async (code) =>
+      (await json(await authJson("POST", "/auth/mfa/totp/confirm", { code }))).recovery_codes,
+
+    /**
+     * Turns TOTP off: the password and a TOTP or recovery code.
+     * @param {string} currentPassword
+     * @param {string} code
+     */
+    disableTotp: async (currentPassword, code) =>
+      done(
+        await authJson("DELETE", "/auth/mfa/totp", { current_password: currentPassword, code }),
+      ),
+
+    /**
+     * Ten new recovery codes for a TOTP code; the old ones stop working.
+     * @param {string} code
+     * @returns {Promise<string[]>}
+     */
+    regenerateRecoveryCodes: async (code) =>
+      (await json(await authJson("POST", "/auth/mfa/recovery-codes", { code }))).recovery_codes,
+
     /** The signed-in user's account (`GET /auth/me`). */
     me: async () => json(await authFetch("/auth/me")),
 
@@ -239,13 +346,7 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
      * @param {string} currentPassword
      */
     changeEmail: async (email, currentPassword) =>
-      done(
-        await authFetch("/auth/email", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ email, current_password: currentPassword }),
-        }),
-      ),
+      done(await authJson("POST", "/auth/email", { email, current_password: currentPassword })),
 
     /**
      * Asks for a password-reset link. Resolves alike whether or not the address is known.

@@ -265,3 +265,98 @@ test("a reset forgets the access token this page held", async () => {
   await client.resetPassword("good", "another passphrase");
   assert.equal(client.signedIn, false);
 });
+
+/** A fake API with TOTP on for `ana`: login answers mfa_required; the second step takes 123456. */
+function mfaApi() {
+  const calls = [];
+  const json = (status, body) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json" },
+    });
+  return {
+    calls,
+    fetch: async (url, init = {}) => {
+      const body = init.body ? JSON.parse(init.body) : {};
+      calls.push({ url: String(url), body, method: init.method || "GET" });
+      if (url.endsWith("/auth/login")) {
+        return json(403, {
+          error: "mfa_required",
+          error_description: "A second factor is required.",
+          mfa_token: "mt-1",
+          expires_in: 300,
+        });
+      }
+      if (url.endsWith("/auth/login/mfa")) {
+        const right = body.mfa_token === "mt-1" && (body.code === "123456" || body.recovery_code === "abcd-efgh-ijkl-mnop");
+        return right
+          ? json(200, { access_token: "at-mfa", session_id: "s9", expires_in: 900 })
+          : json(401, { error: "invalid_code", error_description: "The code is incorrect." });
+      }
+      if (url.endsWith("/auth/refresh")) return json(401, { error: "invalid_grant" });
+      if (url.endsWith("/auth/mfa/totp") && init.method === "POST") {
+        return body.current_password === "right"
+          ? json(200, { secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://totp/x:ana?secret=JBSWY3DPEHPK3PXP" })
+          : json(401, { error: "invalid_credentials", error_description: "Wrong." });
+      }
+      if (url.endsWith("/auth/mfa/totp/confirm")) {
+        return body.code === "123456"
+          ? json(200, { recovery_codes: Array.from({ length: 10 }, (_, i) => `code-${i}`) })
+          : json(400, { error: "invalid_code", error_description: "No." });
+      }
+      if (url.endsWith("/auth/mfa/recovery-codes")) return json(200, { recovery_codes: ["n-1"] });
+      if (url.endsWith("/auth/mfa/totp") && init.method === "DELETE") {
+        return body.code === "123456" ? new Response(null, { status: 204 }) : json(401, { error: "invalid_code" });
+      }
+      return json(404, { error: "not_found" });
+    },
+  };
+}
+
+test("login resolves mfaRequired with the token, and loginMfa completes it", async () => {
+  const api = mfaApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  const first = await client.login("ana", "right");
+  assert.deepEqual(first, { mfaRequired: true, mfaToken: "mt-1", expiresIn: 300 });
+  assert.equal(client.signedIn, false, "no session before the second factor");
+  await assert.rejects(client.loginMfa("mt-1", "000000"), (e) => e instanceof AuthError && e.error === "invalid_code");
+  const done = await client.loginMfa("mt-1", " 123 456 ");
+  assert.deepEqual(done, { mfaRequired: false, sessionId: "s9", expiresIn: 900 });
+  assert.equal(client.signedIn, true);
+  assert.deepEqual(api.calls.find((c) => c.url.endsWith("/auth/login/mfa") && c.body.code === "123456").body, {
+    mfa_token: "mt-1",
+    code: "123456",
+  });
+  // Anything but six digits is a recovery code.
+  await client.loginMfa("mt-1", "abcd-efgh-ijkl-mnop");
+  assert.deepEqual(api.calls.at(-1).body, { mfa_token: "mt-1", recovery_code: "abcd-efgh-ijkl-mnop" });
+});
+
+test("enrolment, confirmation and turning TOTP off go to the MFA routes with the token", async () => {
+  const api = mfaApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.loginMfa("mt-1", "123456");
+  const enrolment = await client.enrollTotp("right");
+  assert.deepEqual(enrolment, {
+    secret: "JBSWY3DPEHPK3PXP",
+    otpauthUri: "otpauth://totp/x:ana?secret=JBSWY3DPEHPK3PXP",
+  });
+  const codes = await client.confirmTotp("123456");
+  assert.equal(codes.length, 10);
+  assert.deepEqual(await client.regenerateRecoveryCodes("123456"), ["n-1"]);
+  await client.disableTotp("right", "123456");
+  const off = api.calls.at(-1);
+  assert.equal(off.method, "DELETE");
+  assert.deepEqual(off.body, { current_password: "right", code: "123456" });
+});
+
+test("a wrong password or code on an account route is answered once, never re-sent", async () => {
+  const api = mfaApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  await client.loginMfa("mt-1", "123456");
+  await assert.rejects(client.enrollTotp("wrong"), (e) => e.status === 401 && e.error === "invalid_credentials");
+  await assert.rejects(client.disableTotp("right", "999999"), (e) => e.error === "invalid_code");
+  const sent = (path) => api.calls.filter((c) => c.url.endsWith(path)).length;
+  assert.equal(sent("/auth/mfa/totp"), 2, "one request each: a retry would count twice against the lockout");
+  assert.equal(sent("/auth/refresh"), 0);
+});

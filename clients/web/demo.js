@@ -12,7 +12,49 @@ const run = (fn) => async () => {
   try { show(await fn()); } catch (e) { show(`${e.status || ""} ${e.error || ""} ${e.message}`.trim()); }
 };
 const on = (id, fn) => document.getElementById(id).addEventListener("click", run(fn));
-on("login", async () => { await auth.login(field("username"), field("password")); return "logged in"; });
+// A login whose password was right but whose user has TOTP on waits for the second factor.
+let mfaToken = null;
+const mfaStep = document.getElementById("mfa-step");
+on("login", async () => {
+  const result = await auth.login(field("username"), field("password"));
+  if (!result.mfaRequired) return "logged in";
+  mfaToken = result.mfaToken;
+  mfaStep.hidden = false;
+  document.getElementById("mfa-login-code").focus();
+  return "password accepted: enter the code from your authenticator app (or a recovery code)";
+});
+on("mfa-verify", async () => {
+  await auth.loginMfa(mfaToken, field("mfa-login-code"));
+  mfaToken = null;
+  mfaStep.hidden = true;
+  document.getElementById("mfa-login-code").value = "";
+  return "logged in with two factors";
+});
+const showCodes = (codes) => {
+  const list = document.getElementById("recovery-codes");
+  list.replaceChildren(...codes.map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+};
+on("totp-enroll", async () => {
+  const { secret, otpauthUri } = await auth.enrollTotp(field("password"));
+  document.getElementById("totp-secret").textContent = secret;
+  document.getElementById("totp-uri").textContent = otpauthUri;
+  document.getElementById("totp-setup").hidden = false;
+  return "scan or type the secret, then turn it on with a code";
+});
+on("totp-confirm", async () => {
+  showCodes(await auth.confirmTotp(field("totp-code")));
+  document.getElementById("totp-setup").hidden = true;
+  return "TOTP is on: keep the recovery codes somewhere safe (they are shown once)";
+});
+on("totp-codes", async () => {
+  showCodes(await auth.regenerateRecoveryCodes(field("totp-code")));
+  return "new recovery codes: the old ones no longer work";
+});
+on("totp-disable", async () => {
+  await auth.disableTotp(field("password"), field("totp-code"));
+  showCodes([]);
+  return "TOTP is off";
+});
 on("register", async () => {
   const email = field("email");
   await auth.register(field("username"), field("password"), email ? { email } : {});
