@@ -116,6 +116,47 @@ reset=$(mail_token "$addr" Reset) || fail "no reset mail in /_dev/mail"
   || fail "login after the reset"
 curl -s "$base/dev-mail" | grep -q '/client/dev-mail.js' || fail "the /dev-mail page"
 
+# A second factor, from outside: enrol with a computed code, log in in two steps, reset with
+# authctl. totp SECRET OFFSET: the RFC 6238 code OFFSET seconds from now.
+totp() {
+  python3 -c "import base64,hashlib,hmac,struct,sys,time; k=base64.b32decode(sys.argv[1]+'='*(-len(sys.argv[1])%8)); d=hmac.new(k,struct.pack('>Q',int(time.time()+int(sys.argv[2]))//30),hashlib.sha1).digest(); o=d[-1]&15; print('%06d'%((struct.unpack('>I',d[o:o+4])[0]&0x7fffffff)%1000000))" "$1" "$2"
+}
+mfa_user=$(field access_token)
+bearer="Authorization: Bearer $mfa_user"
+[ "$(code -H "$bearer" -H "$json" -d '{"current_password":"wrong-one-1"}' "$base/auth/mfa/totp")" = 401 ] \
+  || fail "TOTP enrolment with a wrong password must be 401"
+[ "$(code -H "$bearer" -H "$json" -d '{"current_password":"copper meadow whistle 8"}' "$base/auth/mfa/totp")" = 200 ] \
+  || fail "TOTP enrolment"
+secret=$(field secret)
+case "$(field otpauth_uri)" in otpauth://totp/*"secret=$secret&"*) ;; *) fail "otpauth_uri";; esac
+[ "$(code -H "$bearer" -H "$json" -d '{"code":"12345x"}' "$base/auth/mfa/totp/confirm")" = 400 ] \
+  || fail "a wrong confirmation code must be 400"
+[ "$(field error)" = invalid_code ] || fail "invalid_code body"
+[ "$(code -H "$bearer" -H "$json" -d "{\"code\":\"$(totp "$secret" 0)\"}" "$base/auth/mfa/totp/confirm")" = 200 ] \
+  || fail "TOTP confirmation"
+recovery=$(python3 -c "import json; print(json.load(open('$work/body'))['recovery_codes'][0])")
+[ "$(code -H "$bearer" -H "$json" -d '{"current_password":"copper meadow whistle 8"}' "$base/auth/mfa/totp")" = 409 ] \
+  || fail "a second enrolment must be 409"
+[ "$(code -c "$work/mfa-jar" -H "$json" -d '{"username":"smoke-mail","password":"copper meadow whistle 8"}' "$base/auth/login")" = 403 ] \
+  || fail "a TOTP user's right password must be 403"
+[ "$(field error)" = mfa_required ] || fail "mfa_required body"
+grep -q refresh_token "$work/mfa-jar" && fail "a cookie before the second factor"
+mfa_token=$(field mfa_token)
+[ "$(code -H "$json" -d "{\"mfa_token\":\"$mfa_token\",\"code\":\"000000\"}" "$base/auth/login/mfa")" = 401 ] \
+  || fail "a wrong code must be 401"
+[ "$(code -c "$work/mfa-jar" -H "$json" -d "{\"mfa_token\":\"$mfa_token\",\"code\":\"$(totp "$secret" 30)\"}" "$base/auth/login/mfa")" = 200 ] \
+  || fail "the second step"
+grep -q refresh_token "$work/mfa-jar" || fail "no refresh cookie after the second step"
+[ "$(code -H "$json" -d "{\"mfa_token\":\"$mfa_token\",\"recovery_code\":\"$recovery\"}" "$base/auth/login/mfa")" = 401 ] \
+  || fail "a used mfa_token must be 401"
+[ "$(field error)" = invalid_grant ] || fail "invalid_grant body"
+env -i PATH="$PATH" HOME="$HOME" $(grep -E '^[A-Z_]+=' "$out") "$target/debug/authctl" user mfa-reset smoke-mail \
+  | grep -q "TOTP turned off" || fail "authctl user mfa-reset"
+[ "$(code -H "$bearer" -X DELETE -H "$json" -d "{\"current_password\":\"copper meadow whistle 8\",\"code\":\"$recovery\"}" "$base/auth/mfa/totp")" = 409 ] \
+  || fail "turning off TOTP that is off must be 409"
+[ "$(code -H "$json" -d '{"username":"smoke-mail","password":"copper meadow whistle 8"}' "$base/auth/login")" = 200 ] \
+  || fail "after mfa-reset the password alone logs in"
+
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
@@ -130,6 +171,7 @@ grep -Eq 'violet kettle|amber lantern|copper meadow' "$err" && fail "a new passw
 grep -q "$addr" "$err" && fail "an email address is in the server's log"
 grep -Eq "$verify|$reset" "$err" && fail "a mailed token is in the server's log"
 grep -q 'argon2id' "$err" && fail "a password hash is in the server's log"
+grep -Eq "$secret|$recovery|$mfa_token" "$err" && fail "a TOTP secret, recovery code or mfa_token is in the server's log"
 
 # Ctrl-C: SIGINT to the whole foreground process group.
 kill -INT -- "-$pgid"
@@ -140,4 +182,4 @@ for url in "$base" $(grep -E '^AWS_ENDPOINT_URL' "$out" | cut -d= -f2); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done
 rm -rf "$work"
-echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset; authctl reached it; SIGINT stopped everything"
+echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset, TOTP; authctl reached it; SIGINT stopped everything"
