@@ -41,19 +41,8 @@ impl TotpSecret {
 
     /// The secret an authenticator app was given as base32 (case and padding ignored).
     pub fn from_base32(text: &str) -> Option<Self> {
-        let (mut buffer, mut bits) = (0u32, 0u32);
-        let mut out = Vec::with_capacity(text.len() * 5 / 8);
-        for c in text.trim_end_matches('=').bytes() {
-            let value = BASE32.iter().position(|&b| b == c.to_ascii_uppercase())? as u32;
-            buffer = (buffer << 5) | value;
-            bits += 5;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((buffer >> bits) as u8);
-                buffer &= (1 << bits) - 1;
-            }
-        }
-        Some(TotpSecret(out))
+        let upper = text.trim_end_matches('=').to_ascii_uppercase();
+        base32::decode(RFC4648, &upper).map(TotpSecret)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -62,7 +51,7 @@ impl TotpSecret {
 
     /// RFC 4648 base32 without padding: what an authenticator app is given.
     pub fn base32(&self) -> String {
-        base32_encode(&self.0)
+        base32::encode(RFC4648, &self.0)
     }
 
     /// The `otpauth://` URI an app scans: `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…
@@ -115,24 +104,8 @@ pub fn verify(secret: &TotpSecret, code: &str, now: u64, last_used: Option<u64>)
     matched
 }
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-fn base32_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(BASE32[((buffer >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(BASE32[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
-}
+/// RFC 4648 base32 without padding (`totp-rs`'s own `base32` crate).
+const RFC4648: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
 
 /// Everything but RFC 3986's unreserved characters, percent-encoded.
 fn percent_encode(text: &str) -> String {
@@ -154,7 +127,7 @@ pub fn new_recovery_codes() -> Vec<String> {
         .map(|_| {
             let mut bytes = [0u8; 10];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
-            let text = base32_encode(&bytes).to_ascii_lowercase();
+            let text = base32::encode(RFC4648, &bytes).to_ascii_lowercase();
             text.as_bytes()
                 .chunks(4)
                 .map(|c| std::str::from_utf8(c).unwrap_or_default())
@@ -171,11 +144,7 @@ pub fn recovery_code_hash(typed: &str) -> Option<String> {
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    if normal.len() != 16
-        || !normal
-            .bytes()
-            .all(|b| BASE32.contains(&b.to_ascii_uppercase()))
-    {
+    if normal.len() != 16 || base32::decode(RFC4648, &normal.to_ascii_uppercase()).is_none() {
         return None;
     }
     use sha2::Digest;

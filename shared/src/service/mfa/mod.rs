@@ -180,8 +180,16 @@ impl AuthService {
         session_id: Option<&str>,
     ) -> Result<(), AuthError> {
         let now = self.clock.now();
+        // The secret first: a data key that cannot be read is a 503 that counts no attempt.
+        let secret = match (factor, &user.totp.secret) {
+            (SecondFactor::Totp(_), Some(sealed)) => Some(self.open(user, sealed).await?),
+            _ => None,
+        };
         let failures = self.reserve(key, &user.user_id, session_id, now).await?;
-        if self.spend_factor(user, factor, now).await? {
+        if self
+            .spend_factor(user, factor, secret.as_ref(), now)
+            .await?
+        {
             crate::telemetry::count(crate::telemetry::Metric::MfaSucceeded(factor.kind()));
             return Ok(());
         }
@@ -200,21 +208,25 @@ impl AuthService {
         Err(AuthError::InvalidCode)
     }
 
-    /// Whether `factor` is right for `user` now, and spent (false: wrong, replayed, or TOTP off).
+    /// Whether `factor` is right for `user` now, and spent (false: wrong, replayed, or TOTP
+    /// off); `secret` is the user's opened TOTP secret, for a TOTP code.
     async fn spend_factor(
         &self,
         user: &User,
         factor: &SecondFactor,
+        secret: Option<&TotpSecret>,
         now: u64,
     ) -> Result<bool, AuthError> {
-        let Some(sealed) = &user.totp.secret else {
+        if !user.totp.enabled() {
             return Ok(false);
-        };
+        }
         match factor {
             SecondFactor::Totp(code) => {
-                let secret = self.open(user, sealed).await?;
+                let Some(secret) = secret else {
+                    return Ok(false);
+                };
                 let last = Some(user.totp.last_step);
-                match totp::verify(&secret, code, now, last) {
+                match totp::verify(secret, code, now, last) {
                     Some(step) => Ok(self.mfa.spend_totp_step(user, step).await?),
                     None => Ok(false),
                 }
