@@ -151,7 +151,7 @@ pub enum AuthError {
     /// The right password of a user with TOTP on: the login waits for its second factor
     /// (`POST /auth/login/mfa` with this pending login's token).
     #[error("a second factor is required")]
-    MfaRequired(MfaPending),
+    MfaRequired(crate::domain::MfaPending),
     /// A wrong, malformed or already used TOTP or recovery code (a failed login).
     #[error("invalid code")]
     InvalidCode,
@@ -327,21 +327,6 @@ impl AuthError {
             AuthError::Unavailable { cause, .. } | AuthError::Internal(cause) => Some(cause),
             _ => None,
         }
-    }
-}
-
-/// A pending second step: the `mfa_token` (secret: `Debug` hides it) and its lifetime.
-#[derive(Clone, PartialEq, Eq)]
-pub struct MfaPending {
-    pub mfa_token: String,
-    pub expires_in: u64,
-}
-
-impl fmt::Debug for MfaPending {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MfaPending")
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
     }
 }
 

@@ -7,9 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::adapters::memory::{key_set, FakeClock, MemoryStore, StaticKeySource};
+use shared::adapters::memory::{hs256_ring, FakeClock, MemoryStore};
 use shared::config::Config;
-use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
 use shared::domain::{User, Username};
 use shared::ports::UserStore;
@@ -26,12 +25,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_similar_time() {
     cfg.lockout.max_failures = 1000; // measure the password path, not the lockout
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FakeClock::new(1_700_000_000));
-    let keys = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(key_set(("v1", 1), None))),
-        shared::config::SigningAlg::Hs256,
-        clock.clone(),
-        300,
-    ));
+    let keys = hs256_ring(clock.clone());
     let passwords = Passwords::default();
     for (name, disabled) in [("alice", false), ("dora", true)] {
         store

@@ -67,3 +67,18 @@ impl SecondFactor {
         }
     }
 }
+
+/// A pending second step: the `mfa_token` (secret: `Debug` hides it) and its lifetime.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaPending {
+    pub mfa_token: String,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for MfaPending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaPending")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}

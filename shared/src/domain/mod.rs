@@ -12,7 +12,7 @@ pub use claims::{Claims, ACCESS_TOKEN_TYP, AMR_PASSWORD};
 pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
 };
-pub use mfa::{MfaChallenge, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
+pub use mfa::{MfaChallenge, MfaPending, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
 

@@ -7,11 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{AuthService, Issued};
 use crate::domain::revocation::{self, LiveSession, LiveUser};
 use crate::domain::{
-    password_policy, Email, PasswordReplacement, SessionCutoff, SessionSummary, ThrottleKey, User,
-    Username,
+    password_policy, Email, PasswordReplacement, SessionCutoff, SessionSummary, User, Username,
 };
 use crate::error::{AuthError, Chain, StoreError};
-use crate::ports::Reservation;
 
 pub struct RegisterInput {
     pub username: String,
@@ -346,85 +344,5 @@ impl AuthService {
             kept,
         };
         Ok((hash, cutoff))
-    }
-
-    /// The current password of a caller whose session stands, checked against the lockout as
-    /// a login is: at most `LOGIN_MAX_FAILURES` checked per window, a wrong one counted (and
-    /// logged as `failed_event`), a right one clearing the count.
-    pub(super) async fn check_current_password(
-        &self,
-        caller: &Caller,
-        user: &User,
-        current: SecretString,
-        failed_event: &'static str,
-    ) -> Result<(), AuthError> {
-        self.check_password_keep_counting(caller, user, current, failed_event)
-            .await?;
-        self.clear_failures(&Self::caller_key(caller)).await;
-        Ok(())
-    }
-
-    /// As [`AuthService::check_current_password`], but a right password leaves the count as
-    /// it is: a second factor is still to be checked, and only both right clear it.
-    pub(super) async fn check_password_keep_counting(
-        &self,
-        caller: &Caller,
-        user: &User,
-        current: SecretString,
-        failed_event: &'static str,
-    ) -> Result<(), AuthError> {
-        let now = self.clock.now();
-        let key = Self::caller_key(caller);
-        let failures = self
-            .reserve(&key, &caller.user_id, Some(&caller.session_id), now)
-            .await?;
-        let verified = self
-            .passwords
-            .verify(current, Some(user.password_hash.clone()))
-            .await;
-        if !verified {
-            tracing::info!(event = failed_event, "wrong current password");
-            self.lock_if_due(&key, Some(&caller.user_id), failures, now)
-                .await;
-            return Err(AuthError::InvalidCredentials);
-        }
-        Ok(())
-    }
-
-    /// The failure counter a signed-in caller's checks count on: the username's.
-    pub(super) fn caller_key(caller: &Caller) -> ThrottleKey {
-        ThrottleKey {
-            username: caller.username.clone(),
-            device: None,
-        }
-    }
-
-    /// Reserves one attempt on `key` (see [`crate::ports::ThrottleStore`]): the failures it
-    /// makes, or [`AuthError::TooManyAttempts`] while locked (counted and logged).
-    pub(super) async fn reserve(
-        &self,
-        key: &ThrottleKey,
-        user_id: &str,
-        session_id: Option<&str>,
-        now: u64,
-    ) -> Result<u32, AuthError> {
-        let policy = self.cfg.lockout_policy();
-        match self.throttle.reserve_attempt(key, now, &policy).await? {
-            Reservation::Granted { failures } => Ok(failures),
-            Reservation::Refused { until } => {
-                crate::telemetry::count(crate::telemetry::Metric::LoginLocked);
-                crate::security_event!(
-                    info,
-                    "login_locked",
-                    user_id = Some(user_id),
-                    session_id = session_id,
-                    known_device = key.device.is_some(),
-                    "refused unchecked: locked"
-                );
-                Err(AuthError::TooManyAttempts {
-                    retry_after: until.saturating_sub(now).max(1),
-                })
-            }
-        }
     }
 }

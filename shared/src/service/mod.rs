@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+mod attempts;
 mod auth;
 pub mod authorizer;
 pub mod email;
@@ -249,37 +250,6 @@ impl AuthService {
                 now.saturating_add(max_age),
             ),
             max_age,
-        }
-    }
-
-    /// After a failed check: locks the key if this failure reached the threshold. A store
-    /// failure here is logged, not surfaced (the caller gets the same 401 either way; the
-    /// attempt was already counted when it was reserved).
-    async fn lock_if_due(&self, key: &ThrottleKey, user_id: Option<&str>, failures: u32, now: u64) {
-        let Some(lockout) = self.cfg.lockout_policy().lockout(failures) else {
-            return;
-        };
-        match self
-            .throttle
-            .lock_until(key, now.saturating_add(lockout))
-            .await
-        {
-            Ok(()) => crate::security_event!(
-                warn,
-                "login_locked",
-                user_id = user_id,
-                session_id = None::<&str>,
-                failures,
-                known_device = key.device.is_some(),
-                "login locked after repeated failures"
-            ),
-            Err(e) => tracing::error!(error = %Chain(&e), "could not record a lockout"),
-        }
-    }
-
-    async fn clear_failures(&self, key: &ThrottleKey) {
-        if let Err(e) = self.throttle.clear(key).await {
-            tracing::warn!(error = %Chain(&e), "could not reset the failure counter");
         }
     }
 

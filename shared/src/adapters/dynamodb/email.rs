@@ -211,16 +211,8 @@ impl EmailStore for DynamoStore {
     }
 
     async fn get_token(&self, hash: &TokenHash) -> Result<Option<EmailToken>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.sessions_table)
-            .set_key(Some(token_key(hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item
+        self.sessions_item(token_key(hash))
+            .await?
             .as_ref()
             .map(|item| token_from_item(item, hash))
             .transpose()

@@ -178,16 +178,8 @@ impl MfaStore for DynamoStore {
     }
 
     async fn get_challenge(&self, hash: &TokenHash) -> Result<Option<MfaChallenge>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.sessions_table)
-            .set_key(Some(challenge_key(hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item
+        self.sessions_item(challenge_key(hash))
+            .await?
             .as_ref()
             .map(|item| challenge_from_item(item, hash))
             .transpose()

@@ -117,6 +117,21 @@ impl DynamoStore {
             ("session_id".to_string(), s(session_id)),
         ])
     }
+
+    /// One item of the sessions table (a mailed token, a pending second step), read strongly
+    /// consistent: a token spent a moment ago is seen spent.
+    pub(super) async fn sessions_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.sessions_table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?
+            .item)
+    }
 }
 
 /// The one shape of every conditional write here: `Ok(Some(output))` when it was written,

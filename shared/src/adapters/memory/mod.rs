@@ -275,6 +275,19 @@ impl RevocationStore for MemoryStore {
     }
 }
 
+/// An HS256 key ring over one fixed version, `v1` (key bytes all 1), cached 300 s on `clock`:
+/// the ring of the service's unit tests and benches.
+pub fn hs256_ring(
+    clock: std::sync::Arc<dyn Clock>,
+) -> std::sync::Arc<crate::crypto::keyring::KeyRing> {
+    std::sync::Arc::new(crate::crypto::keyring::KeyRing::new(
+        std::sync::Arc::new(StaticKeySource::new(key_set(("v1", 1), None))),
+        crate::domain::SigningAlg::Hs256,
+        clock,
+        300,
+    ))
+}
+
 /// A ring's versions: `current` (kid, key byte) and maybe `previous`; no rotation under way.
 pub fn key_set(current: (&str, u8), previous: Option<(&str, u8)>) -> KeySet {
     KeySet {

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::adapters::memory::{key_set, FakeClock, MemoryStore, StaticKeySource};
+use crate::adapters::memory::{hs256_ring, FakeClock, MemoryStore};
 use crate::adapters::outbox::Outbox;
 use crate::config::Config;
-use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
 use crate::domain::Email;
 use crate::error::AuthError;
@@ -32,12 +31,7 @@ fn world(change: impl FnOnce(&mut Config)) -> World {
     cfg.email.forgot_floor_ms = 0;
     change(&mut cfg);
     let clock = Arc::new(FakeClock::new(T0));
-    let ring = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(key_set(("v1", 1), None))),
-        crate::domain::SigningAlg::Hs256,
-        clock.clone(),
-        300,
-    ));
+    let ring = hs256_ring(clock.clone());
     let outbox = Arc::new(Outbox::new(clock.clone()));
     let svc = AuthService::new(
         Arc::new(cfg),

@@ -6,14 +6,13 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 
 use super::*;
-use crate::adapters::memory::{key_set, FakeClock, MemoryStore, StaticDataKeys, StaticKeySource};
+use crate::adapters::memory::{hs256_ring, FakeClock, MemoryStore, StaticDataKeys};
 use crate::config::Config;
-use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::Passwords;
 use crate::crypto::tokens::{AccessTokenVerifier, TokenSettings};
 use crate::domain::Username;
 use crate::ports::{Clock, UserStore};
-use crate::service::accounts::RegisterInput;
+use crate::service::accounts::{Caller, RegisterInput};
 use crate::service::{LoginInput, Stores};
 
 const T0: u64 = 1_800_000_000;
@@ -31,12 +30,7 @@ fn world() -> World {
     cfg.signup.enabled = true;
     let cfg = Arc::new(cfg);
     let clock = Arc::new(FakeClock::new(T0));
-    let ring = Arc::new(KeyRing::new(
-        Arc::new(StaticKeySource::new(key_set(("v1", 1), None))),
-        crate::domain::SigningAlg::Hs256,
-        clock.clone(),
-        300,
-    ));
+    let ring = hs256_ring(clock.clone());
     let store = Arc::new(MemoryStore::new());
     let svc = AuthService::new(
         cfg.clone(),
