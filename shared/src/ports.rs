@@ -6,8 +6,8 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    Email, EmailToken, LockoutPolicy, MfaChallenge, PasswordReplacement, Session, SessionCutoff,
-    SessionSummary, ThrottleKey, TokenHash, User, Username,
+    Ceremony, Email, EmailToken, LockoutPolicy, MfaChallenge, Passkey, PasswordReplacement,
+    Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -269,6 +269,35 @@ pub trait MfaStore: Send + Sync {
     /// Deletes the pending second step if it is still there: `true` for the one caller that
     /// used it, however many try at once.
     async fn spend_challenge(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+}
+
+/// Passkeys and their ceremonies. A passkey is found by its credential id (a discoverable
+/// login names no user); each change is one conditional write or transaction.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a ceremony begun by an options call (a fresh id: a clash is a conflict).
+    async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError>;
+    /// Removes and returns the ceremony `id`, expired or not (the caller checks): of any
+    /// number of concurrent calls for one id, one gets it.
+    async fn take_ceremony(&self, id: &str) -> Result<Option<Ceremony>, StoreError>;
+    /// Adds a passkey to its user: [`StoreError::Conflict`] if the credential id is registered
+    /// already (to anyone), [`StoreError::NotFound`] if the user is gone or another one now.
+    async fn add_passkey(&self, passkey: &Passkey) -> Result<(), StoreError>;
+    /// The passkey with `credential_id`, whoever owns it.
+    async fn passkey(&self, credential_id: &str) -> Result<Option<Passkey>, StoreError>;
+    /// Every passkey of `user` (as `user.passkeys` lists them), oldest first.
+    async fn passkeys_of(&self, user: &User) -> Result<Vec<Passkey>, StoreError>;
+    /// Removes one of `user`'s passkeys: [`StoreError::NotFound`] for an unknown id or another
+    /// user's.
+    async fn remove_passkey(&self, user: &User, credential_id: &str) -> Result<(), StoreError>;
+    /// Records a use: the new signature counter and the time, if the stored counter is still
+    /// `passkey.sign_count` (`Ok(false)`: a concurrent use won, or the passkey is gone).
+    async fn record_use(
+        &self,
+        passkey: &Passkey,
+        sign_count: u32,
+        now: u64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// One mail: plain text holding one link. `Debug` leaves out the text (it holds a token) and

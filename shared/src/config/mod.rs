@@ -10,6 +10,7 @@ mod email;
 mod env;
 mod lockout;
 mod mfa;
+mod passkeys;
 mod services;
 mod sessions;
 mod signing;
@@ -25,6 +26,7 @@ pub use cors::Cors;
 pub use email::{EmailSettings, FORGOT_FLOOR_MS};
 pub use env::Env;
 pub use mfa::Mfa;
+pub use passkeys::Passkeys;
 pub use sessions::Sessions;
 pub use signing::Signing;
 pub use signup::Signup;
@@ -73,6 +75,8 @@ pub struct Config {
     pub email: EmailSettings,
     /// `MFA_KEY_SECRET_ID`.
     pub mfa: Mfa,
+    /// `WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME` (and the origins of `APP_URL`, `CORS_ALLOW_ORIGIN`).
+    pub passkeys: Passkeys,
     /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
     pub cookies: CookiePolicy,
     /// `CORS_ALLOW_ORIGIN`.
@@ -104,15 +108,24 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(&get);
         let cors = Cors::parse(&env)?;
+        let email = EmailSettings::parse(&env)?;
+        let tokens = Tokens::parse(&env)?;
+        let passkeys = Passkeys::parse(
+            &env,
+            email.app_url.as_deref(),
+            &cors.allow_origins,
+            &tokens.issuer,
+        )?;
         let cfg = Config {
             tables: Tables::parse(&env)?,
             signing: Signing::parse(&env)?,
-            tokens: Tokens::parse(&env)?,
+            tokens,
             sessions: Sessions::parse(&env)?,
             lockout: lockout::parse(&env)?,
             signup: Signup::parse(&env)?,
-            email: EmailSettings::parse(&env)?,
+            email,
             mfa: Mfa::parse(&env)?,
+            passkeys,
             cookies: CookiePolicy::parse(&env, &cors)?,
             cors,
             authorizer: AuthorizerSettings::parse(&env)?,

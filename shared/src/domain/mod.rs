@@ -3,6 +3,7 @@
 mod claims;
 mod email;
 mod mfa;
+mod passkey;
 pub mod password_policy;
 mod refresh_token;
 pub mod revocation;
@@ -13,6 +14,7 @@ pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
 };
 pub use mfa::{MfaChallenge, MfaPending, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
+pub use passkey::{Ceremony, CeremonyKind, Passkey, CEREMONY_TTL, MAX_PASSKEY_NAME};
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
 
@@ -125,8 +127,10 @@ pub struct User {
     /// verified.
     pub email: Option<Email>,
     pub email_verified: bool,
-    /// The second factor (#30): sealed secrets only, never one in clear.
+    /// The second factor: sealed secrets only, never one in clear.
     pub totp: TotpState,
+    /// The credential ids of the user's passkeys.
+    pub passkeys: Vec<String>,
 }
 
 /// A user's TOTP as stored: secrets sealed (`crypto::sealed`), recovery codes hashed.
@@ -169,6 +173,7 @@ impl User {
             email: None,
             email_verified: false,
             totp: TotpState::default(),
+            passkeys: Vec::new(),
         }
     }
 }

@@ -29,8 +29,8 @@ use crate::domain::{
 };
 use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{
-    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, Reservation, SessionStore,
-    ThrottleStore, UserStore,
+    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, PasskeyStore, Reservation,
+    SessionStore, ThrottleStore, UserStore,
 };
 
 /// What a successful login or refresh hands back.
@@ -91,26 +91,34 @@ pub struct AuthService {
     data_keys: Option<Arc<dyn DataKeySource>>,
 }
 
-/// The stores the service uses (one DynamoDB adapter implements all five).
+/// The stores the service uses (one DynamoDB adapter implements all six).
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub throttle: Arc<dyn ThrottleStore>,
     pub emails: Arc<dyn EmailStore>,
     pub mfa: Arc<dyn MfaStore>,
+    pub passkeys: Arc<dyn PasskeyStore>,
 }
 
 impl Stores {
     pub fn all_in<S>(store: Arc<S>) -> Self
     where
-        S: UserStore + SessionStore + ThrottleStore + EmailStore + MfaStore + 'static,
+        S: UserStore
+            + SessionStore
+            + ThrottleStore
+            + EmailStore
+            + MfaStore
+            + PasskeyStore
+            + 'static,
     {
         Stores {
             users: store.clone(),
             sessions: store.clone(),
             throttle: store.clone(),
             emails: store.clone(),
-            mfa: store,
+            mfa: store.clone(),
+            passkeys: store,
         }
     }
 }

@@ -142,6 +142,11 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
                 .cloned()
                 .unwrap_or_default(),
         },
+        passkeys: item
+            .get("passkeys")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default(),
     })
 }
 

@@ -10,6 +10,7 @@
 mod email;
 mod item;
 mod mfa;
+mod passkeys;
 mod revocation;
 mod sessions;
 mod throttle;

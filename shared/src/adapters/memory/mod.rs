@@ -19,6 +19,7 @@ use crate::ports::{
 
 mod email;
 mod mfa;
+mod passkeys;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -27,6 +28,7 @@ pub struct MemoryStore {
     failures: Mutex<HashMap<ThrottleKey, FailureRecord>>,
     email: Mutex<email::EmailState>,
     challenges: Mutex<HashMap<TokenHash, MfaChallenge>>,
+    passkeys: Mutex<passkeys::PasskeyState>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -145,7 +145,7 @@ pub fn profile_response(user: &User) -> Response<Body> {
             created_at: rfc3339(user.created_at),
             mfa: Mfa {
                 totp: user.totp.enabled(),
-                passkeys: 0,
+                passkeys: u32::try_from(user.passkeys.len()).unwrap_or(u32::MAX),
                 recovery_codes_left: match user.totp.enabled() {
                     true => u32::try_from(user.totp.recovery_codes.len()).unwrap_or(u32::MAX),
                     false => 0,

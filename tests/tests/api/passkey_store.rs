@@ -1,0 +1,153 @@
+//! Passkey storage against DynamoDB Local (the routes build on it): a credential id belongs to
+//! one user, another user's passkey is not found (and not removed), the signature counter moves
+//! only from the value read, and a ceremony is taken once however many requests race for it.
+
+use std::sync::Arc;
+
+use integration_tests::*;
+use shared::domain::{Ceremony, CeremonyKind, Passkey, User, Username};
+use shared::error::StoreError;
+use shared::ports::{PasskeyStore, UserStore};
+
+async fn stored(env: &TestEnv, name: &str) -> User {
+    let name = Username::parse(name).unwrap();
+    env.app.store.get_user(&name).await.unwrap().unwrap()
+}
+
+fn passkey(user: &User, id: &str, created_at: u64) -> Passkey {
+    Passkey {
+        credential_id: id.into(),
+        username: user.username.clone(),
+        user_id: user.user_id.clone(),
+        name: format!("key {id}"),
+        public_key: vec![0xa5, 0x01, 0x02, id.len() as u8],
+        sign_count: 0,
+        created_at,
+        last_used_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_belongs_to_one_user_and_its_counter_moves_from_the_value_read() {
+    let env = TestEnv::new().await;
+    let ana = env.create_user("ana", "ana-password-1", &[]).await;
+    let bob = env.create_user("bob", "bob-password-1", &[]).await;
+    let store = env.app.store.clone();
+    store
+        .add_passkey(&passkey(&ana, "cred-2", 20))
+        .await
+        .unwrap();
+    store
+        .add_passkey(&passkey(&ana, "cred-1", 10))
+        .await
+        .unwrap();
+    // The same credential id again, for anyone: refused, nothing written.
+    for owner in [&ana, &bob] {
+        assert!(matches!(
+            store.add_passkey(&passkey(owner, "cred-1", 30)).await,
+            Err(StoreError::Conflict)
+        ));
+    }
+    assert!(stored(&env, "bob").await.passkeys.is_empty());
+    let ana_now = stored(&env, "ana").await;
+    let mut ids = ana_now.passkeys.clone();
+    ids.sort();
+    assert_eq!(ids, ["cred-1", "cred-2"]);
+    let listed = store.passkeys_of(&ana_now).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| p.credential_id.as_str())
+            .collect::<Vec<_>>(),
+        ["cred-1", "cred-2"],
+        "oldest first"
+    );
+    assert_eq!(
+        listed[0],
+        passkey(&ana, "cred-1", 10),
+        "read back as written"
+    );
+
+    // Another user's id: not found, and still there.
+    let bob_now = stored(&env, "bob").await;
+    assert!(matches!(
+        store.remove_passkey(&bob_now, "cred-1").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.passkey("cred-1").await.unwrap().is_some());
+    assert!(matches!(
+        store.remove_passkey(&ana_now, "no-such-cred").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The counter: from the value read only (a concurrent use, or a clone, loses).
+    let read = store.passkey("cred-1").await.unwrap().unwrap();
+    assert!(store.record_use(&read, 5, 1_000).await.unwrap());
+    assert!(
+        !store.record_use(&read, 6, 1_001).await.unwrap(),
+        "stale read"
+    );
+    let used = store.passkey("cred-1").await.unwrap().unwrap();
+    assert_eq!((used.sign_count, used.last_used_at), (5, Some(1_000)));
+
+    store.remove_passkey(&ana_now, "cred-1").await.unwrap();
+    assert!(store.passkey("cred-1").await.unwrap().is_none());
+    assert_eq!(stored(&env, "ana").await.passkeys, ["cred-2"]);
+    assert!(
+        !store.record_use(&used, 7, 1_002).await.unwrap(),
+        "a removed passkey"
+    );
+
+    // A user deleted and recreated under the same name is another user.
+    let mut stale = ana.clone();
+    stale.user_id = "someone-else".into();
+    assert!(matches!(
+        store.add_passkey(&passkey(&stale, "cred-9", 40)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store.passkey("cred-9").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn a_ceremony_is_taken_once_of_eight_at_once() {
+    let env = TestEnv::new().await;
+    let ana = env.create_user("ana", "ana-password-1", &[]).await;
+    let store: Arc<_> = env.app.store.clone();
+    let ceremony = Ceremony {
+        id: "c-1".into(),
+        kind: CeremonyKind::Register,
+        user: Some((ana.username.clone(), ana.user_id.clone())),
+        state: (0u8..=255).collect(),
+        expires_at: 1_800_000_300,
+    };
+    store.put_ceremony(&ceremony).await.unwrap();
+    assert!(matches!(
+        store.put_ceremony(&ceremony).await,
+        Err(StoreError::Conflict)
+    ));
+    let takes: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_ceremony("c-1").await.unwrap() })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for t in takes {
+        taken.extend(t.await.unwrap());
+    }
+    assert_eq!(taken.len(), 1, "one of eight concurrent takes");
+    assert!(taken[0] == ceremony, "read back as written");
+    assert!(store.take_ceremony("c-1").await.unwrap().is_none());
+    let login = Ceremony {
+        id: "c-2".into(),
+        kind: CeremonyKind::Login,
+        user: None,
+        state: vec![1, 2, 3],
+        expires_at: 1_800_000_300,
+    };
+    store.put_ceremony(&login).await.unwrap();
+    assert!(store.take_ceremony("c-2").await.unwrap() == Some(login));
+}
