@@ -249,7 +249,7 @@ def forwarder_scope(resources):
 USER_WRITES = {
     "Login": {"username", "password_hash", "totp_last_step", "recovery_codes"},
     "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "verify_token",
-                "totp_pending", "totp_secret", "totp_last_step", "recovery_codes"},
+                "totp_pending", "totp_secret", "totp_last_step", "recovery_codes", "passkeys"},
     "Register": {"username", "verify_token"},
     "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
                  "email_verified", "verify_token", "reset_token"},

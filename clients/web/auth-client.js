@@ -387,6 +387,18 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
     /** @returns {Promise<Session[]>} */
     sessions: async () => (await json(await authFetch("/auth/sessions"))).sessions,
 
+    /**
+     * The signed-in user's passkeys.
+     * @returns {Promise<{ passkey_id: string, name: string, created_at: string, last_used_at: string | null }[]>}
+     */
+    passkeys: async () => (await json(await authFetch("/auth/passkeys"))).passkeys,
+
+    /** @param {string} passkeyId */
+    deletePasskey: async (passkeyId) =>
+      done(
+        await authFetch(`/auth/passkeys/${encodeURIComponent(passkeyId)}`, { method: "DELETE" }),
+      ),
+
     /** @param {string} sessionId */
     revokeSession: async (sessionId) => {
       const resp = await authFetch(`/auth/sessions/${encodeURIComponent(sessionId)}`, {

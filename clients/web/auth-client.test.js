@@ -360,3 +360,26 @@ test("a wrong password or code on an account route is answered once, never re-se
   assert.equal(sent("/auth/mfa/totp"), 2, "one request each: a retry would count twice against the lockout");
   assert.equal(sent("/auth/refresh"), 0);
 });
+
+test("passkeys are listed and deleted by id, the id escaped into the path", async () => {
+  const calls = [];
+  const fetch = async (url, init = {}) => {
+    calls.push({ url: String(url), method: init.method || "GET" });
+    if (url.endsWith("/auth/refresh")) {
+      return new Response(JSON.stringify({ access_token: "at-1", session_id: "s", expires_in: 900 }), { status: 200 });
+    }
+    if (url.endsWith("/auth/passkeys")) {
+      return new Response(JSON.stringify({ passkeys: [{ passkey_id: "k_1", name: "laptop", created_at: "x", last_used_at: null }] }), { status: 200 });
+    }
+    return url.endsWith("/auth/passkeys/k_1")
+      ? new Response(null, { status: 204 })
+      : new Response(JSON.stringify({ error: "not_found", error_description: "No such passkey." }), { status: 404 });
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch });
+  const keys = await client.passkeys();
+  assert.deepEqual(keys.map((k) => k.passkey_id), ["k_1"]);
+  await client.deletePasskey("k_1");
+  await assert.rejects(client.deletePasskey("../sessions"), (e) => e.status === 404 && e.error === "not_found");
+  assert.equal(calls.at(-1).url, "https://api.example/auth/passkeys/..%2Fsessions");
+  assert.equal(calls.at(-1).method, "DELETE");
+});

@@ -167,6 +167,9 @@ pub enum AuthError {
     InvalidMfaToken,
     #[error("not found")]
     NotFound,
+    /// Not one of the caller's passkeys (another user's id included).
+    #[error("passkey not found")]
+    PasskeyNotFound,
     #[error("account disabled")]
     AccountDisabled,
     #[error("too many attempts")]
@@ -207,7 +210,7 @@ impl AuthError {
             | AuthError::InvalidEmailToken
             | AuthError::InvalidEnrolmentCode => 400,
             AuthError::SignupDisabled | AuthError::MfaRequired(_) => 403,
-            AuthError::NotFound => 404,
+            AuthError::NotFound | AuthError::PasskeyNotFound => 404,
             AuthError::UsernameTaken
             | AuthError::EmailTaken
             | AuthError::MfaAlreadyEnabled
@@ -234,7 +237,7 @@ impl AuthError {
             AuthError::UsernameTaken => "username_taken",
             AuthError::EmailTaken => "email_taken",
             AuthError::InvalidEmailToken => "invalid_token",
-            AuthError::NotFound => "not_found",
+            AuthError::NotFound | AuthError::PasskeyNotFound => "not_found",
             AuthError::MfaRequired(_) => "mfa_required",
             AuthError::InvalidCode | AuthError::InvalidEnrolmentCode => "invalid_code",
             AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
@@ -269,6 +272,7 @@ impl AuthError {
                 "The link is invalid, expired or already used; ask for a new one."
             }
             AuthError::NotFound => "No such session.",
+            AuthError::PasskeyNotFound => "No such passkey.",
             AuthError::MfaRequired(_) => {
                 "A second factor is required: send a code with the mfa_token to /auth/login/mfa."
             }

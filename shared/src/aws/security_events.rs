@@ -35,6 +35,7 @@ pub const FORWARDED: &[&str] = &[
     "mfa_failed",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_removed",
 ];
 
 /// The fields copied into an event's detail; nothing else of a log line travels (log lines

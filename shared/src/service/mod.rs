@@ -10,6 +10,7 @@ mod auth;
 pub mod authorizer;
 pub mod email;
 pub mod mfa;
+pub mod passkeys;
 pub mod password_rules;
 mod refresh;
 
@@ -87,6 +88,7 @@ pub struct AuthService {
     /// Where mail goes (`None`: the email routes answer 503).
     mailer: Option<Arc<dyn Mailer>>,
     mfa: Arc<dyn MfaStore>,
+    passkeys: Arc<dyn PasskeyStore>,
     /// The keys that seal TOTP secrets (`None`: enrolment and a TOTP user's login answer 503).
     data_keys: Option<Arc<dyn DataKeySource>>,
 }
@@ -144,6 +146,7 @@ impl AuthService {
             emails: stores.emails,
             mailer: None,
             mfa: stores.mfa,
+            passkeys: stores.passkeys,
             data_keys: None,
         }
     }

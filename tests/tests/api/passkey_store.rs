@@ -151,3 +151,55 @@ async fn a_ceremony_is_taken_once_of_eight_at_once() {
     store.put_ceremony(&login).await.unwrap();
     assert!(store.take_ceremony("c-2").await.unwrap() == Some(login));
 }
+
+#[tokio::test]
+async fn the_caller_lists_and_removes_only_their_own_passkeys() {
+    use serde_json::Value;
+    use shared::http::handlers::Endpoint;
+    let env = TestEnv::new().await;
+    let ana = env.create_user("ana", "ana-password-1", &[]).await;
+    let bob = env.create_user("bob", "bob-password-1", &[]).await;
+    let store = env.app.store.clone();
+    store
+        .add_passkey(&passkey(&ana, "ana-key_1", 10))
+        .await
+        .unwrap();
+    store
+        .add_passkey(&passkey(&bob, "bob-key_1", 11))
+        .await
+        .unwrap();
+    let who = identity_of(&env.login("ana", "ana-password-1").await);
+    let call = |sample: &str, id: Option<&str>| {
+        let mut event = account_event(sample, &who);
+        if let Some(id) = id {
+            event["pathParameters"]["passkey_id"] = Value::String(id.into());
+            event["rawPath"] = Value::String(format!("/auth/passkeys/{id}"));
+            event["requestContext"]["http"]["path"] = event["rawPath"].clone();
+        }
+        env.invoke(Endpoint::Account, event)
+    };
+    let listed = call("passkeys-list.json", None).await;
+    assert_eq!(status(&listed), 200, "{listed}");
+    let list = body(&listed)["passkeys"].clone();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["passkey_id"], "ana-key_1");
+    assert_eq!(list[0]["name"], "key ana-key_1");
+    assert!(list[0]["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(list[0]["last_used_at"], Value::Null);
+    let me = env
+        .invoke(Endpoint::Account, account_event("me.json", &who))
+        .await;
+    assert_eq!(body(&me)["mfa"]["passkeys"], 1);
+    // Another user's id, an unknown one, one that cannot be an id: 404, nothing removed.
+    for id in ["bob-key_1", "nobody", "a%2Fb"] {
+        let resp = call("passkey-delete.json", Some(id)).await;
+        assert_eq!(status(&resp), 404, "{id}: {resp}");
+        assert_eq!(body(&resp)["error"], "not_found");
+    }
+    assert!(store.passkey("bob-key_1").await.unwrap().is_some());
+    let resp = call("passkey-delete.json", Some("ana-key_1")).await;
+    assert_eq!(status(&resp), 204, "{resp}");
+    assert!(store.passkey("ana-key_1").await.unwrap().is_none());
+    let listed = call("passkeys-list.json", None).await;
+    assert_eq!(body(&listed)["passkeys"], serde_json::json!([]));
+}

@@ -117,8 +117,8 @@ pub fn v2_request(
     event.version = Some("2.0".into());
     event.route_key = Some(route_key);
     event.raw_path = Some(path.to_string());
-    if let Some(id) = session_param(path) {
-        event.path_parameters = HashMap::from([("session_id".to_string(), id.to_string())]);
+    if let Some((name, _, value)) = path_param(path) {
+        event.path_parameters = HashMap::from([(name.to_string(), value.to_string())]);
     }
     event.raw_query_string = Some(query.to_string());
     event.headers = event_headers;

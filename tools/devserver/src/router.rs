@@ -33,6 +33,8 @@ pub const ROUTE_KEYS: &[&str] = &[
     "DELETE /auth/mfa/totp *",
     "POST /auth/mfa/totp/confirm *",
     "POST /auth/mfa/recovery-codes *",
+    "GET /auth/passkeys *",
+    "DELETE /auth/passkeys/{passkey_id} *",
     "POST /auth/email/verify",
     "POST /auth/password/forgot",
     "POST /auth/password/reset",
@@ -42,8 +44,10 @@ pub const ROUTE_KEYS: &[&str] = &[
     "GET /.well-known/jwks.json",
 ];
 
-/// The template's `DELETE /auth/sessions/{session_id}`: the path's one parameter.
+/// The template's `DELETE /auth/sessions/{session_id}` and `DELETE /auth/passkeys/{passkey_id}`:
+/// each path's one parameter, after these prefixes.
 pub(crate) const SESSION_PATH: &str = "/auth/sessions/";
+pub(crate) const PASSKEY_PATH: &str = "/auth/passkeys/";
 
 impl Route {
     pub fn find(method: &Method, path: &str) -> Option<Route> {
@@ -54,13 +58,13 @@ impl Route {
             ("POST", "/auth/register") => Some(Route::Token(Endpoint::Register)),
             ("GET" | "DELETE", "/auth/sessions")
             | ("POST", "/auth/password" | "/auth/email")
-            | ("GET", "/auth/me")
+            | ("GET", "/auth/me" | "/auth/passkeys")
             | ("POST", "/auth/mfa/totp" | "/auth/mfa/totp/confirm" | "/auth/mfa/recovery-codes")
             | ("DELETE", "/auth/mfa/totp") => Some(Route::Token(Endpoint::Account)),
             ("POST", "/auth/email/verify" | "/auth/password/forgot" | "/auth/password/reset") => {
                 Some(Route::Token(Endpoint::Recovery))
             }
-            ("DELETE", _) if session_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
+            ("DELETE", _) if path_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
             ("GET", "/hello") => Some(Route::Hello),
             ("GET", "/health") => Some(Route::Health),
             ("GET", well_known::DISCOVERY_PATH | well_known::JWKS_PATH) => Some(Route::Discovery),
@@ -73,19 +77,26 @@ impl Route {
         matches!(self, Route::Hello | Route::Token(Endpoint::Account))
     }
 
-    /// The route key as the template declares it (`{session_id}` for the parameter).
+    /// The route key as the template declares it (`{session_id}`, `{passkey_id}` for the
+    /// parameter).
     pub(crate) fn key(method: &Method, path: &str) -> String {
-        match session_param(path) {
-            Some(_) => format!("{method} {SESSION_PATH}{{session_id}}"),
+        match path_param(path) {
+            Some((name, prefix, _)) => format!("{method} {prefix}{{{name}}}"),
             None => format!("{method} {path}"),
         }
     }
 }
 
-/// The `{session_id}` segment of `/auth/sessions/{session_id}` (one non-empty segment).
-pub(crate) fn session_param(path: &str) -> Option<&str> {
-    path.strip_prefix(SESSION_PATH)
-        .filter(|id| !id.is_empty() && !id.contains('/'))
+/// The one parameter of a templated path (one non-empty segment after its prefix): its name,
+/// the prefix, its value.
+pub(crate) fn path_param(path: &str) -> Option<(&'static str, &'static str, &str)> {
+    [("session_id", SESSION_PATH), ("passkey_id", PASSKEY_PATH)]
+        .into_iter()
+        .find_map(|(name, prefix)| {
+            path.strip_prefix(prefix)
+                .filter(|v| !v.is_empty() && !v.contains('/'))
+                .map(|v| (name, prefix, v))
+        })
 }
 
 #[cfg(test)]
@@ -109,23 +120,29 @@ mod tests {
                 None => (*entry, false),
             };
             let (method, path) = key.split_once(' ').unwrap();
-            let path = path.replace("{session_id}", "0123abcd");
+            let path = path
+                .replace("{session_id}", "0123abcd")
+                .replace("{passkey_id}", "cred-AZ_9");
             let route = Route::find(&method.parse().unwrap(), &path)
                 .unwrap_or_else(|| panic!("{key} is not routed"));
             assert_eq!(route.guarded(), guarded, "{key}");
             paths.push(path);
         }
         // Nothing else: every other method on those paths, and other paths, is a miss.
-        for path in
-            paths
-                .iter()
-                .map(String::as_str)
-                .chain(["/", "/auth", "/auth/sessions/a/b", "/hello/x"])
-        {
+        for path in paths.iter().map(String::as_str).chain([
+            "/",
+            "/auth",
+            "/auth/sessions/a/b",
+            "/auth/passkeys/a/b",
+            "/hello/x",
+        ]) {
             for method in &methods {
                 let key = format!("{method} {path}");
                 let listed = ROUTE_KEYS.iter().any(|e| {
-                    let k = e.trim_end_matches(" *").replace("{session_id}", "0123abcd");
+                    let k = e
+                        .trim_end_matches(" *")
+                        .replace("{session_id}", "0123abcd")
+                        .replace("{passkey_id}", "cred-AZ_9");
                     k == key
                 });
                 assert_eq!(Route::find(method, path).is_some(), listed, "{key}");
