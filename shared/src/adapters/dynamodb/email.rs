@@ -211,7 +211,7 @@ impl EmailStore for DynamoStore {
     }
 
     async fn get_token(&self, hash: &TokenHash) -> Result<Option<EmailToken>, StoreError> {
-        self.sessions_item(token_key(hash))
+        self.consistent_item(&self.sessions_table, token_key(hash))
             .await?
             .as_ref()
             .map(|item| token_from_item(item, hash))

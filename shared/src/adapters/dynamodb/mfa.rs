@@ -165,20 +165,11 @@ impl MfaStore for DynamoStore {
         item.insert("started_ms".into(), n(challenge.started_ms));
         item.insert("expires_at".into(), n(challenge.expires_at));
         item.insert(TTL_ATTRIBUTE.into(), n(challenge.expires_at));
-        let written = conditional(
-            self.client
-                .put_item()
-                .table_name(&self.sessions_table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(username)")
-                .send()
-                .await,
-        )?;
-        written.map(drop).ok_or(StoreError::Conflict)
+        self.put_new_session_item(item).await
     }
 
     async fn get_challenge(&self, hash: &TokenHash) -> Result<Option<MfaChallenge>, StoreError> {
-        self.sessions_item(challenge_key(hash))
+        self.consistent_item(&self.sessions_table, challenge_key(hash))
             .await?
             .as_ref()
             .map(|item| challenge_from_item(item, hash))

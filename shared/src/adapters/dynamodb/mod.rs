@@ -119,19 +119,38 @@ impl DynamoStore {
         ])
     }
 
-    /// One item of the sessions table (a mailed token, a pending second step), read strongly
+    /// One item of `table` (a mailed token, a pending second step, a passkey), read strongly
     /// consistent: a token spent a moment ago is seen spent.
-    pub(super) async fn sessions_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn consistent_item(
+        &self,
+        table: &str,
+        key: Item,
+    ) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
             .get_item()
-            .table_name(&self.sessions_table)
+            .table_name(table)
             .set_key(Some(key))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::unavailable)?
             .item)
+    }
+
+    /// Writes a new item of the sessions table (a pending second step, a ceremony: fresh
+    /// random ids), [`StoreError::Conflict`] if one is there already.
+    pub(super) async fn put_new_session_item(&self, item: Item) -> Result<(), StoreError> {
+        let written = conditional(
+            self.client
+                .put_item()
+                .table_name(&self.sessions_table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(username)")
+                .send()
+                .await,
+        )?;
+        written.map(drop).ok_or(StoreError::Conflict)
     }
 }
 

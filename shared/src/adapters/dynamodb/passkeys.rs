@@ -93,16 +93,7 @@ impl PasskeyStore for DynamoStore {
         );
         item.insert("expires_at".into(), n(ceremony.expires_at));
         item.insert(TTL_ATTRIBUTE.into(), n(ceremony.expires_at));
-        let written = conditional(
-            self.client
-                .put_item()
-                .table_name(&self.sessions_table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(username)")
-                .send()
-                .await,
-        )?;
-        written.map(drop).ok_or(StoreError::Conflict)
+        self.put_new_session_item(item).await
     }
 
     async fn take_ceremony(&self, id: &str) -> Result<Option<Ceremony>, StoreError> {
@@ -164,16 +155,8 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn passkey(&self, credential_id: &str) -> Result<Option<Passkey>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.users_table)
-            .set_key(Some(passkey_key(credential_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        out.item
+        self.consistent_item(&self.users_table, passkey_key(credential_id))
+            .await?
             .as_ref()
             .map(|item| passkey_from_item(item, credential_id))
             .transpose()
