@@ -109,14 +109,12 @@ const RFC4648: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
 
 /// Everything but RFC 3986's unreserved characters, percent-encoded.
 fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, RESERVED).to_string()
 }
 
 /// Ten single-use recovery codes: 80 random bits each, shown as `xxxx-xxxx-xxxx-xxxx` (base32,
