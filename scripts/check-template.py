@@ -20,7 +20,9 @@ CREDENTIAL_ROUTES = {"POST /auth/login", "POST /auth/register", "POST /auth/pass
                      "POST /auth/email", "POST /auth/password/reset", "POST /auth/password/forgot",
                      # A code is a credential too (a wrong one is a failed login).
                      "POST /auth/login/mfa", "POST /auth/mfa/totp", "DELETE /auth/mfa/totp",
-                     "POST /auth/mfa/totp/confirm", "POST /auth/mfa/recovery-codes"}
+                     "POST /auth/mfa/totp/confirm", "POST /auth/mfa/recovery-codes",
+                     # A passkey sign-in begins a session; a registration adds a credential.
+                     "POST /auth/passkeys/login", "POST /auth/passkeys/register"}
 
 
 class NoManagedPolicies:
@@ -112,11 +114,13 @@ SECRETS = {
     False: {"Authorizer": {"SigningSecret": "R"}, "Discovery": {},
             "Login": {"SigningSecret": "R", "MfaKeySecret": "R"},
             "Refresh": {"SigningSecret": "R"}, "Register": {"SigningSecret": "R"},
+            "Passkeys": {"SigningSecret": "R"},
             "Account": {"MfaKeySecret": "R"}, "Logout": {}, "Hello": {},
             "RotateSecret": {"SigningSecret": "RW"}},
     True: {"Authorizer": {"PublicKeysSecret": "R"}, "Discovery": {"PublicKeysSecret": "R"},
            "Login": {"SigningSecret": "R", "MfaKeySecret": "R"}, "Refresh": {"SigningSecret": "R"},
-           "Register": {"SigningSecret": "R"}, "Account": {"MfaKeySecret": "R"}, "Logout": {},
+           "Register": {"SigningSecret": "R"}, "Passkeys": {"SigningSecret": "R"},
+           "Account": {"MfaKeySecret": "R"}, "Logout": {},
            "Hello": {}, "RotateSecret": {"SigningSecret": "RW", "PublicKeysSecret": "RW"}},
 }
 
@@ -251,6 +255,7 @@ USER_WRITES = {
     "Account": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "verify_token",
                 "totp_pending", "totp_secret", "totp_last_step", "recovery_codes", "passkeys"},
     "Register": {"username", "verify_token"},
+    "Passkeys": {"username", "passkeys", "sign_count", "state", "last_used_at"},
     "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
                  "email_verified", "verify_token", "reset_token"},
 }

@@ -167,6 +167,13 @@ pub enum AuthError {
     InvalidMfaToken,
     #[error("not found")]
     NotFound,
+    /// A passkey sign-in refused: unknown credential, a failed check (signature, origin, RP
+    /// ID, user verification), a challenge unknown, expired or used, a counter gone backwards.
+    #[error("invalid passkey assertion")]
+    InvalidPasskey,
+    /// A passkey registration that does not verify (or names a credential already registered).
+    #[error("invalid passkey registration")]
+    InvalidPasskeyRegistration,
     /// Not one of the caller's passkeys (another user's id included).
     #[error("passkey not found")]
     PasskeyNotFound,
@@ -208,7 +215,8 @@ impl AuthError {
             AuthError::InvalidRequest(_)
             | AuthError::WeakPassword(_)
             | AuthError::InvalidEmailToken
-            | AuthError::InvalidEnrolmentCode => 400,
+            | AuthError::InvalidEnrolmentCode
+            | AuthError::InvalidPasskeyRegistration => 400,
             AuthError::SignupDisabled | AuthError::MfaRequired(_) => 403,
             AuthError::NotFound | AuthError::PasskeyNotFound => 404,
             AuthError::UsernameTaken
@@ -220,7 +228,8 @@ impl AuthError {
             | AuthError::InvalidGrant
             | AuthError::InvalidToken
             | AuthError::InvalidCode
-            | AuthError::InvalidMfaToken => 401,
+            | AuthError::InvalidMfaToken
+            | AuthError::InvalidPasskey => 401,
             AuthError::AccountDisabled | AuthError::InvalidOrigin => 403,
             AuthError::TooManyAttempts { .. } => 429,
             AuthError::Unavailable { .. } => 503,
@@ -239,6 +248,9 @@ impl AuthError {
             AuthError::InvalidEmailToken => "invalid_token",
             AuthError::NotFound | AuthError::PasskeyNotFound => "not_found",
             AuthError::MfaRequired(_) => "mfa_required",
+            AuthError::InvalidPasskey | AuthError::InvalidPasskeyRegistration => {
+                "invalid_credential"
+            }
             AuthError::InvalidCode | AuthError::InvalidEnrolmentCode => "invalid_code",
             AuthError::MfaAlreadyEnabled => "mfa_already_enabled",
             AuthError::MfaNotEnabled => "mfa_not_enabled",
@@ -273,6 +285,12 @@ impl AuthError {
             }
             AuthError::NotFound => "No such session.",
             AuthError::PasskeyNotFound => "No such passkey.",
+            AuthError::InvalidPasskey => {
+                "The passkey could not be verified, or its challenge is unknown, expired or used."
+            }
+            AuthError::InvalidPasskeyRegistration => {
+                "The passkey registration could not be verified, or its challenge is unknown, expired or used."
+            }
             AuthError::MfaRequired(_) => {
                 "A second factor is required: send a code with the mfa_token to /auth/login/mfa."
             }

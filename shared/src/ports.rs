@@ -6,8 +6,9 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    Ceremony, Email, EmailToken, LockoutPolicy, MfaChallenge, Passkey, PasswordReplacement,
-    Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User, Username,
+    Ceremony, Email, EmailToken, LockoutPolicy, MfaChallenge, NewCredential, Passkey, PasskeyUse,
+    PasswordReplacement, Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User,
+    Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -295,9 +296,61 @@ pub trait PasskeyStore: Send + Sync {
     async fn record_use(
         &self,
         passkey: &Passkey,
-        sign_count: u32,
+        used: &PasskeyUse,
         now: u64,
     ) -> Result<bool, StoreError>;
+}
+
+/// A ceremony's first half: the options the browser gets (WebAuthn Level 3 JSON) and the state
+/// its answer is checked against (kept server-side).
+pub struct CeremonyStart {
+    pub options: serde_json::Value,
+    pub state: Vec<u8>,
+}
+
+/// Why a WebAuthn answer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebAuthnError {
+    /// Malformed, or it fails a check (origin, RP ID, challenge, signature, user verification,
+    /// algorithm, user handle); the text says which, for the log only.
+    #[error("refused WebAuthn response: {0}")]
+    Refused(String),
+    /// The signature counter did not move past the stored one: a cloned authenticator.
+    #[error("the signature counter went backwards")]
+    CounterRegressed,
+    /// The library could not start a ceremony or read stored state (a bug or corrupt data).
+    #[error("WebAuthn state error: {0}")]
+    State(String),
+}
+
+/// The WebAuthn relying party: builds ceremony options and checks the browser's answers.
+/// Pure computation (no I/O); the passkeys function implements it with its WebAuthn crate
+/// ([`crate::crypto`]'s `webauthn` module), so no other function links one.
+pub trait RelyingParty: Send + Sync {
+    /// Options to register a discoverable passkey for `user` (user verification required), the
+    /// user's existing ones excluded.
+    fn registration_options(
+        &self,
+        user: &User,
+        exclude: &[Passkey],
+    ) -> Result<CeremonyStart, WebAuthnError>;
+    /// Checks a registration (`PublicKeyCredential.toJSON()`) against its ceremony's state.
+    fn verify_registration(
+        &self,
+        state: &[u8],
+        credential: &[u8],
+    ) -> Result<NewCredential, WebAuthnError>;
+    /// Options to sign in with a discoverable passkey (no credential list, UV required).
+    fn login_options(&self) -> Result<CeremonyStart, WebAuthnError>;
+    /// The credential id (base64url) an assertion names, to look its passkey up.
+    fn assertion_credential_id(&self, credential: &[u8]) -> Result<String, WebAuthnError>;
+    /// Checks an assertion against its ceremony's state and the stored `passkey`.
+    fn verify_assertion(
+        &self,
+        state: &[u8],
+        credential: &[u8],
+        passkey: &Passkey,
+    ) -> Result<PasskeyUse, WebAuthnError>;
 }
 
 /// One mail: plain text holding one link. `Debug` leaves out the text (it holds a token) and

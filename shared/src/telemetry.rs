@@ -163,6 +163,12 @@ pub enum Metric {
     /// TOTP turned on (`Kind`: `user`) or off (`user`, `admin`) for an account.
     MfaEnabled,
     MfaDisabled(&'static str),
+    /// A passkey registered, or removed by its user.
+    PasskeyAdded,
+    PasskeyRemoved,
+    /// A passkey sign-in refused; `Reason`: `invalid` (unknown credential, a failed check or
+    /// challenge) or `counter` (a signature counter that went backwards: a clone).
+    PasskeyLoginFailed(&'static str),
 }
 
 impl Metric {
@@ -188,6 +194,9 @@ impl Metric {
             Metric::MfaFailed(_) => "MfaFailed",
             Metric::MfaEnabled => "MfaEnabled",
             Metric::MfaDisabled(_) => "MfaDisabled",
+            Metric::PasskeyAdded => "PasskeyAdded",
+            Metric::PasskeyRemoved => "PasskeyRemoved",
+            Metric::PasskeyLoginFailed(_) => "PasskeyLoginFailed",
         }
     }
 }
@@ -212,7 +221,7 @@ pub fn count_by(metric: Metric, n: usize) {
         | Metric::MfaSucceeded(kind)
         | Metric::MfaFailed(kind)
         | Metric::MfaDisabled(kind) => metrics::counter!(name, "Kind" => kind).increment(n),
-        Metric::AuthorizerDenied(reason) => {
+        Metric::AuthorizerDenied(reason) | Metric::PasskeyLoginFailed(reason) => {
             metrics::counter!(name, "Reason" => reason).increment(n)
         }
         _ => metrics::counter!(name).increment(n),

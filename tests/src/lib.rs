@@ -2,6 +2,7 @@
 //! DynamoDB Local and moto engines that `scripts/with-engines.sh` started (see the Makefile),
 //! and drives the real handlers with real API Gateway events through the real SDK clients.
 
+pub mod authenticator;
 pub mod event_queue;
 pub mod http_client;
 pub mod proxy;
@@ -289,6 +290,8 @@ impl TestEnv {
         cfg.mfa.key_secret_id = format!("mfa-key-{id}");
         cfg.email.from = Some(MAIL_FROM.into());
         cfg.email.app_url = Some(APP_URL.into());
+        cfg.passkeys.rp_id = Some("localhost".into());
+        cfg.passkeys.origins = vec![APP_URL.into()];
         change(&mut cfg);
         let sdk = shared::aws::sdk_config(Default::default()).await;
         let sdk = match timeouts {
@@ -334,7 +337,8 @@ impl TestEnv {
             clock.clone(),
             Passwords::default(),
             Some(ses_mailer(&sdk).await),
-        );
+        )
+        .with_passkeys();
         TestEnv {
             app,
             cfg,
@@ -354,6 +358,7 @@ impl TestEnv {
             Passwords::default(),
             None,
         )
+        .with_passkeys()
     }
 
     /// The signing secret's AWSCURRENT version id and key bytes, read straight from the engine.

@@ -291,6 +291,39 @@ impl App {
     }
 }
 
+#[cfg(feature = "passkeys")]
+impl App {
+    /// Runs the passkey ceremonies (the passkeys function, the dev server, the tests) when
+    /// `WEBAUTHN_RP_ID` (or `APP_URL`) names a relying party. Call it on a fresh app.
+    pub fn with_passkeys(mut self) -> App {
+        let Some(rp) = crate::crypto::webauthn::WebAuthnRp::new(&self.cfg.passkeys) else {
+            tracing::warn!("passkeys are off: no WEBAUTHN_RP_ID, and APP_URL names no domain");
+            return self;
+        };
+        match Arc::get_mut(&mut self.service) {
+            Some(service) => service.set_relying_party(Arc::new(rp)),
+            None => tracing::error!("passkeys not wired: the service is shared already"),
+        }
+        self
+    }
+}
+
+/// `main` of the passkeys function: as [`run_endpoint`], with the WebAuthn relying party.
+#[cfg(feature = "passkeys")]
+pub async fn run_passkeys_endpoint<F, Fut>(
+    endpoint: Endpoint,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
+    run_app(endpoint, handler, |cfg| {
+        App::from_config(cfg).with_passkeys()
+    })
+    .await
+}
+
 /// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for (built on its first use).
 pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswords>> {
     let url = cfg.pwned_passwords_url.as_deref()?;

@@ -35,7 +35,9 @@ pub const FORWARDED: &[&str] = &[
     "mfa_failed",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_added",
     "passkey_removed",
+    "passkey_counter_regressed",
 ];
 
 /// The fields copied into an event's detail; nothing else of a log line travels (log lines
@@ -53,6 +55,8 @@ const DETAIL_FIELDS: &[&str] = &[
     "by",
     "factor",
     "recovery_codes_left",
+    "passkey_id",
+    "stored_count",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -53,7 +53,11 @@ impl Passkeys {
         }
         Ok(Passkeys {
             rp_id,
-            rp_name: env.text("WEBAUTHN_RP_NAME", issuer)?,
+            // Empty is unset (the template passes its parameter's empty default).
+            rp_name: match env.get("WEBAUTHN_RP_NAME").filter(|v| !v.is_empty()) {
+                Some(_) => env.text("WEBAUTHN_RP_NAME", issuer)?,
+                None => issuer.to_string(),
+            },
             origins,
         })
     }
@@ -70,6 +74,18 @@ impl Passkeys {
             return false;
         };
         self.origins.iter().any(|o| o == origin) && within(host_of(origin), id)
+    }
+}
+
+impl Passkeys {
+    /// The origins a ceremony may come from: the allowed ones on the RP ID or below it (none
+    /// while passkeys are off).
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.origins
+            .iter()
+            .filter(|o| self.accepts_origin(o))
+            .cloned()
+            .collect()
     }
 }
 
@@ -131,6 +147,19 @@ mod tests {
         };
         let cors: Vec<String> = cors.iter().map(|s| s.to_string()).collect();
         Passkeys::parse(&Env::new(&get), app_url, &cors, "https://auth.example.com")
+    }
+
+    #[test]
+    fn empty_variables_are_unset_as_the_template_passes_them() {
+        let p = parse(
+            &[("WEBAUTHN_RP_ID", ""), ("WEBAUTHN_RP_NAME", "")],
+            Some("https://app.example.com"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.rp_id.as_deref(), Some("app.example.com"));
+        assert_eq!(p.rp_name, "https://auth.example.com");
+        assert!(parse(&[("WEBAUTHN_RP_NAME", " x")], None, &[]).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Cryptography over the domain: password hashing (argon2id), the signing key ring, access
-//! tokens (mint and verify) and device tokens. Imports only [`crate::domain`] and
+//! tokens (mint and verify), device tokens, TOTP, sealing and (feature `passkeys`) the WebAuthn
+//! relying party. Imports only [`crate::domain`] and
 //! [`crate::config`].
 
 pub mod device_token;
@@ -12,3 +13,5 @@ pub mod secret_value;
 pub mod signing_key;
 pub mod tokens;
 pub mod totp;
+#[cfg(feature = "passkeys")]
+pub mod webauthn;

@@ -14,7 +14,10 @@ pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
 };
 pub use mfa::{MfaChallenge, MfaPending, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
-pub use passkey::{Ceremony, CeremonyKind, Passkey, CEREMONY_TTL, MAX_PASSKEY_NAME};
+pub use passkey::{
+    new_ceremony_id, Ceremony, CeremonyKind, NewCredential, Passkey, PasskeyUse, AMR_PASSKEY,
+    CEREMONY_TTL, MAX_PASSKEY_NAME,
+};
 pub use refresh_token::{RefreshToken, TokenHash};
 pub use signing_alg::SigningAlg;
 

@@ -10,6 +10,7 @@ use crate::service::AuthService;
 
 pub use super::routes::account::account;
 pub use super::routes::email::recovery;
+pub use super::routes::passkeys::passkeys;
 pub use super::routes::token::{login, logout, refresh, register};
 use crate::config::CookiePolicy;
 
@@ -50,6 +51,8 @@ pub enum Endpoint {
     Account,
     /// The public email routes: verify, forgot, reset.
     Recovery,
+    /// The passkey ceremonies (registration behind the authorizer, sign-in open).
+    Passkeys,
 }
 
 impl Endpoint {
@@ -58,7 +61,7 @@ impl Endpoint {
     pub fn signs(self) -> bool {
         matches!(
             self,
-            Endpoint::Login | Endpoint::Refresh | Endpoint::Register
+            Endpoint::Login | Endpoint::Refresh | Endpoint::Register | Endpoint::Passkeys
         )
     }
 }
@@ -74,5 +77,6 @@ pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Bod
         Endpoint::Register => register(api.clone(), req).await,
         Endpoint::Account => account(api.clone(), req).await,
         Endpoint::Recovery => recovery(api.clone(), req).await,
+        Endpoint::Passkeys => passkeys(api.clone(), req).await,
     }
 }

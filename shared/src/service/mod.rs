@@ -30,8 +30,8 @@ use crate::domain::{
 };
 use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
 use crate::ports::{
-    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, PasskeyStore, Reservation,
-    SessionStore, ThrottleStore, UserStore,
+    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, PasskeyStore, RelyingParty,
+    Reservation, SessionStore, ThrottleStore, UserStore,
 };
 
 /// What a successful login or refresh hands back.
@@ -91,6 +91,9 @@ pub struct AuthService {
     passkeys: Arc<dyn PasskeyStore>,
     /// The keys that seal TOTP secrets (`None`: enrolment and a TOTP user's login answer 503).
     data_keys: Option<Arc<dyn DataKeySource>>,
+    /// The WebAuthn relying party (`None`: the passkey ceremonies answer 503; only the passkeys
+    /// function and the dev server have one).
+    relying_party: Option<Arc<dyn RelyingParty>>,
 }
 
 /// The stores the service uses (one DynamoDB adapter implements all six).
@@ -148,7 +151,13 @@ impl AuthService {
             mfa: stores.mfa,
             passkeys: stores.passkeys,
             data_keys: None,
+            relying_party: None,
         }
+    }
+
+    /// Runs passkey ceremonies with `rp` (without it, they answer 503).
+    pub fn set_relying_party(&mut self, rp: Arc<dyn RelyingParty>) {
+        self.relying_party = Some(rp);
     }
 
     /// Seals and opens TOTP secrets with `keys` (without them, MFA routes answer 503).

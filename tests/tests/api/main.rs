@@ -17,6 +17,7 @@ mod mfa;
 mod mfa_keys;
 mod mfa_store;
 mod passkey_store;
+mod passkeys;
 mod refresh;
 mod revocation;
 mod rotation;

@@ -5,9 +5,16 @@
 use std::sync::Arc;
 
 use integration_tests::*;
-use shared::domain::{Ceremony, CeremonyKind, Passkey, User, Username};
+use shared::domain::{Ceremony, CeremonyKind, Passkey, PasskeyUse, User, Username};
 use shared::error::StoreError;
 use shared::ports::{PasskeyStore, UserStore};
+
+fn used(sign_count: u32) -> PasskeyUse {
+    PasskeyUse {
+        sign_count,
+        state: vec![1, 2, sign_count as u8, 0, 0, 0, 1],
+    }
+}
 
 async fn stored(env: &TestEnv, name: &str) -> User {
     let name = Username::parse(name).unwrap();
@@ -22,6 +29,7 @@ fn passkey(user: &User, id: &str, created_at: u64) -> Passkey {
         name: format!("key {id}"),
         public_key: vec![0xa5, 0x01, 0x02, id.len() as u8],
         sign_count: 0,
+        state: vec![1, 2, 0, 0, 0, 0, 1],
         created_at,
         last_used_at: None,
     }
@@ -82,19 +90,24 @@ async fn a_passkey_belongs_to_one_user_and_its_counter_moves_from_the_value_read
 
     // The counter: from the value read only (a concurrent use, or a clone, loses).
     let read = store.passkey("cred-1").await.unwrap().unwrap();
-    assert!(store.record_use(&read, 5, 1_000).await.unwrap());
+    assert!(store.record_use(&read, &used(5), 1_000).await.unwrap());
     assert!(
-        !store.record_use(&read, 6, 1_001).await.unwrap(),
+        !store.record_use(&read, &used(6), 1_001).await.unwrap(),
         "stale read"
     );
-    let used = store.passkey("cred-1").await.unwrap().unwrap();
-    assert_eq!((used.sign_count, used.last_used_at), (5, Some(1_000)));
+    let after = store.passkey("cred-1").await.unwrap().unwrap();
+    assert_eq!((after.sign_count, after.last_used_at), (5, Some(1_000)));
+    assert_eq!(
+        after.state,
+        used(5).state,
+        "the library's state moves with the counter"
+    );
 
     store.remove_passkey(&ana_now, "cred-1").await.unwrap();
     assert!(store.passkey("cred-1").await.unwrap().is_none());
     assert_eq!(stored(&env, "ana").await.passkeys, ["cred-2"]);
     assert!(
-        !store.record_use(&used, 7, 1_002).await.unwrap(),
+        !store.record_use(&after, &used(7), 1_002).await.unwrap(),
         "a removed passkey"
     );
 

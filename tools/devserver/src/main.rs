@@ -90,11 +90,19 @@ async fn run() -> Result<(), DevError> {
     }
     if std::env::var_os("APP_URL").is_none() {
         cfg.email.app_url = Some(format!("http://localhost:{port}"));
+        // Passkeys too: the relying party is `localhost` (an IP address cannot be one), so the
+        // demo page must be opened as http://localhost:PORT.
+        if std::env::var_os("WEBAUTHN_RP_ID").is_none() {
+            cfg.passkeys.rp_id = Some("localhost".into());
+            cfg.passkeys
+                .origins
+                .insert(0, format!("http://localhost:{port}"));
+        }
     }
     let outbox = Arc::new(shared::adapters::outbox::Outbox::new(Arc::new(
         shared::ports::SystemClock,
     )));
-    let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone());
+    let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone()).with_passkeys();
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
     shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
     shared::aws::setup::ensure_mfa_key_secret(&app.secrets, &app.cfg).await?;

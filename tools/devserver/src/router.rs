@@ -8,6 +8,9 @@ use shared::http::well_known;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Token(Endpoint),
+    /// A route of `Endpoint`'s function behind the authorizer, where the function's other
+    /// routes are open (the passkeys function's registration).
+    Guarded(Endpoint),
     Hello,
     Health,
     /// `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`.
@@ -34,6 +37,10 @@ pub const ROUTE_KEYS: &[&str] = &[
     "POST /auth/mfa/totp/confirm *",
     "POST /auth/mfa/recovery-codes *",
     "GET /auth/passkeys *",
+    "POST /auth/passkeys/register/options *",
+    "POST /auth/passkeys/register *",
+    "POST /auth/passkeys/login/options",
+    "POST /auth/passkeys/login",
     "DELETE /auth/passkeys/{passkey_id} *",
     "POST /auth/email/verify",
     "POST /auth/password/forgot",
@@ -64,6 +71,12 @@ impl Route {
             ("POST", "/auth/email/verify" | "/auth/password/forgot" | "/auth/password/reset") => {
                 Some(Route::Token(Endpoint::Recovery))
             }
+            ("POST", "/auth/passkeys/register/options" | "/auth/passkeys/register") => {
+                Some(Route::Guarded(Endpoint::Passkeys))
+            }
+            ("POST", "/auth/passkeys/login/options" | "/auth/passkeys/login") => {
+                Some(Route::Token(Endpoint::Passkeys))
+            }
             ("DELETE", _) if path_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
             ("GET", "/hello") => Some(Route::Hello),
             ("GET", "/health") => Some(Route::Health),
@@ -74,7 +87,10 @@ impl Route {
 
     /// Whether API Gateway runs the authorizer first (the template's `Auth` on the route).
     pub fn guarded(&self) -> bool {
-        matches!(self, Route::Hello | Route::Token(Endpoint::Account))
+        matches!(
+            self,
+            Route::Hello | Route::Token(Endpoint::Account) | Route::Guarded(_)
+        )
     }
 
     /// The route key as the template declares it (`{session_id}`, `{passkey_id}` for the

@@ -144,7 +144,7 @@ impl DevServer {
                     Ok::<_, lambda_http::Error>(
                         shared::http::runtime::guarded(async move {
                             match route {
-                                Route::Token(endpoint) => {
+                                Route::Token(endpoint) | Route::Guarded(endpoint) => {
                                     shared::http::handlers::handle(&api, endpoint, req).await
                                 }
                                 Route::Hello | Route::Health => shared::http::hello::route(&req),

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use crate::domain::{Ceremony, CeremonyKind, Passkey, User, Username};
+use crate::domain::{Ceremony, CeremonyKind, Passkey, PasskeyUse, User, Username};
 use crate::error::StoreError;
 use crate::ports::PasskeyStore;
 
@@ -54,6 +54,7 @@ fn passkey_from_item(item: &Item, credential_id: &str) -> Result<Passkey, StoreE
         public_key: blob(item, "public_key")?,
         sign_count: u32::try_from(get_n(item, "sign_count")?)
             .map_err(|_| StoreError::Corrupt("passkey sign_count".into()))?,
+        state: blob(item, "state")?,
         created_at: get_n(item, "created_at")?,
         last_used_at: get_n(item, "last_used_at").ok(),
     })
@@ -123,6 +124,10 @@ impl PasskeyStore for DynamoStore {
             AttributeValue::B(Blob::new(passkey.public_key.clone())),
         );
         item.insert("sign_count".into(), n(u64::from(passkey.sign_count)));
+        item.insert(
+            "state".into(),
+            AttributeValue::B(Blob::new(passkey.state.clone())),
+        );
         item.insert("created_at".into(), n(passkey.created_at));
         let failed = self
             .transact(vec![
@@ -208,7 +213,7 @@ impl PasskeyStore for DynamoStore {
     async fn record_use(
         &self,
         passkey: &Passkey,
-        sign_count: u32,
+        used: &PasskeyUse,
         now: u64,
     ) -> Result<bool, StoreError> {
         let written = conditional(
@@ -216,9 +221,14 @@ impl PasskeyStore for DynamoStore {
                 .update_item()
                 .table_name(&self.users_table)
                 .set_key(Some(passkey_key(&passkey.credential_id)))
-                .update_expression("SET sign_count = :new, last_used_at = :now")
+                .update_expression("SET sign_count = :new, #state = :state, last_used_at = :now")
+                .expression_attribute_names("#state", "state")
                 .condition_expression("sign_count = :old AND owner_id = :uid")
-                .expression_attribute_values(":new", n(u64::from(sign_count)))
+                .expression_attribute_values(":new", n(u64::from(used.sign_count)))
+                .expression_attribute_values(
+                    ":state",
+                    AttributeValue::B(Blob::new(used.state.clone())),
+                )
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":old", n(u64::from(passkey.sign_count)))
                 .expression_attribute_values(":uid", s(&passkey.user_id))

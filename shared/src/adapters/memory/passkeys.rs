@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::{lock, MemoryStore};
-use crate::domain::{Ceremony, Passkey, User};
+use crate::domain::{Ceremony, Passkey, PasskeyUse, User};
 use crate::error::StoreError;
 use crate::ports::PasskeyStore;
 
@@ -89,7 +89,7 @@ impl PasskeyStore for MemoryStore {
     async fn record_use(
         &self,
         passkey: &Passkey,
-        sign_count: u32,
+        used: &PasskeyUse,
         now: u64,
     ) -> Result<bool, StoreError> {
         let mut state = lock(&self.passkeys);
@@ -97,7 +97,8 @@ impl PasskeyStore for MemoryStore {
             Some(stored)
                 if stored.sign_count == passkey.sign_count && stored.user_id == passkey.user_id =>
             {
-                stored.sign_count = sign_count;
+                stored.sign_count = used.sign_count;
+                stored.state = used.state.clone();
                 stored.last_used_at = Some(now);
                 Ok(true)
             }

@@ -15,6 +15,8 @@ use crate::http::request::{
 use crate::http::response::{error_response, no_content, sessions_response};
 use crate::service::accounts::Caller;
 
+use super::passkeys::{passkey_id_param, PASSKEY_PATH};
+
 /// The self-service routes, all behind the authorizer: `GET /auth/sessions`,
 /// `DELETE /auth/sessions`, `DELETE /auth/sessions/{session_id}`, `POST /auth/password`.
 pub async fn account(api: Api, req: Request) -> Response<Body> {
@@ -34,7 +36,7 @@ pub async fn account(api: Api, req: Request) -> Response<Body> {
         ("GET", "/auth/me") => return super::email::me(&api, &caller).await,
         ("POST", "/auth/email") => return super::email::change_email(&api, &caller, &req).await,
         ("GET", "/auth/passkeys") => match api.service.passkeys_of(&caller).await {
-            Ok(passkeys) => return passkeys_response(&passkeys),
+            Ok(passkeys) => return super::passkeys::passkeys_response(&passkeys),
             Err(e) => Err(e),
         },
         ("DELETE", p) if p.starts_with(PASSKEY_PATH) => match passkey_id_param(&req) {
@@ -93,48 +95,6 @@ pub fn session_id_param(req: &Request) -> Option<String> {
     };
     let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
     valid.then_some(id)
-}
-
-/// The template's `DELETE /auth/passkeys/{passkey_id}`.
-pub const PASSKEY_PATH: &str = "/auth/passkeys/";
-
-/// The `{passkey_id}` of `DELETE /auth/passkeys/{passkey_id}`: a credential id as base64url
-/// (WebAuthn caps credential ids at 1023 bytes: 1364 characters).
-pub fn passkey_id_param(req: &Request) -> Option<String> {
-    use lambda_http::RequestExt;
-    let id = match req
-        .path_parameters_ref()
-        .and_then(|p| p.first("passkey_id"))
-    {
-        Some(id) => id.to_string(),
-        None => req.uri().path().strip_prefix(PASSKEY_PATH)?.to_string(),
-    };
-    let valid = !id.is_empty()
-        && id.len() <= 1364
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    valid.then_some(id)
-}
-
-/// `GET /auth/passkeys`: `{"passkeys": [{"passkey_id", "name", "created_at", "last_used_at"}]}`.
-fn passkeys_response(passkeys: &[crate::domain::Passkey]) -> Response<Body> {
-    use crate::domain::rfc3339;
-    let passkeys: Vec<serde_json::Value> = passkeys
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "passkey_id": p.credential_id,
-                "name": p.name,
-                "created_at": rfc3339(p.created_at),
-                "last_used_at": p.last_used_at.map(rfc3339),
-            })
-        })
-        .collect();
-    crate::http::response::json_response(
-        lambda_http::http::StatusCode::OK,
-        &serde_json::json!({ "passkeys": passkeys }),
-    )
 }
 
 /// `POST /auth/password`: `{"current_password", "new_password"}`.

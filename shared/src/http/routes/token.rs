@@ -174,7 +174,7 @@ pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
 }
 
 /// The body's `device_id`, or one derived from the `User-Agent`.
-fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthError> {
+pub(crate) fn device_id(body: &Map<String, Value>, req: &Request) -> Result<String, AuthError> {
     match body.get("device_id") {
         None | Some(Value::Null) => Ok(default_device_id(req)),
         Some(Value::String(s))

@@ -97,6 +97,7 @@ async fn main() {
         "register",
         "account",
         "recovery",
+        "passkeys",
         "authorizer",
         "hello",
         "rotate-secret",
