@@ -201,6 +201,88 @@ try:
     errors = console_errors()
     check(errors == [], f"no console error on the TOTP pages: {errors}")
 
+    # Passkeys, with Chromium's virtual authenticator (DevTools WebAuthn domain): the page at
+    # http://localhost:PORT (the relying party is localhost; an IP address cannot be one).
+    local = f"http://localhost:{api_port}"
+    page(f"{local}/")
+    driver.execute_cdp_cmd("WebAuthn.enable", {"enableUI": False})
+    authenticator = driver.execute_cdp_cmd("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True,
+    }})["authenticatorId"]
+    console_errors()
+    driver.find_element(By.ID, "login").click()
+    wait.until(lambda d: output() == "logged in")
+    fill(**{"passkey-name": "laptop"})
+    driver.find_element(By.ID, "passkey-add").click()
+    wait.until(lambda d: output() != "logged in")
+    check(output() == 'passkey "laptop" added', f"a passkey registered from the demo page ({output()})")
+    listed = driver.find_elements(By.CSS_SELECTOR, "#passkeys li")
+    check(len(listed) == 1 and "laptop" in listed[0].text, "and listed")
+    passkey_id = listed[0].get_attribute("data-passkey-id")
+    held = driver.execute_cdp_cmd("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    check(len(held) == 1 and held[0]["isResidentCredential"] and held[0]["rpId"] == "localhost",
+          "the authenticator holds one discoverable credential for localhost")
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: output() == "logged out")
+    driver.find_element(By.ID, "passkey-login").click()
+    wait.until(lambda d: "passkey" in output())
+    check(output() == "logged in with a passkey", f"signed in with it, no username typed ({output()})")
+    driver.find_element(By.ID, "hello").click()
+    wait.until(lambda d: '"username": "demo"' in output())
+    check(True, "GET /hello as demo after the passkey sign-in")
+    errors = console_errors()
+    check(errors == [], f"no console error registering and signing in with a passkey: {errors}")
+
+    # Refusals from the browser: an assertion under another ceremony's challenge, then the same
+    # assertion replayed after its own ceremony used it.
+    statuses = run("""
+      import('/client/auth-client.js').then(async (m) => {
+        const post = (path, body) => fetch(path, {method: 'POST', headers: {'content-type': 'application/json'},
+          body: JSON.stringify(body)});
+        const a = await (await post('/auth/passkeys/login/options', {})).json();
+        const b = await (await post('/auth/passkeys/login/options', {})).json();
+        const got = await navigator.credentials.get({publicKey: m.requestOptionsFromJSON(a.publicKey)});
+        const credential = m.credentialToJSON(got);
+        const statusOf = async (id, c) => (await post('/auth/passkeys/login', {challenge_id: id, credential: c})).status;
+        const other = await statusOf(b.challenge_id, credential);
+        const ownResp = await post('/auth/passkeys/login', {challenge_id: a.challenge_id, credential});
+        const own = ownResp.status;
+        const token = (await ownResp.json()).access_token;
+        const amr = JSON.parse(new TextDecoder().decode(m.base64urlDecode(token.split('.')[1]))).amr;
+        const replay = await statusOf(a.challenge_id, credential);
+        // The same assertion with another origin written into its clientDataJSON.
+        const c = await (await post('/auth/passkeys/login/options', {})).json();
+        const fresh = m.credentialToJSON(await navigator.credentials.get({publicKey: m.requestOptionsFromJSON(c.publicKey)}));
+        const data = JSON.parse(new TextDecoder().decode(m.base64urlDecode(fresh.response.clientDataJSON)));
+        data.origin = 'https://evil.example';
+        fresh.response.clientDataJSON = m.base64urlEncode(new TextEncoder().encode(JSON.stringify(data)));
+        const foreign = await statusOf(c.challenge_id, fresh);
+        done([other, own, replay, foreign, amr]);
+      }).catch((e) => done(String(e)));
+    """)
+    check(statuses == [401, 200, 401, 401, ["hwk", "mfa"]],
+          f"another challenge 401, its own 200 (amr hwk + mfa), replayed 401, a foreign origin 401 ({statuses})")
+    console_errors()  # the refusals' 401s
+
+    # Another user cannot remove it (404); its owner can, and then it signs nobody in.
+    other_user = f"pk{stamp}"
+    result = run(f"auth.register('{other_user}', 'violet kettle orbit 42')"
+                 f".then(() => auth.deletePasskey('{passkey_id}')).then(() => done('removed'), e => done(e.status))")
+    check(result == 404, f"another user's DELETE of that passkey id is 404 ({result})")
+    run("auth.logout().then(() => auth.login('demo', 'demo-password-123')).then(() => done(1))")
+    driver.find_element(By.ID, "passkey-list").click()
+    wait.until(lambda d: output() == "1 passkey(s)")
+    driver.find_element(By.CSS_SELECTOR, "#passkeys li button").click()
+    wait.until(lambda d: output() == "passkey removed")
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: output() == "logged out")
+    driver.find_element(By.ID, "passkey-login").click()
+    wait.until(lambda d: "invalid_credential" in output())
+    check(output().startswith("401"), f"a deleted passkey signs nobody in ({output()})")
+    console_errors()
+    driver.execute_cdp_cmd("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
+
     # A second origin, allowed by CORS_ALLOW_ORIGIN (another port of the same site).
     page(f"http://127.0.0.1:{app_port}/?api={api}")
     console_errors()

@@ -10,6 +10,7 @@
  * @typedef {object} AuthClientOptions
  * @property {string} baseUrl The API's base URL, e.g. "https://auth.example.com" ("" = this page's origin).
  * @property {typeof fetch} [fetch] The fetch to use (tests pass a fake); default: the global one.
+ * @property {CredentialsContainer} [credentials] WebAuthn's `navigator.credentials` (tests pass a fake).
  */
 
 /**
@@ -60,11 +61,102 @@ export class AuthError extends Error {
   }
 }
 
+// WebAuthn's JSON forms (Level 3): the API sends options as
+// PublicKeyCredential{Creation,Request}OptionsJSON and takes `PublicKeyCredential.toJSON()`.
+// Browsers that lack `parse*OptionsFromJSON` / `toJSON()` get the same conversion by hand.
+
+/** @param {ArrayBuffer | ArrayBufferView} buf */
+export function base64urlEncode(buf) {
+  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** @param {string} text */
+export function base64urlDecode(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes.buffer;
+}
+
+/** @param {{ id: string }[] | undefined} list */
+const descriptors = (list) => (list || []).map((c) => ({ ...c, id: base64urlDecode(c.id) }));
+
+/**
+ * PublicKeyCredentialCreationOptionsJSON → the options `navigator.credentials.create` takes.
+ * @param {any} json
+ */
+export function creationOptionsFromJSON(json) {
+  const PKC = globalThis.PublicKeyCredential;
+  if (PKC && typeof PKC.parseCreationOptionsFromJSON === "function") {
+    return PKC.parseCreationOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: base64urlDecode(json.challenge),
+    user: { ...json.user, id: base64urlDecode(json.user.id) },
+    excludeCredentials: descriptors(json.excludeCredentials),
+  };
+}
+
+/**
+ * PublicKeyCredentialRequestOptionsJSON → the options `navigator.credentials.get` takes.
+ * @param {any} json
+ */
+export function requestOptionsFromJSON(json) {
+  const PKC = globalThis.PublicKeyCredential;
+  if (PKC && typeof PKC.parseRequestOptionsFromJSON === "function") {
+    return PKC.parseRequestOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: base64urlDecode(json.challenge),
+    ...(json.allowCredentials ? { allowCredentials: descriptors(json.allowCredentials) } : {}),
+  };
+}
+
+/**
+ * A PublicKeyCredential (registration or assertion) as its `toJSON()` would give it.
+ * @param {any} cred
+ */
+export function credentialToJSON(cred) {
+  if (typeof cred.toJSON === "function") return cred.toJSON();
+  const r = cred.response;
+  const response = { clientDataJSON: base64urlEncode(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = base64urlEncode(r.attestationObject);
+    response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = base64urlEncode(r.authenticatorData);
+    response.signature = base64urlEncode(r.signature);
+    response.userHandle = r.userHandle ? base64urlEncode(r.userHandle) : null;
+  }
+  return {
+    id: cred.id,
+    rawId: base64urlEncode(cred.rawId),
+    type: cred.type,
+    response,
+    authenticatorAttachment: cred.authenticatorAttachment ?? null,
+    clientExtensionResults:
+      typeof cred.getClientExtensionResults === "function" ? cred.getClientExtensionResults() : {},
+  };
+}
+
 /**
  * @param {AuthClientOptions} options
  */
-export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
+export function createAuthClient({ baseUrl, fetch: fetchImpl, credentials: credentialsImpl }) {
   const doFetch = fetchImpl || ((input, init) => globalThis.fetch(input, init));
+  const webauthn = () => {
+    const c = credentialsImpl || globalThis.navigator?.credentials;
+    if (!c || (!credentialsImpl && !globalThis.PublicKeyCredential)) {
+      throw new AuthError(0, "passkeys_unsupported", "This browser has no WebAuthn (passkeys).");
+    }
+    return c;
+  };
   const base = String(baseUrl || "").replace(/\/+$/, "");
   /** @type {string | null} */
   let accessToken = null;
@@ -392,6 +484,41 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl }) {
      * @returns {Promise<{ passkey_id: string, name: string, created_at: string, last_used_at: string | null }[]>}
      */
     passkeys: async () => (await json(await authFetch("/auth/passkeys"))).passkeys,
+
+    /**
+     * Registers a passkey for the signed-in user (the browser asks for the authenticator and
+     * its user verification). Resolves the new passkey.
+     * @param {string} [name] Its label in the list ("laptop"); default "Passkey".
+     * @returns {Promise<{ passkey_id: string, name: string, created_at: string }>}
+     */
+    registerPasskey: async (name) => {
+      const options = await json(await authJson("POST", "/auth/passkeys/register/options", {}));
+      const cred = await webauthn().create({ publicKey: creationOptionsFromJSON(options.publicKey) });
+      return json(
+        await authJson("POST", "/auth/passkeys/register", {
+          challenge_id: options.challenge_id,
+          credential: credentialToJSON(cred),
+          ...(name ? { name } : {}),
+        }),
+      );
+    },
+
+    /**
+     * Signs in with a passkey, no username: the browser offers the passkeys it holds for this
+     * site. Resolves as `login` does when signed in (no second step: `amr` is hwk + mfa).
+     * @param {LoginOptions} [opts]
+     */
+    loginWithPasskey: async (opts = {}) => {
+      const options = await json(await post("/auth/passkeys/login/options", {}));
+      const cred = await webauthn().get({ publicKey: requestOptionsFromJSON(options.publicKey) });
+      return signedIn(
+        await post("/auth/passkeys/login", {
+          challenge_id: options.challenge_id,
+          credential: credentialToJSON(cred),
+          ...(opts.deviceId ? { device_id: opts.deviceId } : {}),
+        }),
+      );
+    },
 
     /** @param {string} passkeyId */
     deletePasskey: async (passkeyId) =>

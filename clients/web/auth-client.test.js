@@ -383,3 +383,166 @@ test("passkeys are listed and deleted by id, the id escaped into the path", asyn
   assert.equal(calls.at(-1).url, "https://api.example/auth/passkeys/..%2Fsessions");
   assert.equal(calls.at(-1).method, "DELETE");
 });
+
+// Passkeys: the WebAuthn JSON forms both ways, with the browser's own converters absent (the
+// fallback) or present.
+
+import {
+  base64urlDecode,
+  base64urlEncode,
+  creationOptionsFromJSON,
+  credentialToJSON,
+} from "./auth-client.js";
+
+/** A fake API for the passkey routes, recording each call's body. */
+function passkeyApi() {
+  const calls = [];
+  const json = (status, body) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  return {
+    calls,
+    fetch: async (url, init = {}) => {
+      const body = init.body ? JSON.parse(init.body) : undefined;
+      calls.push({ url: String(url), body, auth: new Headers(init.headers || {}).get("authorization") });
+      if (url.endsWith("/auth/login")) return json(200, { access_token: "at-1", session_id: "s1", expires_in: 900 });
+      if (url.endsWith("/auth/passkeys/register/options")) {
+        return json(200, {
+          challenge_id: "c-reg",
+          publicKey: {
+            challenge: "AQID",
+            rp: { id: "localhost", name: "demo" },
+            user: { id: "BAUG", name: "ana", displayName: "" },
+            pubKeyCredParams: [{ type: "public-key", alg: -7 }],
+            excludeCredentials: [{ type: "public-key", id: "BwgJ" }],
+          },
+        });
+      }
+      if (url.endsWith("/auth/passkeys/register")) {
+        return json(201, { passkey_id: body.credential.id, name: body.name, created_at: "2026-11-28T00:00:00Z" });
+      }
+      if (url.endsWith("/auth/passkeys/login/options")) {
+        return json(200, { challenge_id: "c-login", publicKey: { challenge: "CgsM", userVerification: "required" } });
+      }
+      if (url.endsWith("/auth/passkeys/login")) {
+        return body.credential.response.signature === "c2ln"
+          ? json(200, { access_token: "at-pk", session_id: "s2", expires_in: 900 })
+          : json(401, { error: "invalid_credential" });
+      }
+      if (url.endsWith("/hello")) return json(200, { ok: true });
+      return json(404, { error: "not_found" });
+    },
+  };
+}
+
+const bytes = (...b) => new Uint8Array(b).buffer;
+
+test("base64url round-trips bytes without padding", () => {
+  const all = new Uint8Array(256).map((_, i) => i);
+  const text = base64urlEncode(all);
+  assert.ok(!/[+/=]/.test(text));
+  assert.deepEqual(new Uint8Array(base64urlDecode(text)), all);
+  assert.equal(base64urlEncode(bytes(0xfb, 0xff)), "-_8");
+});
+
+test("registerPasskey converts the options by hand, sends toJSON's form and the name", async () => {
+  const api = passkeyApi();
+  let created;
+  const credentials = {
+    create: async (opts) => {
+      created = opts;
+      return {
+        id: "DQ4P",
+        rawId: bytes(13, 14, 15),
+        type: "public-key",
+        authenticatorAttachment: "platform",
+        getClientExtensionResults: () => ({}),
+        response: {
+          clientDataJSON: bytes(1),
+          attestationObject: bytes(2, 3),
+          getTransports: () => ["internal"],
+        },
+      };
+    },
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch, credentials });
+  await client.login("ana", "right");
+  const passkey = await client.registerPasskey("laptop");
+  assert.equal(passkey.passkey_id, "DQ4P");
+  // The options as create() needs them: bytes where the JSON had base64url.
+  assert.deepEqual(new Uint8Array(created.publicKey.challenge), new Uint8Array([1, 2, 3]));
+  assert.deepEqual(new Uint8Array(created.publicKey.user.id), new Uint8Array([4, 5, 6]));
+  assert.deepEqual(new Uint8Array(created.publicKey.excludeCredentials[0].id), new Uint8Array([7, 8, 9]));
+  const sent = api.calls.find((c) => c.url.endsWith("/auth/passkeys/register"));
+  assert.equal(sent.auth, "Bearer at-1", "registration is behind the authorizer");
+  assert.deepEqual(sent.body, {
+    challenge_id: "c-reg",
+    name: "laptop",
+    credential: {
+      id: "DQ4P",
+      rawId: "DQ4P",
+      type: "public-key",
+      authenticatorAttachment: "platform",
+      clientExtensionResults: {},
+      response: { clientDataJSON: "AQ", attestationObject: "AgM", transports: ["internal"] },
+    },
+  });
+});
+
+test("loginWithPasskey signs in without a username and the token then works", async () => {
+  const api = passkeyApi();
+  let asked;
+  const credentials = {
+    get: async (opts) => {
+      asked = opts;
+      return {
+        id: "DQ4P",
+        rawId: bytes(13, 14, 15),
+        type: "public-key",
+        authenticatorAttachment: null,
+        response: {
+          clientDataJSON: bytes(1),
+          authenticatorData: bytes(5),
+          signature: bytes(0x73, 0x69, 0x67, 0x6e).slice(0, 3),
+          userHandle: bytes(4, 5, 6),
+        },
+      };
+    },
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch, credentials });
+  const result = await client.loginWithPasskey();
+  assert.deepEqual(result, { mfaRequired: false, sessionId: "s2", expiresIn: 900 });
+  assert.equal(asked.publicKey.allowCredentials, undefined, "discoverable: no list");
+  assert.deepEqual(new Uint8Array(asked.publicKey.challenge), new Uint8Array([10, 11, 12]));
+  const sent = api.calls.find((c) => c.url.endsWith("/auth/passkeys/login"));
+  assert.equal(sent.auth, null, "no bearer on the sign-in");
+  assert.equal(sent.body.challenge_id, "c-login");
+  assert.deepEqual(sent.body.credential.response, {
+    clientDataJSON: "AQ",
+    authenticatorData: "BQ",
+    signature: "c2ln",
+    userHandle: "BAUG",
+  });
+  const hello = await client.fetch("/hello");
+  assert.equal(hello.status, 200);
+  assert.equal(api.calls.at(-1).auth, "Bearer at-pk");
+});
+
+test("a refused passkey rejects with the API's error; the browser's own converters are used when present", async () => {
+  const api = passkeyApi();
+  const credentials = {
+    get: async () => ({
+      toJSON: () => ({ id: "x", rawId: "x", type: "public-key", response: { signature: "bad" } }),
+    }),
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch, credentials });
+  await assert.rejects(client.loginWithPasskey(), (e) => e instanceof AuthError && e.status === 401 && e.error === "invalid_credential");
+  assert.equal(client.signedIn, false);
+  const original = globalThis.PublicKeyCredential;
+  globalThis.PublicKeyCredential = { parseCreationOptionsFromJSON: (json) => ({ parsed: json.challenge }) };
+  try {
+    assert.deepEqual(creationOptionsFromJSON({ challenge: "AQID" }), { parsed: "AQID" });
+  } finally {
+    globalThis.PublicKeyCredential = original;
+  }
+  assert.deepEqual(credentialToJSON({ toJSON: () => ({ own: true }) }), { own: true });
+});

@@ -23,6 +23,33 @@ on("login", async () => {
   document.getElementById("mfa-login-code").focus();
   return "password accepted: enter the code from your authenticator app (or a recovery code)";
 });
+// Passkeys: the relying party is the page's host, so 127.0.0.1 cannot use them (say so).
+document.getElementById("passkey-note").hidden = location.hostname !== "127.0.0.1";
+on("passkey-login", async () => {
+  await auth.loginWithPasskey();
+  return "logged in with a passkey";
+});
+const listPasskeys = async () => {
+  const list = document.getElementById("passkeys");
+  const passkeys = await auth.passkeys();
+  list.replaceChildren(...passkeys.map((p) => {
+    const li = document.createElement("li");
+    li.textContent = `${p.name} (added ${p.created_at}${p.last_used_at ? `, last used ${p.last_used_at}` : ""})`;
+    li.dataset.passkeyId = p.passkey_id;
+    const remove = document.createElement("button");
+    remove.textContent = "remove";
+    remove.addEventListener("click", run(async () => { await auth.deletePasskey(p.passkey_id); li.remove(); return "passkey removed"; }));
+    li.append(remove);
+    return li;
+  }));
+  return `${passkeys.length} passkey(s)`;
+};
+on("passkey-add", async () => {
+  const passkey = await auth.registerPasskey(field("passkey-name") || undefined);
+  await listPasskeys();
+  return `passkey "${passkey.name}" added`;
+});
+on("passkey-list", listPasskeys);
 on("mfa-verify", async () => {
   await auth.loginMfa(mfaToken, field("mfa-login-code"));
   mfaToken = null;

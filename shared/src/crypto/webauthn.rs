@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle,
+    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle,
 };
-use webauthn_rp::request::{AsciiDomain, PublicKeyCredentialDescriptor, RpId};
+use webauthn_rp::request::{AsciiDomain, ExtensionInfo, PublicKeyCredentialDescriptor, RpId};
 use webauthn_rp::response::auth::error::AuthCeremonyErr;
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
 use webauthn_rp::response::{AuthTransports, CredentialId};
@@ -91,7 +91,7 @@ impl RelyingParty for WebAuthnRp {
                 transports: AuthTransports::NONE,
             })
             .collect();
-        let options = PublicKeyCredentialCreationOptions::passkey(
+        let mut options = PublicKeyCredentialCreationOptions::passkey(
             &self.rp_id,
             PublicKeyCredentialUserEntity {
                 name,
@@ -100,6 +100,12 @@ impl RelyingParty for WebAuthnRp {
             },
             exclude,
         );
+        // credProtect asked for (user verification required to use the credential at all) but
+        // not enforced: an authenticator without the extension (Chromium's virtual one, older
+        // security keys) would otherwise be refused by the browser before it is even asked.
+        // Every sign-in requires user verification anyway (request options and the check).
+        options.extensions.cred_protect =
+            CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
         let (server, client) = options.start_ceremony().map_err(state_error)?;
         let mut options = to_json(&client)?;
         // The crate names the RP by its id; the authenticator shows WEBAUTHN_RP_NAME.

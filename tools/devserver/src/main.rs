@@ -143,6 +143,13 @@ async fn run() -> Result<(), DevError> {
     }
     println!("# demo user: {DEMO_USER} / {DEMO_PASSWORD}");
     println!("# issuer (TOKEN_ISSUER): {}", app.cfg.tokens.issuer);
+    match &app.cfg.passkeys.rp_id {
+        Some(rp) if rp == "localhost" => println!(
+            "# demo page with passkeys: http://localhost:{port}/ (the relying party is localhost; an IP address cannot be one)"
+        ),
+        Some(rp) => println!("# passkeys: relying party {rp}"),
+        None => println!("# passkeys: off (no WEBAUTHN_RP_ID, and APP_URL names no domain)"),
+    }
     println!("# mail stays here: http://127.0.0.1:{port}/dev-mail (JSON: /_dev/mail)");
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
     if app.cfg.authorizer.revocation == shared::config::AuthorizerRevocation::Session {
