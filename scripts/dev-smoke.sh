@@ -157,6 +157,32 @@ env -i PATH="$PATH" HOME="$HOME" $(grep -E '^[A-Z_]+=' "$out") "$target/debug/au
 [ "$(code -H "$json" -d '{"username":"smoke-mail","password":"copper meadow whistle 8"}' "$base/auth/login")" = 200 ] \
   || fail "after mfa-reset the password alone logs in"
 
+# Passkeys (the ceremonies themselves run in the browser test, with Chromium's authenticator):
+# make dev names the localhost URL, the options, and the refusals a client without one meets.
+grep -q "^# demo page with passkeys: http://localhost:$port/" "$out" || fail "make dev does not print the passkey demo URL"
+[ "$(code -X POST -H "$json" -d '{}' "$base/auth/passkeys/register/options")" = 401 ] \
+  || fail "registration options without a token must be 401"
+[ "$(code -H "$bearer" -X POST -H "$json" -d '{}' "$base/auth/passkeys/register/options")" = 200 ] \
+  || fail "registration options"
+python3 - "$work/body" <<'PY' || fail "registration options' shape"
+import json, sys
+b = json.load(open(sys.argv[1]))
+pk = b["publicKey"]
+assert b["challenge_id"] and pk["rp"]["id"] == "localhost" and pk["challenge"]
+assert pk["authenticatorSelection"]["residentKey"] == "required"
+assert pk["authenticatorSelection"]["userVerification"] == "required"
+PY
+[ "$(code -X POST -H "$json" -d '{}' "$base/auth/passkeys/login/options")" = 200 ] || fail "login options"
+challenge=$(field challenge_id)
+[ "$(code -X POST -H "$json" -d "{\"challenge_id\":\"$challenge\",\"credential\":{\"id\":\"AA\",\"rawId\":\"AA\",\"type\":\"public-key\",\"response\":{}}}" "$base/auth/passkeys/login")" = 401 ] \
+  || fail "a made-up assertion must be 401"
+[ "$(field error)" = invalid_credential ] || fail "invalid_credential body"
+[ "$(code -X POST -H "$json" -d '{"challenge_id":"x"}' "$base/auth/passkeys/login")" = 400 ] \
+  || fail "a sign-in without a credential must be 400"
+[ "$(code -H "$bearer" -X POST -H "$json" -d '{"challenge_id":"x","credential":{}}' "$base/auth/passkeys/register")" = 400 ] \
+  || fail "a made-up registration must be 400"
+[ "$(field error)" = invalid_credential ] || fail "registration's invalid_credential body"
+
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
@@ -182,4 +208,4 @@ for url in "$base" $(grep -E '^AWS_ENDPOINT_URL' "$out" | cut -d= -f2); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done
 rm -rf "$work"
-echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset, TOTP; authctl reached it; SIGINT stopped everything"
+echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset, TOTP, passkey options and refusals; authctl reached it; SIGINT stopped everything"
