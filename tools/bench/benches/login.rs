@@ -1,7 +1,9 @@
 //! Login cost: the whole login handler (request parse, user lookup, argon2id verify, session,
 //! JWT, response) over in-memory stores, against one argon2id verification alone at the same
 //! parameters, measured in the same run; a login with TOTP (the password step's 403 and the
-//! second step's 200, two handler calls) against the same verify; the same for sign-up (policy check with zxcvbn,
+//! second step's 200, two handler calls) against the same verify; a passkey sign-in (its
+//! options call and its sign-in call, the ES256 assertion signed between them by a software
+//! authenticator, not counted) against the password login handler; the same for sign-up (policy check with zxcvbn,
 //! argon2id hash, user and session, JWT) against one argon2id hash. Plus argon2id verify time
 //! per OWASP parameter set.
 
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use integration_tests::authenticator::{Alg, SoftAuthenticator, Tamper};
 use lambda_http::{Body, Request};
 use shared::adapters::memory::{key_set, FakeClock, MemoryStore, StaticDataKeys, StaticKeySource};
 use shared::config::Config;
@@ -17,11 +20,17 @@ use shared::crypto::keyring::KeyRing;
 use shared::crypto::password::Passwords;
 use shared::crypto::sealed::DataKeySource;
 use shared::crypto::totp::{self, TotpSecret};
+use shared::crypto::webauthn::WebAuthnRp;
+use shared::domain::Passkey;
 use shared::domain::{User, Username};
 use shared::http::handlers::{Api, Endpoint};
 use shared::ports::UserStore;
 use shared::ports::{Clock, MfaStore};
+use shared::ports::{PasskeyStore, RelyingParty};
 use shared::service::{AuthService, Stores};
+
+/// The web app's origin (the relying party is localhost).
+const ORIGIN: &str = "http://localhost:5173";
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -55,6 +64,8 @@ fn bench(c: &mut Criterion) {
     });
     let mut cfg = Config::from_lookup(|_| None).unwrap();
     cfg.sessions.max_per_user = 1000;
+    cfg.passkeys.rp_id = Some("localhost".into());
+    cfg.passkeys.origins = vec![ORIGIN.into()];
     cfg.signup.enabled = true;
     let clock = Arc::new(FakeClock::new(1_800_000_000));
     let keys = Arc::new(KeyRing::new(
@@ -65,19 +76,46 @@ fn bench(c: &mut Criterion) {
     ));
     let allowed_origins = cfg.cors.allow_origins.clone();
     let cfg = Arc::new(cfg);
-    let svc = Api::new(
-        Arc::new(
-            AuthService::new(
-                cfg.clone(),
-                Stores::all_in(store.clone()),
-                keys.clone(),
-                clock.clone(),
-                passwords.clone(),
-            )
-            .with_data_keys(data_keys),
-        ),
-        &allowed_origins,
-    );
+    let rp = Arc::new(WebAuthnRp::new(&cfg.passkeys).unwrap());
+    let mut service = AuthService::new(
+        cfg.clone(),
+        Stores::all_in(store.clone()),
+        keys.clone(),
+        clock.clone(),
+        passwords.clone(),
+    )
+    .with_data_keys(data_keys);
+    service.set_relying_party(rp.clone());
+    let svc = Api::new(Arc::new(service), &allowed_origins);
+    // The demo user's passkey (ES256, as most platform authenticators make), registered as the
+    // passkeys function registers one.
+    let mut passkey = SoftAuthenticator::new(Alg::Es256);
+    rt.block_on(async {
+        let user = store
+            .get_user(&Username::parse("demo").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let start = rp.registration_options(&user, &[]).unwrap();
+        let credential = passkey.register(&start.options, &Tamper::at(ORIGIN));
+        let new = rp
+            .verify_registration(&start.state, &serde_json::to_vec(&credential).unwrap())
+            .unwrap();
+        store
+            .add_passkey(&Passkey {
+                credential_id: new.credential_id,
+                username: user.username.clone(),
+                user_id: user.user_id.clone(),
+                name: "bench".into(),
+                public_key: new.public_key,
+                sign_count: new.sign_count,
+                state: new.state,
+                created_at: 0,
+                last_used_at: None,
+            })
+            .await
+            .unwrap();
+    });
     // The same service with the breached-password check, against a Pwned Passwords range
     // stub on loopback: what the check adds to a sign-up, the API's own latency aside.
     let stub = rt.block_on(integration_tests::pwned_stub::PwnedStub::start(&[
@@ -122,6 +160,7 @@ fn bench(c: &mut Criterion) {
     // each handler call is followed by one verify, so drift hits both alike; the medians and
     // their ratio go to target/criterion/login/paired.json for `make bench`.
     let (mut handler, mut verify, mut two_factor) = (Vec::new(), Vec::new(), Vec::new());
+    let mut passkey_login = Vec::new();
     let mfa_body = r#"{"username":"mfa","password":"demo-password-123","device_id":"bench"}"#;
     for _ in 0..PAIRS {
         // Password + TOTP: the 403 with its mfa_token, then the second step (a later time step
@@ -145,6 +184,32 @@ fn bench(c: &mut Criterion) {
         let resp = rt.block_on(shared::http::handlers::handle(&svc, Endpoint::Login, req));
         assert_eq!(resp.status(), 200);
         two_factor.push(started.elapsed().as_secs_f64() * 1e3);
+        // A passkey sign-in: the options call and the sign-in call, both handlers; the
+        // authenticator's signature (the browser's work) between them is not counted.
+        let started = Instant::now();
+        let mut req = json_request("{}");
+        *req.uri_mut() = "/auth/passkeys/login/options".parse().unwrap();
+        let options = rt.block_on(shared::http::handlers::handle(
+            &svc,
+            Endpoint::Passkeys,
+            req,
+        ));
+        assert_eq!(options.status(), 200);
+        let options_took = started.elapsed();
+        let options: serde_json::Value = serde_json::from_slice(options.body()).unwrap();
+        let assertion = passkey.assert(&options["publicKey"], &Tamper::at(ORIGIN));
+        let pk_body =
+            serde_json::json!({"challenge_id": options["challenge_id"], "credential": assertion});
+        let mut req = json_request(&pk_body.to_string());
+        *req.uri_mut() = "/auth/passkeys/login".parse().unwrap();
+        let started = Instant::now();
+        let resp = rt.block_on(shared::http::handlers::handle(
+            &svc,
+            Endpoint::Passkeys,
+            req,
+        ));
+        assert_eq!(resp.status(), 200);
+        passkey_login.push((options_took + started.elapsed()).as_secs_f64() * 1e3);
         let started = Instant::now();
         let resp = rt.block_on(shared::http::handlers::handle(
             &svc,
@@ -189,6 +254,7 @@ fn bench(c: &mut Criterion) {
     }
     let (r, hh, rb) = (median(register), median(hashing), median(breach));
     let (h, v, tf) = (median(handler), median(verify), median(two_factor));
+    let pk = median(passkey_login);
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
@@ -197,7 +263,7 @@ fn bench(c: &mut Criterion) {
     let _ = std::fs::write(
         dir.join("paired.json"),
         format!(
-            r#"{{"pairs": {PAIRS}, "handler_ms": {h:.3}, "verify_ms": {v:.3}, "mfa_login_ms": {tf:.3}, "register_ms": {r:.3}, "hash_ms": {hh:.3}, "register_breach_ms": {rb:.3}}}"#
+            r#"{{"pairs": {PAIRS}, "handler_ms": {h:.3}, "verify_ms": {v:.3}, "mfa_login_ms": {tf:.3}, "passkey_login_ms": {pk:.3}, "register_ms": {r:.3}, "hash_ms": {hh:.3}, "register_breach_ms": {rb:.3}}}"#
         ),
     );
 
