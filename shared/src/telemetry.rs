@@ -16,7 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The crates (tracing targets) whose events follow `RUST_LOG` to any level: ours.
-pub const OWN_TARGETS: [&str; 14] = [
+pub const OWN_TARGETS: [&str; 15] = [
     "shared",
     "login",
     "refresh",
@@ -26,6 +26,7 @@ pub const OWN_TARGETS: [&str; 14] = [
     "rotate_secret",
     "register",
     "account",
+    "passkeys",
     "discovery",
     "security_events",
     "authctl",

@@ -439,3 +439,61 @@ async fn without_a_relying_party_the_ceremonies_are_503() {
         assert_eq!(body(&resp)["error"], "temporarily_unavailable");
     }
 }
+
+#[tokio::test]
+async fn the_built_function_reports_a_cloned_passkey_on_the_event_bus() {
+    use integration_tests::runtime_api::{run_binary_logged, Outcome};
+    let env = TestEnv::new().await;
+    let ana = signed_in(&env, "ana").await;
+    let mut key = register(&env, &ana, Alg::Es256).await;
+    let ok = Tamper::at(APP_URL);
+    let options = login_options(&env).await;
+    let resp = sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await;
+    assert_eq!(status(&resp), 200, "{resp}");
+    let event_for = |options: &Value, credential: Value| {
+        with_body(
+            load_event("passkey-login.json"),
+            Some(
+                &json!({"challenge_id": options["challenge_id"], "credential": credential})
+                    .to_string(),
+            ),
+        )
+    };
+    // Through the built passkeys function at RUST_LOG=trace: a sign-in (counter 2) whose
+    // tokens appear in no log line, then a clone that kept the key at counter 1.
+    let first = login_options(&env).await;
+    let good = event_for(&first, key.assert(&first["publicKey"], &ok));
+    key.sign_count = 1;
+    let second = login_options(&env).await;
+    let cloned = event_for(&second, key.assert_as_is(&second["publicKey"], &ok));
+    let mut vars = function_env(&env.cfg);
+    vars.push(("APP_URL".into(), APP_URL.into()));
+    vars.push(("WEBAUTHN_RP_ID".into(), "localhost".into()));
+    vars.push(("RUST_LOG".into(), "trace".into()));
+    let (out, init, logs) =
+        run_binary_logged(&built_binary("passkeys"), &vars, vec![good, cloned]).await;
+    assert_eq!(init, None, "{logs}");
+    match &out[..] {
+        [Some(Outcome::Response(ok)), Some(Outcome::Response(clone))] => {
+            assert_eq!(ok["statusCode"], 200, "{ok}");
+            let issued: Value = serde_json::from_str(ok["body"].as_str().unwrap()).unwrap();
+            for token in ["access_token", "refresh_token", "device_token"] {
+                let value = issued[token].as_str().unwrap();
+                assert!(!logs.contains(value), "{token} in the log");
+            }
+            assert_eq!(clone["statusCode"], 401, "{clone}");
+        }
+        other => panic!("{other:?}\n{logs}"),
+    }
+    let queue = integration_tests::event_queue::EventQueue::start().await;
+    crate::security_events::forward(&env, &queue, "/aws/lambda/auth-PasskeysFunction-x", &logs)
+        .await;
+    let received = queue.receive(1).await;
+    let event = received
+        .iter()
+        .find(|e| e["detail-type"] == "passkey_counter_regressed")
+        .unwrap_or_else(|| panic!("{received:?}\n{logs}"));
+    assert_eq!(event["detail"]["user_id"], ana["sub"]);
+    assert_eq!(event["detail"]["passkey_id"], key.passkey_id());
+    assert_eq!(event["detail"]["stored_count"], 2);
+}

@@ -113,7 +113,7 @@ async fn security_events_reach_a_queue_through_the_event_bus() {
 
 /// The security-events binary, on the bus of `queue`, fed `logs` as one subscription event
 /// from `log_group`.
-async fn forward(
+pub(crate) async fn forward(
     env: &TestEnv,
     queue: &integration_tests::event_queue::EventQueue,
     log_group: &str,
