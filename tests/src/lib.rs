@@ -548,6 +548,23 @@ pub fn identity_of(resp: &Value) -> Value {
     json!({"sub": claims["sub"], "username": claims["username"], "session_id": claims["sid"]})
 }
 
+/// The `amr` claim of a login or refresh response's access token (decoded without checking:
+/// the tests made the token).
+pub fn amr_of(resp: &Value) -> Value {
+    use base64::Engine;
+    let token = body(resp)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|claims| claims["amr"].clone())
+        .unwrap_or(Value::Null)
+}
+
 /// The sample login event with another body.
 pub fn login_event(body: &str) -> Value {
     with_body(load_event("login-ok.json"), Some(body))

@@ -5,6 +5,11 @@
 // One thread: Lambda hands an environment one event at a time.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
+    use shared::app::{run_wired, App};
     use shared::http::handlers::{passkeys, Endpoint};
-    shared::app::run_passkeys_endpoint(Endpoint::Passkeys, passkeys).await
+    // The only function that wires the WebAuthn relying party (shared's `passkeys` feature).
+    run_wired(Endpoint::Passkeys, passkeys, |cfg| {
+        App::from_config(cfg).with_passkeys()
+    })
+    .await
 }

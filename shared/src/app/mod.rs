@@ -308,22 +308,6 @@ impl App {
     }
 }
 
-/// `main` of the passkeys function: as [`run_endpoint`], with the WebAuthn relying party.
-#[cfg(feature = "passkeys")]
-pub async fn run_passkeys_endpoint<F, Fut>(
-    endpoint: Endpoint,
-    handler: F,
-) -> Result<(), lambda_http::Error>
-where
-    F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
-{
-    run_app(endpoint, handler, |cfg| {
-        App::from_config(cfg).with_passkeys()
-    })
-    .await
-}
-
 /// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for (built on its first use).
 pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswords>> {
     let url = cfg.pwned_passwords_url.as_deref()?;
@@ -337,7 +321,7 @@ where
     F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
-    run_app(endpoint, handler, App::from_config).await
+    run_wired(endpoint, handler, App::from_config).await
 }
 
 /// `main` of the functions that mail (register, account, recovery): as [`run_endpoint`],
@@ -350,10 +334,12 @@ where
     F: Fn(Api, lambda_http::Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
-    run_app(endpoint, handler, App::from_config_mailing).await
+    run_wired(endpoint, handler, App::from_config_mailing).await
 }
 
-async fn run_app<F, Fut>(
+/// `main` of a function wired by `wire` (the passkeys function: `App::from_config` and then
+/// `with_passkeys`): config, telemetry, the key at start-up if it signs, then `handler`.
+pub async fn run_wired<F, Fut>(
     endpoint: Endpoint,
     handler: F,
     wire: fn(Config) -> App,

@@ -73,19 +73,6 @@ async fn mfa_token(env: &TestEnv, name: &str) -> String {
     b["mfa_token"].as_str().unwrap().to_string()
 }
 
-fn amr_of(resp: &Value) -> Value {
-    use base64::Engine;
-    let token = body(resp)["access_token"].as_str().unwrap().to_string();
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["amr"].clone()
-}
-
 /// `GET /auth/me`'s `mfa`.
 async fn mfa_of(env: &TestEnv, who: &Value) -> Value {
     let resp = env

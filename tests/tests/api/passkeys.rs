@@ -67,19 +67,6 @@ async fn sign_in(env: &TestEnv, options: &Value, credential: Value) -> Value {
     passkeys(env, "passkey-login.json", None, body).await
 }
 
-fn amr_of(resp: &Value) -> Value {
-    use base64::Engine;
-    let token = body(resp)["access_token"].as_str().unwrap().to_string();
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["amr"].clone()
-}
-
 fn refused(resp: &Value, code: u64) {
     assert_eq!(status(resp), code, "{resp}");
     assert_eq!(body(resp)["error"], "invalid_credential", "{resp}");
