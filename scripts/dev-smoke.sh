@@ -183,6 +183,12 @@ challenge=$(field challenge_id)
   || fail "a made-up registration must be 400"
 [ "$(field error)" = invalid_credential ] || fail "registration's invalid_credential body"
 
+# The local OpenID provider, one more engine, named provider `dev`: its discovery document.
+oidc=$(sed -n 's/^OIDC_DEV_ISSUER=//p' "$out")
+[ -n "$oidc" ] && grep -q "^# OpenID provider dev: $oidc$" "$out" || fail "make dev names no local OpenID provider"
+[ "$(code "$oidc/.well-known/openid-configuration")" = 200 ] && [ "$(field issuer)" = "$oidc" ] \
+  || fail "the local OpenID provider's discovery document"
+
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
 env -i PATH="$PATH" HOME="$HOME" $vars "$target/debug/authctl" sessions list demo >"$work/sessions" \
@@ -203,7 +209,7 @@ grep -Eq "$secret|$recovery|$mfa_token" "$err" && fail "a TOTP secret, recovery 
 kill -INT -- "-$pgid"
 for _ in $(seq 1 100); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
 kill -0 -- "-$pgid" 2>/dev/null && fail "processes left running after SIGINT"
-for url in "$base" $(grep -E '^AWS_ENDPOINT_URL' "$out" | cut -d= -f2); do
+for url in "$base" $(grep -E '^(AWS_ENDPOINT_URL|OIDC_DEV_ISSUER)' "$out" | cut -d= -f2); do
   p=${url##*:}
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done

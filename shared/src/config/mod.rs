@@ -10,6 +10,7 @@ mod email;
 mod env;
 mod lockout;
 mod mfa;
+mod oauth;
 mod passkeys;
 mod services;
 mod sessions;
@@ -26,6 +27,7 @@ pub use cors::Cors;
 pub use email::{EmailSettings, FORGOT_FLOOR_MS};
 pub use env::Env;
 pub use mfa::Mfa;
+pub use oauth::{Oauth, OidcProvider};
 pub use passkeys::Passkeys;
 pub use sessions::Sessions;
 pub use signing::Signing;
@@ -77,6 +79,8 @@ pub struct Config {
     pub mfa: Mfa,
     /// `WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME` (and the origins of `APP_URL`, `CORS_ALLOW_ORIGIN`).
     pub passkeys: Passkeys,
+    /// `OIDC_PROVIDERS`, `OAUTH_REDIRECT_ALLOWLIST` (default: `APP_URL`'s origin).
+    pub oauth: Oauth,
     /// `COOKIE_SAMESITE`, `COOKIE_DOMAIN`.
     pub cookies: CookiePolicy,
     /// `CORS_ALLOW_ORIGIN`.
@@ -116,6 +120,7 @@ impl Config {
             &cors.allow_origins,
             &tokens.issuer,
         )?;
+        let oauth = Oauth::parse(&env, email.app_url.as_deref())?;
         let cfg = Config {
             tables: Tables::parse(&env)?,
             signing: Signing::parse(&env)?,
@@ -126,6 +131,7 @@ impl Config {
             email,
             mfa: Mfa::parse(&env)?,
             passkeys,
+            oauth,
             cookies: CookiePolicy::parse(&env, &cors)?,
             cors,
             authorizer: AuthorizerSettings::parse(&env)?,

@@ -102,6 +102,19 @@ async fn run() -> Result<(), DevError> {
     let outbox = Arc::new(shared::adapters::outbox::Outbox::new(Arc::new(
         shared::ports::SystemClock,
     )));
+    // The local OpenID provider (one more engine) as provider `dev`, unless OIDC_PROVIDERS
+    // names the providers itself.
+    if std::env::var_os("OIDC_PROVIDERS").is_none() {
+        if let Ok(issuer) = std::env::var("OIDC_DEV_ISSUER") {
+            cfg.oauth.providers = vec![shared::config::OidcProvider {
+                id: "dev".into(),
+                issuer,
+                client_id: "lambda-jwt-auth-dev".into(),
+                client_secret_id: None,
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            }];
+        }
+    }
     let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone()).with_passkeys();
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
     shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
@@ -128,6 +141,7 @@ async fn run() -> Result<(), DevError> {
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
+        "OIDC_DEV_ISSUER",
     ] {
         println!("{name}={}", std::env::var(name).unwrap_or_default());
     }
@@ -149,6 +163,9 @@ async fn run() -> Result<(), DevError> {
         ),
         Some(rp) => println!("# passkeys: relying party {rp}"),
         None => println!("# passkeys: off (no WEBAUTHN_RP_ID, and APP_URL names no domain)"),
+    }
+    for p in &app.cfg.oauth.providers {
+        println!("# OpenID provider {}: {}", p.id, p.issuer);
     }
     println!("# mail stays here: http://127.0.0.1:{port}/dev-mail (JSON: /_dev/mail)");
     println!("# authorizer answers cached {cache_ttl} s per Authorization header, as API Gateway (AUTHORIZER_CACHE_TTL)");
