@@ -138,55 +138,83 @@ impl VerifyKey {
     /// size must match, `alg` (if present) must equal it, `kid` (if present) must be the
     /// thumbprint, and private members are refused (a private key does not belong in a JWKS).
     pub fn from_jwk(alg: SigningAlg, jwk: &Value) -> Result<Self, KeyError> {
-        let bad = |why: &str| KeyError::Unusable {
-            alg,
-            reason: format!("public JWK: {why}"),
-        };
-        let field = |name: &str| -> Result<Vec<u8>, KeyError> {
-            let text = jwk
-                .get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(&format!("no {name}")))?;
-            URL_SAFE_NO_PAD
-                .decode(text)
-                .map_err(|_| bad(&format!("{name} is not base64url")))
-        };
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-        if jwk.get("d").is_some() || jwk.get("p").is_some() {
-            return Err(bad("holds private members"));
-        }
-        if text("alg").is_some_and(|a| a != alg.as_str()) {
-            return Err(bad("alg is not the configured algorithm"));
-        }
-        let public = match (alg, text("kty"), text("crv")) {
-            (SigningAlg::Rs256, Some("RSA"), _) => {
-                let (n, e) = (field("n")?, field("e")?);
-                check_rsa_public(alg, &n, &e)?;
-                Public::Rsa { n, e }
-            }
-            (SigningAlg::Es256, Some("EC"), Some("P-256")) => {
-                let (x, y) = (field("x")?, field("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(bad("P-256 coordinates must be 32 bytes"));
-                }
-                // A point off the curve verifies nothing: ring checks it on every verify.
-                Public::P256([&[4u8][..], &x, &y].concat())
-            }
-            (SigningAlg::EdDsa, Some("OKP"), Some("Ed25519")) => {
-                let x = field("x")?;
-                if x.len() != 32 {
-                    return Err(bad("an Ed25519 key is 32 bytes"));
-                }
-                Public::Ed25519(x)
-            }
-            _ => return Err(bad("key type or curve does not match the algorithm")),
-        };
-        let key = VerifyKey::named(alg, public);
-        if text("kid").is_some_and(|kid| kid != key.kid) {
-            return Err(bad("kid is not the key's RFC 7638 thumbprint"));
+        let key = VerifyKey::named(alg, public_from_jwk(alg, jwk)?);
+        if jwk
+            .get("kid")
+            .and_then(Value::as_str)
+            .is_some_and(|kid| kid != key.kid)
+        {
+            return Err(KeyError::Unusable {
+                alg,
+                reason: "public JWK: kid is not the key's RFC 7638 thumbprint".into(),
+            });
         }
         Ok(key)
     }
+
+    /// Another issuer's public JWK (an OpenID provider's JWKS) for `alg`: checked as
+    /// [`VerifyKey::from_jwk`] checks ours, but named by its own `kid` (any string; empty when
+    /// it has none), since providers do not use RFC 7638 thumbprints.
+    pub fn from_provider_jwk(alg: SigningAlg, jwk: &Value) -> Result<Self, KeyError> {
+        Ok(VerifyKey {
+            kid: jwk
+                .get("kid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            alg,
+            public: public_from_jwk(alg, jwk)?,
+        })
+    }
+}
+
+/// The public half a JWK holds, for `alg` only: the key type, curve and size must match,
+/// `alg` (if present) must equal it, and private members are refused.
+fn public_from_jwk(alg: SigningAlg, jwk: &Value) -> Result<Public, KeyError> {
+    let bad = |why: &str| KeyError::Unusable {
+        alg,
+        reason: format!("public JWK: {why}"),
+    };
+    let field = |name: &str| -> Result<Vec<u8>, KeyError> {
+        let text = jwk
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(&format!("no {name}")))?;
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| bad(&format!("{name} is not base64url")))
+    };
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if jwk.get("d").is_some() || jwk.get("p").is_some() {
+        return Err(bad("holds private members"));
+    }
+    if text("alg").is_some_and(|a| a != alg.as_str()) {
+        return Err(bad("alg is not the configured algorithm"));
+    }
+    let public = match (alg, text("kty"), text("crv")) {
+        (SigningAlg::Rs256, Some("RSA"), _) => {
+            let (n, e) = (field("n")?, field("e")?);
+            check_rsa_public(alg, &n, &e)?;
+            Public::Rsa { n, e }
+        }
+        (SigningAlg::Es256, Some("EC"), Some("P-256")) => {
+            let (x, y) = (field("x")?, field("y")?);
+            if x.len() != 32 || y.len() != 32 {
+                return Err(bad("P-256 coordinates must be 32 bytes"));
+            }
+            // A point off the curve verifies nothing: ring checks it on every verify.
+            Public::P256([&[4u8][..], &x, &y].concat())
+        }
+        (SigningAlg::EdDsa, Some("OKP"), Some("Ed25519")) => {
+            let x = field("x")?;
+            if x.len() != 32 {
+                return Err(bad("an Ed25519 key is 32 bytes"));
+            }
+            Public::Ed25519(x)
+        }
+        _ => return Err(bad("key type or curve does not match the algorithm")),
+    };
+    Ok(public)
 }
 
 fn check_rsa_public(alg: SigningAlg, n: &[u8], e: &[u8]) -> Result<(), KeyError> {

@@ -1,0 +1,424 @@
+//! An OpenID provider's ID token (OpenID Connect Core 3.1.3.7), checked against the provider's
+//! published keys: the signature with an algorithm the provider advertises (never `none`, never
+//! HMAC), `iss`, `aud` (and `azp` with several audiences), `exp`, `iat`, `nonce`, `sub`. The
+//! keys are the provider's JWKS, read with the same strict JWK rules as our own
+//! ([`VerifyKey::from_provider_jwk`]); the signatures are ring's, as for our access tokens.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::keys::VerifyKey;
+use crate::domain::SigningAlg;
+
+/// The slack allowed between the provider's clock and ours, in seconds.
+pub const CLOCK_SKEW_SECS: u64 = 60;
+/// Longest ID token read (Google's are ~1 KB; claims-heavy providers a few).
+const MAX_ID_TOKEN_LEN: usize = 16 * 1024;
+
+/// A provider's signing keys (its JWKS), the usable ones: asymmetric, for an algorithm we
+/// verify, not marked for encryption. Unusable members are skipped, not fatal (providers
+/// publish keys of other kinds beside theirs).
+#[derive(Debug, Default)]
+pub struct ProviderKeys {
+    keys: Vec<VerifyKey>,
+}
+
+impl ProviderKeys {
+    pub fn from_jwks(jwks: &Value) -> ProviderKeys {
+        let members = jwks.get("keys").and_then(Value::as_array);
+        let keys = members
+            .into_iter()
+            .flatten()
+            .filter(|jwk| jwk.get("use").and_then(Value::as_str) != Some("enc"))
+            .flat_map(|jwk| {
+                [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa]
+                    .into_iter()
+                    .filter_map(move |alg| VerifyKey::from_provider_jwk(alg, jwk).ok())
+            })
+            .collect();
+        ProviderKeys { keys }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key for `alg` named `kid`; without a `kid`, the one key for `alg` if there is
+    /// exactly one.
+    fn find(&self, kid: Option<&str>, alg: SigningAlg) -> Option<&VerifyKey> {
+        let mut of_alg = self.keys.iter().filter(|k| k.alg == alg);
+        match kid {
+            Some(kid) => of_alg.find(|k| k.kid == kid),
+            None => {
+                let first = of_alg.next()?;
+                of_alg.next().is_none().then_some(first)
+            }
+        }
+    }
+}
+
+/// What an ID token must say.
+#[derive(Clone, Debug)]
+pub struct Expected<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// The nonce the flow sent in its authorization request.
+    pub nonce: &'a str,
+    /// What the provider's discovery document advertises (`id_token_signing_alg_values_supported`).
+    pub algorithms: &'a [String],
+    pub now: u64,
+}
+
+/// What the service takes from a verified ID token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdClaims {
+    pub sub: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+/// Why an ID token was refused (each case is the flow's `#error=`; the text is for the log).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdTokenError {
+    #[error("not a signed JWT")]
+    Malformed,
+    #[error("algorithm not allowed (none, HMAC, or not advertised by the provider)")]
+    Algorithm,
+    #[error("no provider key for the token's kid")]
+    UnknownKey,
+    #[error("bad signature")]
+    Signature,
+    #[error("wrong issuer")]
+    Issuer,
+    #[error("wrong audience")]
+    Audience,
+    #[error("wrong nonce")]
+    Nonce,
+    #[error("expired")]
+    Expired,
+    #[error("missing or invalid claims")]
+    Claims,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    crit: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    exp: u64,
+    iat: u64,
+    nonce: Option<String>,
+    azp: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: EmailVerified,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `email_verified` as providers send it: a boolean, or (some) the string "true".
+#[derive(Default, Deserialize)]
+#[serde(untagged)]
+enum EmailVerified {
+    Bool(bool),
+    Text(String),
+    #[default]
+    Absent,
+}
+
+fn segment(part: &str) -> Result<Vec<u8>, IdTokenError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| IdTokenError::Malformed)
+}
+
+/// Verifies `token` (the token endpoint's `id_token`) against `keys` and `expected`.
+pub fn verify_id_token(
+    token: &str,
+    keys: &ProviderKeys,
+    expected: &Expected<'_>,
+) -> Result<IdClaims, IdTokenError> {
+    if token.len() > MAX_ID_TOKEN_LEN || !token.is_ascii() {
+        return Err(IdTokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(IdTokenError::Malformed);
+    };
+    let header: Header =
+        serde_json::from_slice(&segment(header)?).map_err(|_| IdTokenError::Malformed)?;
+    if header.crit.is_some() {
+        return Err(IdTokenError::Malformed);
+    }
+    let alg = SigningAlg::parse(&header.alg)
+        .filter(|a| *a != SigningAlg::Hs256)
+        .filter(|a| expected.algorithms.iter().any(|x| x == a.as_str()))
+        .ok_or(IdTokenError::Algorithm)?;
+    let key = keys
+        .find(header.kid.as_deref(), alg)
+        .ok_or(IdTokenError::UnknownKey)?;
+    let signing_input = &token[..token.len() - signature.len() - 1];
+    if !key.verify(signing_input.as_bytes(), &segment(signature)?) {
+        return Err(IdTokenError::Signature);
+    }
+    let claims: Claims =
+        serde_json::from_slice(&segment(payload)?).map_err(|_| IdTokenError::Claims)?;
+    if claims.iss != expected.issuer {
+        return Err(IdTokenError::Issuer);
+    }
+    let audience_ok = match &claims.aud {
+        Audience::One(aud) => aud == expected.client_id,
+        Audience::Many(auds) => {
+            auds.iter().any(|a| a == expected.client_id)
+                && (auds.len() == 1 || claims.azp.as_deref() == Some(expected.client_id))
+        }
+    };
+    if !audience_ok
+        || claims
+            .azp
+            .as_deref()
+            .is_some_and(|a| a != expected.client_id)
+    {
+        return Err(IdTokenError::Audience);
+    }
+    if expected.now >= claims.exp.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(IdTokenError::Expired);
+    }
+    if claims.iat > expected.now.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(IdTokenError::Claims);
+    }
+    if claims.nonce.as_deref() != Some(expected.nonce) {
+        return Err(IdTokenError::Nonce);
+    }
+    if claims.sub.is_empty() || claims.sub.len() > 255 {
+        return Err(IdTokenError::Claims);
+    }
+    Ok(IdClaims {
+        sub: claims.sub,
+        email: claims.email,
+        email_verified: matches!(claims.email_verified, EmailVerified::Bool(true))
+            || matches!(&claims.email_verified, EmailVerified::Text(t) if t == "true"),
+        name: claims.name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{check_private_key, generate};
+    use serde_json::json;
+
+    const ISSUER: &str = "https://op.example";
+    const CLIENT: &str = "client-1";
+    const NOW: u64 = 1_800_000_000;
+
+    struct Provider {
+        encoding: jsonwebtoken::EncodingKey,
+        alg: SigningAlg,
+        jwks: Value,
+    }
+
+    fn provider(alg: SigningAlg, kid: &str) -> Provider {
+        crate::crypto::jwt_crypto::install();
+        let der = generate(alg).unwrap();
+        use secrecy::ExposeSecret;
+        let (encoding, verify) = check_private_key(alg, der.expose_secret()).unwrap();
+        let mut jwk = verify.jwk().unwrap();
+        jwk["kid"] = json!(kid);
+        Provider {
+            encoding,
+            alg,
+            jwks: json!({ "keys": [jwk] }),
+        }
+    }
+
+    fn claims() -> Value {
+        json!({"iss": ISSUER, "sub": "248289761001", "aud": CLIENT, "exp": NOW + 600,
+               "iat": NOW, "nonce": "n-0S6_WzA2Mj", "email": "ana@example.com",
+               "email_verified": true})
+    }
+
+    fn sign(p: &Provider, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(crate::crypto::jwt_crypto::algorithm(p.alg));
+        header.kid = kid.map(String::from);
+        jsonwebtoken::encode(&header, claims, &p.encoding).unwrap()
+    }
+
+    fn check(token: &str, p: &Provider) -> Result<IdClaims, IdTokenError> {
+        let algs = ["RS256".to_string(), "ES256".into(), "EdDSA".into()];
+        verify_id_token(
+            token,
+            &ProviderKeys::from_jwks(&p.jwks),
+            &Expected {
+                issuer: ISSUER,
+                client_id: CLIENT,
+                nonce: "n-0S6_WzA2Mj",
+                algorithms: &algs,
+                now: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn a_good_token_verifies_for_each_algorithm() {
+        for alg in [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa] {
+            let p = provider(alg, "k1");
+            let got = check(&sign(&p, Some("k1"), &claims()), &p).unwrap();
+            assert_eq!(got.sub, "248289761001");
+            assert_eq!(got.email.as_deref(), Some("ana@example.com"));
+            assert!(got.email_verified);
+            // No kid, one key: that key.
+            assert!(check(&sign(&p, None, &claims()), &p).is_ok(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn every_claim_is_checked() {
+        let p = provider(SigningAlg::Es256, "k1");
+        let with = |field: &str, value: Value| {
+            let mut c = claims();
+            c[field] = value;
+            check(&sign(&p, Some("k1"), &c), &p)
+        };
+        assert_eq!(with("nonce", json!("other")), Err(IdTokenError::Nonce));
+        assert_eq!(with("nonce", Value::Null), Err(IdTokenError::Nonce));
+        assert_eq!(with("aud", json!("client-2")), Err(IdTokenError::Audience));
+        assert_eq!(
+            with("aud", json!([CLIENT, "client-2"])),
+            Err(IdTokenError::Audience),
+            "several audiences and no azp"
+        );
+        assert!(with("aud", json!([CLIENT])).is_ok());
+        assert_eq!(with("azp", json!("client-2")), Err(IdTokenError::Audience));
+        assert_eq!(
+            with("iss", json!("https://op.example/")),
+            Err(IdTokenError::Issuer)
+        );
+        assert_eq!(
+            with("exp", json!(NOW - CLOCK_SKEW_SECS)),
+            Err(IdTokenError::Expired)
+        );
+        assert!(with("exp", json!(NOW - CLOCK_SKEW_SECS + 1)).is_ok());
+        assert_eq!(with("iat", json!(NOW + 3600)), Err(IdTokenError::Claims));
+        assert_eq!(with("sub", json!("")), Err(IdTokenError::Claims));
+        assert_eq!(with("exp", json!("soon")), Err(IdTokenError::Claims));
+        assert!(
+            !with("email_verified", json!("false"))
+                .unwrap()
+                .email_verified
+        );
+    }
+
+    #[test]
+    fn forged_none_hmac_and_unknown_keys_are_refused() {
+        let p = provider(SigningAlg::Es256, "k1");
+        let token = sign(&p, Some("k1"), &claims());
+        let (head, rest) = token.split_once('.').unwrap();
+        let (payload, sig) = rest.split_once('.').unwrap();
+        // alg none, with and without a signature.
+        let none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"k1"}"#);
+        assert_eq!(
+            check(&format!("{none}.{payload}."), &p),
+            Err(IdTokenError::Algorithm)
+        );
+        assert_eq!(
+            check(&format!("{none}.{payload}.{sig}"), &p),
+            Err(IdTokenError::Algorithm)
+        );
+        // HS256 "signed" with anything (the public key as a secret, the classic confusion).
+        let hs = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"k1"}"#);
+        assert_eq!(
+            check(&format!("{hs}.{payload}.{sig}"), &p),
+            Err(IdTokenError::Algorithm)
+        );
+        // Another claim set under the same signature.
+        let mut other = claims();
+        other["sub"] = json!("someone-else");
+        let forged = URL_SAFE_NO_PAD.encode(other.to_string());
+        assert_eq!(
+            check(&format!("{head}.{forged}.{sig}"), &p),
+            Err(IdTokenError::Signature)
+        );
+        // Signed by another key under the provider's kid; an unknown kid.
+        let stranger = provider(SigningAlg::Es256, "k1");
+        assert_eq!(
+            check(&sign(&stranger, Some("k1"), &claims()), &p),
+            Err(IdTokenError::Signature)
+        );
+        assert_eq!(
+            check(&sign(&p, Some("k2"), &claims()), &p),
+            Err(IdTokenError::UnknownKey)
+        );
+        // An algorithm the provider does not advertise.
+        let rsa = provider(SigningAlg::Rs256, "r1");
+        let token = sign(&rsa, Some("r1"), &claims());
+        let only_es = ["ES256".to_string()];
+        let refused = verify_id_token(
+            &token,
+            &ProviderKeys::from_jwks(&rsa.jwks),
+            &Expected {
+                issuer: ISSUER,
+                client_id: CLIENT,
+                nonce: "n-0S6_WzA2Mj",
+                algorithms: &only_es,
+                now: NOW,
+            },
+        );
+        assert_eq!(refused, Err(IdTokenError::Algorithm));
+        // HMAC stays refused even where a provider advertises it.
+        let with_hs = ["HS256".to_string(), "ES256".into()];
+        let refused = verify_id_token(
+            &format!("{hs}.{payload}.{sig}"),
+            &ProviderKeys::from_jwks(&p.jwks),
+            &Expected {
+                issuer: ISSUER,
+                client_id: CLIENT,
+                nonce: "n-0S6_WzA2Mj",
+                algorithms: &with_hs,
+                now: NOW,
+            },
+        );
+        assert_eq!(refused, Err(IdTokenError::Algorithm));
+        for junk in ["", "a.b", "a.b.c.d", "!!.!!.!!"] {
+            assert_eq!(check(junk, &p), Err(IdTokenError::Malformed), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_jwks_keeps_its_usable_signing_keys_only() {
+        let p = provider(SigningAlg::Rs256, "r1");
+        let mut jwks = p.jwks.clone();
+        let keys = jwks["keys"].as_array_mut().unwrap();
+        let mut enc = keys[0].clone();
+        enc["use"] = json!("enc");
+        enc["kid"] = json!("e1");
+        keys.push(enc);
+        keys.push(json!({"kty": "oct", "k": "c2VjcmV0", "kid": "h1"}));
+        keys.push(json!({"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "x1"}));
+        let set = ProviderKeys::from_jwks(&jwks);
+        assert_eq!(set.len(), 1);
+        assert!(ProviderKeys::from_jwks(&json!({})).is_empty());
+    }
+}
