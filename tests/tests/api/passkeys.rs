@@ -67,6 +67,13 @@ async fn sign_in(env: &TestEnv, options: &Value, credential: Value) -> Value {
     passkeys(env, "passkey-login.json", None, body).await
 }
 
+/// A whole sign-in with `key` (fresh options, the counter moved on, the app's origin).
+async fn sign_in_with(env: &TestEnv, key: &mut SoftAuthenticator) -> Value {
+    let options = login_options(env).await;
+    let assertion = key.assert(&options["publicKey"], &Tamper::at(APP_URL));
+    sign_in(env, &options, assertion).await
+}
+
 fn refused(resp: &Value, code: u64) {
     assert_eq!(status(resp), code, "{resp}");
     assert_eq!(body(resp)["error"], "invalid_credential", "{resp}");
@@ -216,8 +223,7 @@ async fn a_replayed_or_misdirected_or_unverified_assertion_is_refused() {
     refused(&sign_in(&env, &options, assertion).await, 401);
 
     // Still usable by its owner after all that.
-    let options = login_options(&env).await;
-    let resp = sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await;
+    let resp = sign_in_with(&env, &mut key).await;
     assert_eq!(status(&resp), 200, "{resp}");
 }
 
@@ -228,11 +234,7 @@ async fn a_counter_that_goes_backwards_is_refused_and_the_stored_one_kept() {
     let mut key = register(&env, &ana, Alg::EdDsa).await;
     let ok = Tamper::at(APP_URL);
     for _ in 0..3 {
-        let options = login_options(&env).await;
-        assert_eq!(
-            status(&sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await),
-            200
-        );
+        assert_eq!(status(&sign_in_with(&env, &mut key).await), 200);
     }
     // A clone holding the key at counter 2 (and one at the same counter as the store).
     for count in [2, 3] {
@@ -252,11 +254,7 @@ async fn a_counter_that_goes_backwards_is_refused_and_the_stored_one_kept() {
         .unwrap();
     assert_eq!(stored.sign_count, 3);
     // The real authenticator goes on.
-    let options = login_options(&env).await;
-    assert_eq!(
-        status(&sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await),
-        200
-    );
+    assert_eq!(status(&sign_in_with(&env, &mut key).await), 200);
 }
 
 #[tokio::test]
@@ -286,11 +284,7 @@ async fn a_deleted_passkey_an_expired_challenge_and_a_disabled_user_cannot_sign_
     let resp = delete(&bob, &key.passkey_id()).await;
     assert_eq!(status(&resp), 404, "{resp}");
     assert_eq!(body(&resp)["error"], "not_found");
-    let options = login_options(&env).await;
-    assert_eq!(
-        status(&sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await),
-        200
-    );
+    assert_eq!(status(&sign_in_with(&env, &mut key).await), 200);
     assert_eq!(status(&delete(&ana, &key.passkey_id()).await), 204);
     let options = login_options(&env).await;
     refused(
@@ -434,8 +428,7 @@ async fn the_built_function_reports_a_cloned_passkey_on_the_event_bus() {
     let ana = signed_in(&env, "ana").await;
     let mut key = register(&env, &ana, Alg::Es256).await;
     let ok = Tamper::at(APP_URL);
-    let options = login_options(&env).await;
-    let resp = sign_in(&env, &options, key.assert(&options["publicKey"], &ok)).await;
+    let resp = sign_in_with(&env, &mut key).await;
     assert_eq!(status(&resp), 200, "{resp}");
     let event_for = |options: &Value, credential: Value| {
         with_body(
