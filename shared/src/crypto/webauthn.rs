@@ -109,7 +109,12 @@ impl RelyingParty for WebAuthnRp {
         let (server, client) = options.start_ceremony().map_err(state_error)?;
         let mut options = to_json(&client)?;
         // The crate names the RP by its id; the authenticator shows WEBAUTHN_RP_NAME.
-        options["rp"]["name"] = serde_json::Value::String(self.rp_name.clone());
+        if let Some(rp) = options
+            .get_mut("rp")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            rp.insert("name".into(), self.rp_name.clone().into());
+        }
         Ok(CeremonyStart {
             options,
             state: server.encode().map_err(state_error)?,

@@ -88,6 +88,11 @@ async fn a_passkey_registers_and_then_signs_in_without_a_username_for_each_algor
         let options = register_options(&env, &ana).await;
         let pk = &options["publicKey"];
         assert_eq!(pk["rp"]["id"], "localhost");
+        assert_eq!(
+            pk["rp"]["name"],
+            env.cfg.passkeys.rp_name.as_str(),
+            "WEBAUTHN_RP_NAME"
+        );
         assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
         assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
         assert_eq!(pk["attestation"], "none");
