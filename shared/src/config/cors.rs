@@ -11,23 +11,27 @@ pub struct Cors {
 impl Cors {
     pub fn parse(env: &Env) -> Result<Self, ConfigError> {
         Ok(Cors {
-            allow_origins: parse_origins(env.get("CORS_ALLOW_ORIGIN"))?,
+            allow_origins: parse_origins("CORS_ALLOW_ORIGIN", env.get("CORS_ALLOW_ORIGIN"))?,
         })
     }
 }
 
-/// `CORS_ALLOW_ORIGIN`: empty, or comma-separated origins exactly as browsers send them in
+/// `CORS_ALLOW_ORIGIN` (and `OAUTH_REDIRECT_ALLOWLIST`, variable `name`): empty, or
+/// comma-separated origins exactly as browsers send them in
 /// `Origin` (`https://app.example.com`, `http://localhost:5173`): a scheme, a host, an optional
 /// port, no path, no wildcard (a credentialed CORS response cannot allow `*`). `https` only
 /// (credentials for a page any network attacker can rewrite would be theirs), but on
 /// loopback; no default port (browsers never send `:443` or `:80`: it would match nothing).
-fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+pub(super) fn parse_origins(
+    name: &'static str,
+    value: Option<String>,
+) -> Result<Vec<String>, ConfigError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
     let error = || {
         ConfigError {
-        name: "CORS_ALLOW_ORIGIN",
+        name,
         expected: "empty or comma-separated origins like https://app.example.com (https, or http on localhost; host, optional non-default port; no path, no *)".into(),
         value: value.clone(),
     }

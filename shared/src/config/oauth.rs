@@ -46,26 +46,14 @@ impl Oauth {
             None => Vec::new(),
             Some(text) => parse_providers(&text)?,
         };
-        let allowlist = match env
-            .get("OAUTH_REDIRECT_ALLOWLIST")
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(list) => list
-                .split(',')
-                .map(|o| origin(o.trim()).map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "OAUTH_REDIRECT_ALLOWLIST",
-                        "comma-separated origins (https://host[:port], or http:// on loopback), no path",
-                        list.clone(),
-                    )
-                })?,
-            None => app_url
-                .and_then(|u| redirect_origin(u).map(str::to_string))
-                .into_iter()
-                .collect(),
-        };
+        // The origins CORS_ALLOW_ORIGIN takes, by the same rule; unset or empty: APP_URL's.
+        let mut allowlist = super::cors::parse_origins(
+            "OAUTH_REDIRECT_ALLOWLIST",
+            env.get("OAUTH_REDIRECT_ALLOWLIST"),
+        )?;
+        if allowlist.is_empty() {
+            allowlist.extend(app_url.and_then(redirect_origin).map(str::to_string));
+        }
         Ok(Oauth {
             providers,
             redirect_allowlist: allowlist,
@@ -127,13 +115,6 @@ fn parse_providers(text: &str) -> Result<Vec<OidcProvider>, ConfigError> {
         }
     }
     Ok(providers)
-}
-
-/// `url` if it is an origin and nothing more (`https://host[:port]`, or `http://` on loopback).
-fn origin(url: &str) -> Option<&str> {
-    let base = trusted_base_url(url)?;
-    let rest = base.split_once("://")?.1;
-    (!rest.contains('/')).then_some(base)
 }
 
 /// The origin of an absolute redirect target, if the whole URL is one this service could
@@ -254,6 +235,7 @@ mod tests {
             "https://app.example.com/path",
             "ftp://x.example",
             "http://app.example.com",
+            "https://app.example.com:443",
         ] {
             let e = parse(&[("OAUTH_REDIRECT_ALLOWLIST", bad)], None).unwrap_err();
             assert!(e.to_string().contains("OAUTH_REDIRECT_ALLOWLIST"), "{bad}");
