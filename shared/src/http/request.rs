@@ -18,6 +18,12 @@ pub(crate) fn bad(why: &'static str) -> AuthError {
     AuthError::InvalidRequest(why)
 }
 
+/// The body as a JSON object, which the route requires (400 `invalid_request` otherwise,
+/// an empty body included).
+pub(crate) fn json_body(req: &Request) -> Result<Map<String, Value>, AuthError> {
+    json_object(req)?.ok_or(bad("The request body must be a JSON object."))
+}
+
 /// The body as a JSON object; `None` for an empty body.
 pub(crate) fn json_object(req: &Request) -> Result<Option<Map<String, Value>>, AuthError> {
     let bytes: &[u8] = match req.body() {

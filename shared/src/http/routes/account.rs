@@ -10,7 +10,7 @@ use crate::domain::Username;
 use crate::error::{AuthError, Cause};
 use crate::http::handlers::Api;
 use crate::http::request::{
-    authorizer_text, bad, check_cross_site, current_password, json_object, new_password,
+    authorizer_text, check_cross_site, current_password, json_body, new_password,
 };
 use crate::http::response::{error_response, no_content, sessions_response};
 use crate::service::accounts::Caller;
@@ -99,7 +99,7 @@ pub fn session_id_param(req: &Request) -> Option<String> {
 
 /// `POST /auth/password`: `{"current_password", "new_password"}`.
 pub fn parse_password_change(req: &Request) -> Result<(SecretString, SecretString), AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     let current = current_password(&body)?;
     let new = new_password(
         &body,

@@ -11,8 +11,7 @@ use crate::domain::{rfc3339, Email, User};
 use crate::error::AuthError;
 use crate::http::handlers::Api;
 use crate::http::request::{
-    bad, check_cross_site, current_password, email_field, json_object, new_password,
-    required_string,
+    bad, check_cross_site, current_password, email_field, json_body, new_password, required_string,
 };
 use crate::http::response::{error_response, json_response, no_content};
 use crate::service::accounts::Caller;
@@ -55,7 +54,7 @@ pub fn accepted() -> Response<Body> {
 
 /// `{"token", "new_password"?}`: the token, and the new password when the body has one.
 fn token_field(req: &Request) -> Result<(String, Option<SecretString>), AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     let token = required_string(
         &body,
         "token",
@@ -75,7 +74,7 @@ fn token_field(req: &Request) -> Result<(String, Option<SecretString>), AuthErro
 
 /// `{"email"}` of `forgot`.
 fn forgot_body(req: &Request) -> Result<Email, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     email_field(&body, "email")?.ok_or(bad(
         "email must be an address like name@example.com (at most 254 bytes).",
     ))
@@ -83,7 +82,7 @@ fn forgot_body(req: &Request) -> Result<Email, AuthError> {
 
 /// `POST /auth/email`: `{"email", "current_password"}`.
 pub fn parse_email_change(req: &Request) -> Result<(Email, SecretString), AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     let email = email_field(&body, "email")?.ok_or(bad(
         "email must be an address like name@example.com (at most 254 bytes).",
     ))?;

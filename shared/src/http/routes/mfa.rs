@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::domain::SecondFactor;
 use crate::error::AuthError;
 use crate::http::handlers::Api;
-use crate::http::request::{bad, check_cross_site, current_password, json_object, required_string};
+use crate::http::request::{bad, check_cross_site, current_password, json_body, required_string};
 use crate::http::response::{error_response, issued_response, json_response, no_content};
 use crate::service::accounts::Caller;
 use crate::service::mfa::{MfaLoginInput, RecoveryCodes};
@@ -33,12 +33,8 @@ pub async fn login_mfa(api: &Api, req: &Request) -> Response<Body> {
     }
 }
 
-fn body_of(req: &Request) -> Result<Map<String, Value>, AuthError> {
-    json_object(req)?.ok_or(bad("The request body must be a JSON object."))
-}
-
 fn parse_login(req: &Request) -> Result<MfaLoginInput, AuthError> {
-    let body = body_of(req)?;
+    let body = json_body(req)?;
     let mfa_token = required_string(
         &body,
         "mfa_token",
@@ -85,7 +81,7 @@ pub async fn mfa_routes(api: &Api, caller: &Caller, req: &Request) -> Response<B
     }
     let service = &api.service;
     let result = async {
-        let body = body_of(req)?;
+        let body = json_body(req)?;
         match (req.method().as_str(), req.uri().path()) {
             ("POST", "/auth/mfa/totp") => {
                 let enrolment = service.begin_totp(caller, current_password(&body)?).await?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::domain::MAX_PASSKEY_NAME;
 use crate::error::{AuthError, Cause};
 use crate::http::handlers::Api;
-use crate::http::request::{bad, check_cross_site, json_object, required_string};
+use crate::http::request::{bad, check_cross_site, json_body, required_string};
 use crate::http::response::{error_response, issued_response, json_response};
 use crate::service::passkeys::{CeremonyOptions, PasskeyLoginInput, PasskeyRegistration};
 
@@ -77,10 +77,6 @@ fn options_response(o: &CeremonyOptions) -> Response<Body> {
     )
 }
 
-fn body_of(req: &Request) -> Result<Map<String, Value>, AuthError> {
-    json_object(req)?.ok_or(bad("The request body must be a JSON object."))
-}
-
 /// `challenge_id` and `credential` (a JSON object: `PublicKeyCredential.toJSON()`).
 fn ceremony_fields(body: &Map<String, Value>) -> Result<(String, Vec<u8>), AuthError> {
     let challenge_id = required_string(
@@ -102,7 +98,7 @@ fn ceremony_fields(body: &Map<String, Value>) -> Result<(String, Vec<u8>), AuthE
 }
 
 fn parse_login(req: &Request) -> Result<PasskeyLoginInput, AuthError> {
-    let body = body_of(req)?;
+    let body = json_body(req)?;
     let (challenge_id, credential) = ceremony_fields(&body)?;
     Ok(PasskeyLoginInput {
         challenge_id,
@@ -112,7 +108,7 @@ fn parse_login(req: &Request) -> Result<PasskeyLoginInput, AuthError> {
 }
 
 fn parse_registration(req: &Request) -> Result<PasskeyRegistration, AuthError> {
-    let body = body_of(req)?;
+    let body = json_body(req)?;
     let (challenge_id, credential) = ceremony_fields(&body)?;
     let name = match body.get("name") {
         None | Some(Value::Null) => None,

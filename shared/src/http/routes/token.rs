@@ -9,8 +9,8 @@ use crate::domain::{MAX_PASSWORD_BYTES, MAX_USERNAME_LEN};
 use crate::error::AuthError;
 use crate::http::handlers::Api;
 use crate::http::request::{
-    bad, check_cross_site, cookies, email_field, json_object, new_password, required_string,
-    MAX_COOKIE_HEADER_BYTES, MAX_DEVICE_ID_CHARS,
+    bad, check_cross_site, cookies, email_field, json_body, json_object, new_password,
+    required_string, MAX_COOKIE_HEADER_BYTES, MAX_DEVICE_ID_CHARS,
 };
 use crate::http::response::{
     cleared_cookie, error_response, issued_response, respond, with_cookie, DEVICE_COOKIE,
@@ -148,7 +148,7 @@ fn username_field(body: &Map<String, Value>) -> Result<String, AuthError> {
 }
 
 pub fn parse_login(req: &Request) -> Result<LoginInput, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     let username = username_field(&body)?;
     let password = required_string(
         &body,
@@ -192,7 +192,7 @@ pub(crate) fn device_id(body: &Map<String, Value>, req: &Request) -> Result<Stri
 
 /// `POST /auth/register`: `{"username", "password", "device_id"?, "email"?}`.
 pub fn parse_register(req: &Request) -> Result<RegisterInput, AuthError> {
-    let body = json_object(req)?.ok_or(bad("The request body must be a JSON object."))?;
+    let body = json_body(req)?;
     let username = username_field(&body)?;
     let password = new_password(&body, "password", "password must be a non-empty string.")?;
     Ok(RegisterInput {
