@@ -338,6 +338,15 @@ impl AuthError {
         }
     }
 
+    /// 503 for a reason of our own (a feature switched off, a race lost too often), said in
+    /// the log line of the response.
+    pub fn unavailable_because(why: &'static str) -> Self {
+        AuthError::Unavailable {
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+            cause: Cause::msg(why),
+        }
+    }
+
     /// Something that should not happen: 500, the cause kept.
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         AuthError::Internal(Cause::new(e))

@@ -28,7 +28,7 @@ use crate::crypto::tokens::{mint_access_token, TokenSettings};
 use crate::domain::{
     PasswordReplacement, RefreshToken, Session, ThrottleKey, User, Username, SPENT_HISTORY,
 };
-use crate::error::{AuthError, Cause, Chain, UNAVAILABLE_RETRY_AFTER};
+use crate::error::{AuthError, Cause, Chain};
 use crate::ports::{
     BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, PasskeyStore, RelyingParty,
     Reservation, SessionStore, ThrottleStore, UserStore,

@@ -9,7 +9,7 @@ use super::AuthService;
 use crate::domain::{
     new_ceremony_id, Ceremony, CeremonyKind, Passkey, ThrottleKey, AMR_PASSKEY, CEREMONY_TTL,
 };
-use crate::error::{AuthError, Cause, Chain, StoreError};
+use crate::error::{AuthError, Chain, StoreError};
 use crate::ports::{RelyingParty, WebAuthnError};
 use crate::service::Issued;
 use crate::telemetry::{count, Metric};
@@ -42,9 +42,10 @@ pub const DEFAULT_PASSKEY_NAME: &str = "Passkey";
 
 impl AuthService {
     fn relying_party(&self) -> Result<&dyn RelyingParty, AuthError> {
-        self.relying_party.as_deref().ok_or(AuthError::Unavailable {
-            retry_after: crate::error::UNAVAILABLE_RETRY_AFTER,
-            cause: Cause::msg("passkeys are off: no WEBAUTHN_RP_ID (or APP_URL) is set"),
+        self.relying_party.as_deref().ok_or_else(|| {
+            AuthError::unavailable_because(
+                "passkeys are off: no WEBAUTHN_RP_ID (or APP_URL) is set",
+            )
         })
     }
 

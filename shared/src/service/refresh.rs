@@ -89,10 +89,9 @@ impl AuthService {
             );
             return Err(AuthError::InvalidGrant);
         }
-        Err(AuthError::Unavailable {
-            retry_after: UNAVAILABLE_RETRY_AFTER,
-            cause: Cause::msg("refresh lost the rotation race repeatedly"),
-        })
+        Err(AuthError::unavailable_because(
+            "refresh lost the rotation race repeatedly",
+        ))
     }
 
     /// A repeat of the token just rotated, inside the grace window: answer with the same

@@ -291,10 +291,7 @@ impl AuthService {
 
 /// The 503 of every email route while mail is off.
 fn mail_off() -> AuthError {
-    AuthError::Unavailable {
-        retry_after: crate::error::UNAVAILABLE_RETRY_AFTER,
-        cause: Cause::msg("EMAIL_FROM is not set: mail is off"),
-    }
+    AuthError::unavailable_because("EMAIL_FROM is not set: mail is off")
 }
 
 /// Why a token could not be spent: no longer the user's outstanding one (used, superseded),
