@@ -283,6 +283,58 @@ try:
     console_errors()
     driver.execute_cdp_cmd("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
 
+    # "Sign in with dev": the demo page through make dev's local OpenID provider (its own
+    # page, submitted as a person would), back to the demo page, then /hello.
+    page(f"{local}/")
+    run("auth.logout().then(() => done(1), () => done(0))")
+    driver.find_element(By.ID, "oauth-login").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=sub]"))
+    provider_page = driver.current_url
+    check("/oauth2/authorize?" in provider_page and "code_challenge_method=S256" in provider_page
+          and "state=" in provider_page and "nonce=" in provider_page,
+          "the demo page sent the browser to the provider with PKCE S256, state and nonce")
+    fed_sub = f"oidc-{stamp}"
+    driver.find_element(By.CSS_SELECTOR, "input[name=sub]").send_keys(fed_sub)
+    driver.find_element(By.CSS_SELECTOR, "input[name=sub]").submit()
+    wait.until(lambda d: d.current_url.startswith(f"{local}/") and "dev" in output())
+    check(output() == "signed in with dev", f"back on the demo page, signed in with dev ({output()})")
+    check("#" not in driver.current_url and "code=" not in driver.current_url,
+          f"no code, state or token left in the page's URL ({driver.current_url})")
+    result = run("auth.fetch('/hello').then(r => r.json()).then(b => done(b), e => done(String(e)))")
+    check(isinstance(result, dict) and result.get("username", "").startswith("dev-"),
+          f"GET /hello as the new federated user ({result})")
+    me = run("auth.me().then(done, e => done(String(e)))")
+    check(isinstance(me, dict) and [i["provider"] for i in me.get("identities", [])] == ["dev"],
+          f"/auth/me lists the dev identity ({me})")
+    # (The local provider's own page loads a stylesheet from a CDN and has no favicon: its
+    # errors are its own, not ours.)
+    provider_origin = "/".join(provider_page.split("/")[:3])
+    errors = [e for e in console_errors()
+              if not e.startswith((provider_origin, "https://cdn.jsdelivr.net/"))]
+    check(errors == [], f"no console error signing in through the provider: {errors}")
+
+    # A login CSRF: an attacker's own callback URL (their code and state) opened in this
+    # browser, which lacks their flow cookie: refused, and no session as the attacker.
+    import http.client
+    import urllib.parse
+    run("auth.logout().then(() => done(1), () => done(0))")
+    conn = http.client.HTTPConnection("localhost", int(api_port))
+    conn.request("GET", f"/auth/oauth/dev/start?redirect_to={urllib.parse.quote(local + '/')}")
+    authorize = conn.getresponse().getheader("location")
+    parts = urllib.parse.urlsplit(authorize)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port)
+    conn.request("POST", f"{parts.path}?{parts.query}", body=f"sub=attacker-{stamp}",
+                 headers={"content-type": "application/x-www-form-urlencoded"})
+    attackers_callback = conn.getresponse().getheader("location")
+    check(attackers_callback.startswith(f"{local}/auth/oauth/dev/callback?code="),
+          "the attacker holds a callback URL with their code and state")
+    driver.get(attackers_callback)
+    wait.until(lambda d: d.execute_script("return !!window.auth"))
+    wait.until(lambda d: "invalid_state" in output())
+    signed = run("auth.fetch('/auth/me').then(r => done(r.status), e => done(String(e)))")
+    check(signed in (401, 403), f"the attacker's callback signed this browser in as no one ({output()}, /auth/me {signed})")
+    console_errors()
+
     # A second origin, allowed by CORS_ALLOW_ORIGIN (another port of the same site).
     page(f"http://127.0.0.1:{app_port}/?api={api}")
     console_errors()

@@ -22,7 +22,9 @@ CREDENTIAL_ROUTES = {"POST /auth/login", "POST /auth/register", "POST /auth/pass
                      "POST /auth/login/mfa", "POST /auth/mfa/totp", "DELETE /auth/mfa/totp",
                      "POST /auth/mfa/totp/confirm", "POST /auth/mfa/recovery-codes",
                      # A passkey sign-in begins a session; a registration adds a credential.
-                     "POST /auth/passkeys/login", "POST /auth/passkeys/register"}
+                     "POST /auth/passkeys/login", "POST /auth/passkeys/register",
+                     # A callback begins a session (or an account).
+                     "GET /auth/oauth/{provider}/callback"}
 
 
 class NoManagedPolicies:
@@ -114,13 +116,13 @@ SECRETS = {
     False: {"Authorizer": {"SigningSecret": "R"}, "Discovery": {},
             "Login": {"SigningSecret": "R", "MfaKeySecret": "R"},
             "Refresh": {"SigningSecret": "R"}, "Register": {"SigningSecret": "R"},
-            "Passkeys": {"SigningSecret": "R"},
+            "Passkeys": {"SigningSecret": "R"}, "Oauth": {"SigningSecret": "R"},
             "Account": {"MfaKeySecret": "R"}, "Logout": {}, "Hello": {},
             "RotateSecret": {"SigningSecret": "RW"}},
     True: {"Authorizer": {"PublicKeysSecret": "R"}, "Discovery": {"PublicKeysSecret": "R"},
            "Login": {"SigningSecret": "R", "MfaKeySecret": "R"}, "Refresh": {"SigningSecret": "R"},
            "Register": {"SigningSecret": "R"}, "Passkeys": {"SigningSecret": "R"},
-           "Account": {"MfaKeySecret": "R"}, "Logout": {},
+           "Oauth": {"SigningSecret": "R"}, "Account": {"MfaKeySecret": "R"}, "Logout": {},
            "Hello": {}, "RotateSecret": {"SigningSecret": "RW", "PublicKeysSecret": "RW"}},
 }
 
@@ -215,12 +217,23 @@ def operating(resources):
         # CloudWatch's hard limit: a metric-math alarm reads at most 10 metrics.
         if len(stats) > 10:
             problems.append(f"{name} reads {len(stats)} metrics; CloudWatch allows 10")
-        if name in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
-            watched = {json_key(d.get("Value")) for m in stats for d in m["MetricStat"]["Metric"].get("Dimensions", [])}
-            missing = sorted(f for f in functions if json_key({"Ref": f}) not in watched
-                             and f not in ("RotateSecretFunction", "SecurityEventsFunction"))
-            if missing:
-                problems.append(f"{name} does not watch {missing}")
+    # Every API function's errors and throttles are watched: by the metric-math alarm, or (past
+    # its 10 metrics) by an alarm of its own on that metric.
+    for kind, alarm in (("Errors", "LambdaErrorsAlarm"), ("Throttles", "LambdaThrottlesAlarm")):
+        watched = set()
+        for name, r in resources.items():
+            if r["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            props = r["Properties"]
+            metrics = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+            if props.get("MetricName"):
+                metrics.append(props)
+            watched |= {json_key(d.get("Value")) for m in metrics if m.get("MetricName") == kind
+                        and m.get("Namespace") == "AWS/Lambda" for d in m.get("Dimensions", [])}
+        missing = sorted(f for f in functions if json_key({"Ref": f}) not in watched
+                         and f not in ("RotateSecretFunction", "SecurityEventsFunction"))
+        if missing:
+            problems.append(f"{alarm} (or one of its own) does not watch {missing}")
     return problems
 
 
@@ -256,6 +269,7 @@ USER_WRITES = {
                 "totp_pending", "totp_secret", "totp_last_step", "recovery_codes", "passkeys"},
     "Register": {"username", "verify_token"},
     "Passkeys": {"username", "passkeys", "sign_count", "state", "last_used_at"},
+    "Oauth": {"username", "linked_identities", "identity_providers"},
     "Recovery": {"username", "password_hash", "sessions_cutoff_ms", "kept_session", "email",
                  "email_verified", "verify_token", "reset_token"},
 }
@@ -378,6 +392,17 @@ def secret_access(resources, asymmetric):
                         if a.startswith("secretsmanager:") and ref:
                             kind = "R" if a in ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret") else "W"
                             found[ref] = "".join(sorted(set(found.get(ref, "")) | {kind}))
+                        elif a.startswith("secretsmanager:"):
+                            # Secrets named by ARN pattern: only the oauth function's client
+                            # secrets, read-only, under their prefix.
+                            pattern = json_key(res)
+                            if fn != "Oauth" or a != "secretsmanager:GetSecretValue" \
+                                    or ":secret:${OidcClientSecretPrefix}*" not in pattern:
+                                problems.append(f"{mode}: {fn} may {a} on {pattern}")
+                            else:
+                                found["client secrets"] = "R"
+        if fn == "Oauth":
+            expected = {**expected, "client secrets": "R"}
         if found != expected:
             problems.append(f"{mode}: {fn} may reach secrets {found}, expected {expected}")
         env = resolve(resources.get(f"{fn}Function", {}), conditions).get("Properties", {}).get("Environment", {}).get("Variables", {})

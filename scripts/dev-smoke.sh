@@ -188,6 +188,32 @@ oidc=$(sed -n 's/^OIDC_DEV_ISSUER=//p' "$out")
 [ -n "$oidc" ] && grep -q "^# OpenID provider dev: $oidc$" "$out" || fail "make dev names no local OpenID provider"
 [ "$(code "$oidc/.well-known/openid-configuration")" = 200 ] && [ "$(field issuer)" = "$oidc" ] \
   || fail "the local OpenID provider's discovery document"
+# Sign in with dev, from outside as a browser would: start (302 to the provider, PKCE, the flow
+# cookie), the provider's form, the callback (302 back with the refresh cookie), one refresh.
+local="http://localhost:$port"
+[ "$(curl -s -o /dev/null -D "$headers" -w '%{http_code}' "$local/auth/oauth/dev/start?redirect_to=$local/")" = 302 ] \
+  || fail "GET /auth/oauth/dev/start must be 302"
+authorize=$(sed -n 's/^location: //Ip' "$headers" | tr -d '\r')
+flow=$(sed -n 's/^set-cookie: \(oauth_flow=[^;]*\);.*/\1/Ip' "$headers" | tr -d '\r')
+case "$authorize" in "$oidc/oauth2/authorize?"*code_challenge_method=S256*) ;; *) fail "start's Location: $authorize" ;; esac
+grep -qi '^set-cookie: oauth_flow=.*; HttpOnly; Secure; SameSite=Lax; Path=/auth/oauth; Max-Age=600' "$headers" \
+  || fail "the flow cookie's attributes"
+back=$(curl -s -o /dev/null -D - -d "sub=smoke-oidc" "$authorize" | sed -n 's/^location: //Ip' | tr -d '\r')
+case "$back" in "$local/auth/oauth/dev/callback?code="*) ;; *) fail "the provider's redirect: $back" ;; esac
+[ "$(curl -s -o /dev/null -D "$headers" -w '%{http_code}' -H "Cookie: $flow" "$back")" = 302 ] || fail "the callback must be 302"
+grep -qi "^location: $local/\s*$" "$headers" || fail "the callback goes back to redirect_to: $(grep -i ^location "$headers")"
+fed=$(sed -n 's/^set-cookie: \(refresh_token=[^;]*\);.*/\1/Ip' "$headers" | tr -d '\r')
+[ -n "$fed" ] || fail "the callback sets the refresh cookie"
+[ "$(code -X POST -H "Cookie: $fed" "$local/auth/refresh")" = 200 ] || fail "the federated session refreshes"
+# Replayed: back to the app with #error=invalid_state, no cookie; unknown provider 404; a
+# redirect_to off the allowlist 400; unlinking without a token 401.
+[ "$(curl -s -o /dev/null -D "$headers" -w '%{http_code}' -H "Cookie: $flow" "$back")" = 302 ] || fail "a replayed callback must be 302"
+grep -qi "^location: .*#error=invalid_state" "$headers" || fail "a replayed callback must say invalid_state"
+grep -qi '^set-cookie: refresh_token=rt' "$headers" && fail "a replayed callback must set no session"
+[ "$(code "$local/auth/oauth/nope/start?redirect_to=$local/")" = 404 ] || fail "an unknown provider must be 404"
+[ "$(code "$local/auth/oauth/dev/start?redirect_to=https://evil.example/")" = 400 ] || fail "a foreign redirect_to must be 400"
+[ "$(field error)" = invalid_request ] || fail "a foreign redirect_to: invalid_request"
+[ "$(code -X DELETE "$local/auth/identities/dev")" = 401 ] || fail "unlinking without a token must be 401"
 
 # authctl in "another shell", with only the printed lines (and dummy credentials).
 vars=$(grep -E '^[A-Z_]+=' "$out")
@@ -214,4 +240,4 @@ for url in "$base" $(grep -E '^(AWS_ENDPOINT_URL|OIDC_DEV_ISSUER)' "$out" | cut 
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "port $p still bound after SIGINT"; fi
 done
 rm -rf "$work"
-echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset, TOTP, passkey options and refusals; authctl reached it; SIGINT stopped everything"
+echo "dev-smoke: make dev served login, /hello, refresh, logout, register, sessions, password change, email verification and reset, TOTP, passkey options and refusals, sign-in with the local OpenID provider (and a replayed callback refused); authctl reached it; SIGINT stopped everything"

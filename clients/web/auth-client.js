@@ -11,6 +11,8 @@
  * @property {string} baseUrl The API's base URL, e.g. "https://auth.example.com" ("" = this page's origin).
  * @property {typeof fetch} [fetch] The fetch to use (tests pass a fake); default: the global one.
  * @property {CredentialsContainer} [credentials] WebAuthn's `navigator.credentials` (tests pass a fake).
+ * @property {(url: string) => void} [navigate] Sends the browser to a URL (a sign-in through a
+ *   provider); default `location.assign`.
  */
 
 /**
@@ -148,8 +150,14 @@ export function credentialToJSON(cred) {
 /**
  * @param {AuthClientOptions} options
  */
-export function createAuthClient({ baseUrl, fetch: fetchImpl, credentials: credentialsImpl }) {
+export function createAuthClient({
+  baseUrl,
+  fetch: fetchImpl,
+  credentials: credentialsImpl,
+  navigate: navigateImpl,
+}) {
   const doFetch = fetchImpl || ((input, init) => globalThis.fetch(input, init));
+  const navigate = navigateImpl || ((to) => globalThis.location.assign(to));
   const webauthn = () => {
     const c = credentialsImpl || globalThis.navigator?.credentials;
     if (!c || (!credentialsImpl && !globalThis.PublicKeyCredential)) {
@@ -519,6 +527,66 @@ export function createAuthClient({ baseUrl, fetch: fetchImpl, credentials: crede
         }),
       );
     },
+
+    /**
+     * "Sign in with <provider>": sends the browser to the provider (through the API's
+     * `/auth/oauth/{provider}/start`). It comes back to `redirectTo` (default: this page),
+     * where `completeSignIn()` picks the session up.
+     * @param {string} provider A provider id of the API's OIDC_PROVIDERS.
+     * @param {{ redirectTo?: string }} [opts] A URL on an origin of OAUTH_REDIRECT_ALLOWLIST.
+     */
+    signInWith: (provider, { redirectTo } = {}) => {
+      const back = redirectTo || globalThis.location.href.split("#")[0];
+      navigate(
+        url(
+          `/auth/oauth/${encodeURIComponent(provider)}/start?redirect_to=${encodeURIComponent(back)}`,
+        ),
+      );
+    },
+
+    /**
+     * On the page a provider sign-in (or link) came back to: `#error=CODE` in `hash` throws
+     * `AuthError(0, CODE)`; otherwise one `/auth/refresh` picks the new session up from its
+     * cookie (resolves whether there is one). The fragment is cleared either way.
+     * @param {string} [hash] Default: this page's `location.hash`.
+     * @returns {Promise<boolean>}
+     */
+    completeSignIn: async (hash = globalThis.location?.hash || "") => {
+      const error = new URLSearchParams(hash.replace(/^#/, "")).get("error");
+      if (hash && globalThis.history?.replaceState && globalThis.location) {
+        globalThis.history.replaceState(null, "", globalThis.location.href.split("#")[0]);
+      }
+      if (error) {
+        throw new AuthError(0, error, `The sign-in through the provider failed (${error}).`);
+      }
+      return refresh();
+    },
+
+    /**
+     * Links an identity at `provider` to the signed-in user: the browser goes to the provider
+     * and comes back to `redirectTo` (`#error=identity_taken` if it is another user's).
+     * @param {string} provider
+     * @param {{ redirectTo?: string }} [opts]
+     */
+    linkIdentity: async (provider, { redirectTo } = {}) => {
+      const back = redirectTo || globalThis.location.href.split("#")[0];
+      const body = await json(
+        await authJson("POST", `/auth/oauth/${encodeURIComponent(provider)}/link`, {
+          redirect_to: back,
+        }),
+      );
+      navigate(body.authorize_url);
+    },
+
+    /**
+     * Unlinks the user's identity at `provider` (409 `last_sign_in_method` if it is the
+     * account's only way in).
+     * @param {string} provider
+     */
+    unlinkIdentity: async (provider) =>
+      done(
+        await authFetch(`/auth/identities/${encodeURIComponent(provider)}`, { method: "DELETE" }),
+      ),
 
     /** @param {string} passkeyId */
     deletePasskey: async (passkeyId) =>

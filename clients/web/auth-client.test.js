@@ -546,3 +546,57 @@ test("a refused passkey rejects with the API's error; the browser's own converte
   }
   assert.deepEqual(credentialToJSON({ toJSON: () => ({ own: true }) }), { own: true });
 });
+
+test("signInWith navigates to the API's start route with this page as redirect_to", () => {
+  const went = [];
+  const client = createAuthClient({
+    baseUrl: "https://api.example",
+    fetch: fakeApi().fetch,
+    navigate: (to) => went.push(to),
+  });
+  client.signInWith("google", { redirectTo: "https://app.example/after?x=1" });
+  assert.deepEqual(went, [
+    "https://api.example/auth/oauth/google/start?redirect_to=https%3A%2F%2Fapp.example%2Fafter%3Fx%3D1",
+  ]);
+  client.signInWith("a/b", { redirectTo: "https://app.example/" });
+  assert.ok(went[1].startsWith("https://api.example/auth/oauth/a%2Fb/start?"), went[1]);
+});
+
+test("completeSignIn picks the session up with one refresh, or throws the #error code", async () => {
+  const api = fakeApi();
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch: api.fetch });
+  assert.equal(await client.completeSignIn(""), true);
+  assert.equal(api.refreshes(), 1);
+  assert.equal((await client.fetch("/hello")).status, 200);
+  await assert.rejects(client.completeSignIn("#error=identity_taken"), (e) => {
+    assert.ok(e instanceof AuthError);
+    assert.equal(e.error, "identity_taken");
+    return true;
+  });
+  assert.equal(api.refreshes(), 1, "no refresh after an error");
+  api.refreshOk = false;
+  assert.equal(await client.completeSignIn(""), false);
+});
+
+test("linkIdentity asks with the bearer token and goes where the API says", async () => {
+  const api = fakeApi();
+  const went = [];
+  const base = api.fetch;
+  const fetch = async (url, init = {}) => {
+    if (String(url).endsWith("/auth/oauth/dev/link")) {
+      api.calls.push({ url: String(url), init, auth: new Headers(init.headers).get("authorization") });
+      assert.equal(init.credentials, "include", "the flow cookie must land");
+      assert.deepEqual(JSON.parse(init.body), { redirect_to: "https://app.example/settings" });
+      return new Response(JSON.stringify({ authorize_url: "https://op.example/authorize?x" }), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return base(url, init);
+  };
+  const client = createAuthClient({ baseUrl: "https://api.example", fetch, navigate: (to) => went.push(to) });
+  await client.login("ana", "right");
+  await client.linkIdentity("dev", { redirectTo: "https://app.example/settings" });
+  assert.equal(api.calls.at(-1).auth, "Bearer at-1");
+  assert.deepEqual(went, ["https://op.example/authorize?x"]);
+});

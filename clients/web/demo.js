@@ -50,6 +50,32 @@ on("passkey-add", async () => {
   return `passkey "${passkey.name}" added`;
 });
 on("passkey-list", listPasskeys);
+// "Sign in with dev": the browser goes to the provider (make dev's local one) and comes back
+// here, where one refresh picks the session up (or #error=CODE says why not).
+const provider = document.getElementById("oauth-login").dataset.provider;
+on("oauth-login", async () => {
+  sessionStorage.setItem("oauth-pending", "sign-in");
+  auth.signInWith(provider);
+  return `going to ${provider}...`;
+});
+on("oauth-link", async () => {
+  sessionStorage.setItem("oauth-pending", "link");
+  await auth.linkIdentity(provider);
+  return `going to ${provider} to link...`;
+});
+on("oauth-unlink", async () => {
+  await auth.unlinkIdentity(provider);
+  return `${provider} unlinked`;
+});
+const pending = sessionStorage.getItem("oauth-pending");
+if (pending || location.hash.includes("error=")) {
+  sessionStorage.removeItem("oauth-pending");
+  run(async () => {
+    const signedIn = await auth.completeSignIn();
+    if (pending === "link") return `${provider} linked`;
+    return signedIn ? `signed in with ${provider}` : "not signed in";
+  })();
+}
 on("mfa-verify", async () => {
   await auth.loginMfa(mfaToken, field("mfa-login-code"));
   mfaToken = null;

@@ -177,6 +177,15 @@ pub enum AuthError {
     /// Not one of the caller's passkeys (another user's id included).
     #[error("passkey not found")]
     PasskeyNotFound,
+    /// No such provider in `OIDC_PROVIDERS`.
+    #[error("provider not found")]
+    ProviderNotFound,
+    /// The caller has no identity at that provider.
+    #[error("identity not found")]
+    IdentityNotFound,
+    /// Unlinking would leave the account no way to sign in.
+    #[error("last sign-in method")]
+    LastSignInMethod,
     #[error("account disabled")]
     AccountDisabled,
     #[error("too many attempts")]
@@ -218,11 +227,15 @@ impl AuthError {
             | AuthError::InvalidEnrolmentCode
             | AuthError::InvalidPasskeyRegistration => 400,
             AuthError::SignupDisabled | AuthError::MfaRequired(_) => 403,
-            AuthError::NotFound | AuthError::PasskeyNotFound => 404,
+            AuthError::NotFound
+            | AuthError::PasskeyNotFound
+            | AuthError::ProviderNotFound
+            | AuthError::IdentityNotFound => 404,
             AuthError::UsernameTaken
             | AuthError::EmailTaken
             | AuthError::MfaAlreadyEnabled
-            | AuthError::MfaNotEnabled => 409,
+            | AuthError::MfaNotEnabled
+            | AuthError::LastSignInMethod => 409,
             AuthError::UnsupportedMediaType => 415,
             AuthError::InvalidCredentials
             | AuthError::InvalidGrant
@@ -246,7 +259,11 @@ impl AuthError {
             AuthError::UsernameTaken => "username_taken",
             AuthError::EmailTaken => "email_taken",
             AuthError::InvalidEmailToken => "invalid_token",
-            AuthError::NotFound | AuthError::PasskeyNotFound => "not_found",
+            AuthError::NotFound
+            | AuthError::PasskeyNotFound
+            | AuthError::ProviderNotFound
+            | AuthError::IdentityNotFound => "not_found",
+            AuthError::LastSignInMethod => "last_sign_in_method",
             AuthError::MfaRequired(_) => "mfa_required",
             AuthError::InvalidPasskey | AuthError::InvalidPasskeyRegistration => {
                 "invalid_credential"
@@ -285,6 +302,11 @@ impl AuthError {
             }
             AuthError::NotFound => "No such session.",
             AuthError::PasskeyNotFound => "No such passkey.",
+            AuthError::ProviderNotFound => "No such sign-in provider.",
+            AuthError::IdentityNotFound => "No identity of this provider is linked to the account.",
+            AuthError::LastSignInMethod => {
+                "This is the account's last way to sign in: add a password, a passkey or another identity first."
+            }
             AuthError::InvalidPasskey => {
                 "The passkey could not be verified, or its challenge is unknown, expired or used."
             }

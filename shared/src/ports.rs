@@ -6,9 +6,9 @@ use secrecy::SecretSlice;
 
 use crate::domain::revocation::{LiveSession, LiveUser};
 use crate::domain::{
-    Ceremony, Email, EmailToken, LockoutPolicy, MfaChallenge, NewCredential, Passkey, PasskeyUse,
-    PasswordReplacement, Session, SessionCutoff, SessionSummary, ThrottleKey, TokenHash, User,
-    Username,
+    Ceremony, Email, EmailToken, Identity, LinkedIdentity, LockoutPolicy, MfaChallenge,
+    NewCredential, OauthFlow, Passkey, PasskeyUse, PasswordReplacement, Session, SessionCutoff,
+    SessionSummary, ThrottleKey, TokenHash, User, Username,
 };
 use crate::error::{KeyError, StoreError};
 
@@ -299,6 +299,78 @@ pub trait PasskeyStore: Send + Sync {
         used: &PasskeyUse,
         now: u64,
     ) -> Result<bool, StoreError>;
+}
+
+/// Identities at OpenID providers and the flows that sign in or link with them. Each change
+/// is one conditional write or transaction.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Stores a flow begun by `start` or `link` (a fresh state: a clash is a conflict).
+    async fn put_flow(&self, flow: &OauthFlow) -> Result<(), StoreError>;
+    /// Removes and returns the flow of `state_hash`, expired or not (the caller checks): of
+    /// any number of concurrent callbacks with one state, one gets it.
+    async fn take_flow(&self, state_hash: &TokenHash) -> Result<Option<OauthFlow>, StoreError>;
+    /// Who (provider, subject) signs in as, if anyone.
+    async fn identity(&self, provider: &str, subject: &str)
+        -> Result<Option<Identity>, StoreError>;
+    /// A federated sign-up: the user (no password), its identity and its first session, all
+    /// or nothing. [`StoreError::Conflict`] if the username is taken, [`StoreError::EmailTaken`]
+    /// if the user's address is another user's, [`StoreError::NotFound`] if the identity
+    /// belongs to someone already (a concurrent sign-up won).
+    async fn create_federated_user(
+        &self,
+        user: &User,
+        identity: &Identity,
+        session: &Session,
+    ) -> Result<(), StoreError>;
+    /// Links `identity` to its user: [`StoreError::Conflict`] if the identity is anyone's
+    /// already or the user has one at that provider, [`StoreError::NotFound`] if the user is
+    /// gone (or is another one now).
+    async fn link_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    /// Unlinks one of `user`'s identities, only if the user keeps a way to sign in (a
+    /// password, a passkey, another identity): [`StoreError::Conflict`] otherwise,
+    /// [`StoreError::NotFound`] if it is not (or no longer) the user's.
+    async fn unlink_identity(
+        &self,
+        user: &User,
+        identity: &LinkedIdentity,
+    ) -> Result<(), StoreError>;
+}
+
+/// Why a call to an OpenID provider failed: it could not be reached or did not answer in
+/// time, or it answered with something unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderCallError {
+    #[error("the provider could not be reached")]
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the provider answered HTTP {status}")]
+    Status {
+        status: u16,
+        body: serde_json::Value,
+    },
+    #[error("the provider's answer is not JSON")]
+    NotJson,
+}
+
+/// HTTPS to OpenID providers (discovery, JWKS, the token endpoint), each call within a few
+/// seconds. JSON only: what a relying party reads.
+#[async_trait]
+pub trait ProviderHttp: Send + Sync {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, ProviderCallError>;
+    /// POSTs a form (`application/x-www-form-urlencoded`); `basic`: the client's id and
+    /// secret as HTTP Basic credentials (`client_secret_basic`).
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &secrecy::SecretString)>,
+    ) -> Result<serde_json::Value, ProviderCallError>;
+}
+
+/// OAuth client secrets (Secrets Manager), read on first use and cached.
+#[async_trait]
+pub trait ClientSecrets: Send + Sync {
+    async fn client_secret(&self, secret_id: &str) -> Result<secrecy::SecretString, KeyError>;
 }
 
 /// A ceremony's first half: the options the browser gets (WebAuthn Level 3 JSON) and the state

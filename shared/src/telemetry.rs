@@ -16,7 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The crates (tracing targets) whose events follow `RUST_LOG` to any level: ours.
-pub const OWN_TARGETS: [&str; 15] = [
+pub const OWN_TARGETS: [&str; 17] = [
     "shared",
     "login",
     "refresh",
@@ -27,6 +27,8 @@ pub const OWN_TARGETS: [&str; 15] = [
     "register",
     "account",
     "passkeys",
+    "oauth",
+    "recovery",
     "discovery",
     "security_events",
     "authctl",
@@ -170,6 +172,15 @@ pub enum Metric {
     /// A passkey sign-in refused; `Reason`: `invalid` (unknown credential, a failed check or
     /// challenge) or `counter` (a signature counter that went backwards: a clone).
     PasskeyLoginFailed(&'static str),
+    /// A sign-in through an OpenID provider (an existing user's, or a new one's).
+    FederatedSignIn,
+    /// A user created by a sign-in through an OpenID provider.
+    FederatedSignup,
+    /// A flow ended without its purpose; `Reason` is the `#error=` code it sent back.
+    FederatedFailed(&'static str),
+    /// An identity linked to, or unlinked from, a user.
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl Metric {
@@ -198,6 +209,11 @@ impl Metric {
             Metric::PasskeyAdded => "PasskeyAdded",
             Metric::PasskeyRemoved => "PasskeyRemoved",
             Metric::PasskeyLoginFailed(_) => "PasskeyLoginFailed",
+            Metric::FederatedSignIn => "FederatedSignIn",
+            Metric::FederatedSignup => "FederatedSignup",
+            Metric::FederatedFailed(_) => "FederatedFailed",
+            Metric::IdentityLinked => "IdentityLinked",
+            Metric::IdentityUnlinked => "IdentityUnlinked",
         }
     }
 }
@@ -222,7 +238,9 @@ pub fn count_by(metric: Metric, n: usize) {
         | Metric::MfaSucceeded(kind)
         | Metric::MfaFailed(kind)
         | Metric::MfaDisabled(kind) => metrics::counter!(name, "Kind" => kind).increment(n),
-        Metric::AuthorizerDenied(reason) | Metric::PasskeyLoginFailed(reason) => {
+        Metric::AuthorizerDenied(reason)
+        | Metric::PasskeyLoginFailed(reason)
+        | Metric::FederatedFailed(reason) => {
             metrics::counter!(name, "Reason" => reason).increment(n)
         }
         _ => metrics::counter!(name).increment(n),

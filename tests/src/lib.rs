@@ -5,6 +5,7 @@
 pub mod authenticator;
 pub mod event_queue;
 pub mod http_client;
+pub mod oidc;
 pub mod proxy;
 pub mod pwned_stub;
 pub mod runtime_api;
@@ -329,6 +330,9 @@ impl TestEnv {
         shared::aws::setup::ensure_mfa_key_secret(&secrets_client, &cfg)
             .await
             .expect("the data key secret can be created");
+        shared::aws::setup::ensure_client_secrets(&secrets_client, &cfg)
+            .await
+            .expect("the providers' client secrets can be created");
         let clock = Arc::new(FakeClock::new(SystemClock.now()));
         let app = App::from_parts(
             cfg.clone(),
@@ -338,7 +342,8 @@ impl TestEnv {
             Passwords::default(),
             Some(ses_mailer(&sdk).await),
         )
-        .with_passkeys();
+        .with_passkeys()
+        .with_oauth();
         TestEnv {
             app,
             cfg,

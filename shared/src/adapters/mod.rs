@@ -6,6 +6,7 @@ pub mod dynamodb;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod outbox;
+pub mod provider_http;
 pub mod pwned;
 pub mod secrets_manager;
 pub mod ses;

@@ -14,7 +14,8 @@ use crate::crypto::sealed::DataKeySource;
 use crate::crypto::sealed::DataKeys;
 use crate::domain::SigningAlg;
 use crate::error::{Chain, KeyError};
-use crate::ports::{KeyMaterial, KeySet, KeySource, PublicKeySource};
+use crate::ports::{ClientSecrets, KeyMaterial, KeySet, KeySource, PublicKeySource};
+use secrecy::SecretString;
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
@@ -257,4 +258,77 @@ async fn current_string(
         .map_err(KeyError::unavailable)?
         .secret_string
         .ok_or_else(|| KeyError::Malformed(format!("{what} has no string value")))
+}
+
+/// OAuth client secrets (each provider's `client_secret_id`), read on first use and kept for
+/// `ttl` (`SECRET_CACHE_TTL`). The value is the secret itself, or JSON
+/// `{"client_secret": "..."}`.
+pub struct SecretsManagerClientSecrets {
+    client: SecretsClient,
+    ttl: std::time::Duration,
+    cached:
+        tokio::sync::Mutex<std::collections::HashMap<String, (SecretString, std::time::Instant)>>,
+}
+
+impl SecretsManagerClientSecrets {
+    pub fn new(client: SecretsClient, ttl: std::time::Duration) -> Self {
+        SecretsManagerClientSecrets {
+            client,
+            ttl,
+            cached: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+/// A client secret's stored value: the secret, or `{"client_secret": "..."}`.
+fn client_secret_of(text: &str) -> Result<SecretString, KeyError> {
+    let secret = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => map
+            .get("client_secret")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                KeyError::Malformed("client secret JSON has no client_secret string".into())
+            })?,
+        _ => text.trim().to_string(),
+    };
+    match secret.is_empty() {
+        true => Err(KeyError::Malformed("client secret is empty".into())),
+        false => Ok(SecretString::from(secret)),
+    }
+}
+
+#[async_trait]
+impl ClientSecrets for SecretsManagerClientSecrets {
+    async fn client_secret(&self, secret_id: &str) -> Result<SecretString, KeyError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((secret, at)) = cached.get(secret_id) {
+            if at.elapsed() < self.ttl {
+                return Ok(secret.clone());
+            }
+        }
+        let text = current_string(&self.client, secret_id, "client secret").await?;
+        let secret = client_secret_of(&text)?;
+        cached.insert(
+            secret_id.to_string(),
+            (secret.clone(), std::time::Instant::now()),
+        );
+        Ok(secret)
+    }
+}
+
+#[cfg(test)]
+mod client_secret_tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_client_secret_is_the_value_or_its_json_field() {
+        let read = |t: &str| client_secret_of(t).map(|s| s.expose_secret().to_string());
+        assert_eq!(read("s3cret\n").unwrap(), "s3cret");
+        assert_eq!(read(r#"{"client_secret":"abc"}"#).unwrap(), "abc");
+        assert!(read(r#"{"secret":"abc"}"#).is_err());
+        assert!(read("  ").is_err());
+        assert!(read(r#"{"client_secret":""}"#).is_err());
+    }
 }

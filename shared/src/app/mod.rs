@@ -308,6 +308,29 @@ impl App {
     }
 }
 
+impl App {
+    /// Signs in through the OpenID providers of `OIDC_PROVIDERS` (the oauth function, the dev
+    /// server, the tests): their documents over HTTPS, client secrets from Secrets Manager
+    /// (read on first use, kept `SECRET_CACHE_TTL`). Call it on a fresh app.
+    pub fn with_oauth(mut self) -> App {
+        let client = crate::service::oauth::OauthClient::new(
+            Arc::new(crate::adapters::provider_http::HyperProviderHttp::new()),
+            Arc::new(
+                crate::adapters::secrets_manager::SecretsManagerClientSecrets::new(
+                    self.secrets.clone(),
+                    std::time::Duration::from_secs(self.cfg.signing.cache_ttl),
+                ),
+            ),
+            self.clock.clone(),
+        );
+        match Arc::get_mut(&mut self.service) {
+            Some(service) => service.set_oauth(client),
+            None => tracing::error!("OpenID sign-in not wired: the service is shared already"),
+        }
+        self
+    }
+}
+
 /// The Pwned Passwords client `PWNED_PASSWORDS_URL` asks for (built on its first use).
 pub fn breach_check(cfg: &Config) -> Option<Arc<dyn crate::ports::BreachedPasswords>> {
     let url = cfg.pwned_passwords_url.as_deref()?;

@@ -38,6 +38,9 @@ pub const FORWARDED: &[&str] = &[
     "passkey_added",
     "passkey_removed",
     "passkey_counter_regressed",
+    "federated_signup",
+    "identity_linked",
+    "identity_unlinked",
 ];
 
 /// The fields copied into an event's detail; nothing else of a log line travels (log lines
@@ -57,6 +60,7 @@ const DETAIL_FIELDS: &[&str] = &[
     "recovery_codes_left",
     "passkey_id",
     "stored_count",
+    "provider",
 ];
 
 #[derive(Debug, thiserror::Error)]

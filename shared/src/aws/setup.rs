@@ -179,6 +179,24 @@ pub async fn ensure_mfa_key_secret(client: &SecretsClient, cfg: &Config) -> Resu
     .await
 }
 
+/// The client secret of every provider that names one (`make dev`'s provider `dev`): a random
+/// one where none is stored yet (the local provider takes any).
+pub async fn ensure_client_secrets(client: &SecretsClient, cfg: &Config) -> Result<(), SetupError> {
+    for provider in &cfg.oauth.providers {
+        if let Some(id) = &provider.client_secret_id {
+            ensure_secret(client, id, "lambda-jwt-auth OpenID client secret", || {
+                use rand::distributions::{Alphanumeric, DistString};
+                let secret = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 40);
+                Ok(SecretString::from(
+                    serde_json::json!({ "client_secret": secret }).to_string(),
+                ))
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn ensure_secret(
     client: &SecretsClient,
     secret_id: &str,

@@ -37,6 +37,10 @@ pub struct Oauth {
     pub providers: Vec<OidcProvider>,
     /// Origins (`scheme://host[:port]`) a flow may return to.
     pub redirect_allowlist: Vec<String>,
+    /// `API_URL`: this API's public base URL, where the providers send the browser back
+    /// (`{API_URL}/auth/oauth/{id}/callback`, the redirect URI registered with each). Unset:
+    /// `https://` and the domain name API Gateway says the request came to.
+    pub api_url: Option<String>,
 }
 
 impl Oauth {
@@ -54,9 +58,23 @@ impl Oauth {
         if allowlist.is_empty() {
             allowlist.extend(app_url.and_then(redirect_origin).map(str::to_string));
         }
+        let api_url = match env.get("API_URL").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(url) => match trusted_base_url(&url) {
+                Some(base) if !url.contains('%') => Some(base.to_string()),
+                _ => {
+                    return Err(ConfigError::new(
+                        "API_URL",
+                        "https://host[/path] (http:// on loopback only), no query or fragment",
+                        url,
+                    ))
+                }
+            },
+        };
         Ok(Oauth {
             providers,
             redirect_allowlist: allowlist,
+            api_url,
         })
     }
 
@@ -175,6 +193,24 @@ mod tests {
         assert_eq!(google.client_secret_id.as_deref(), Some("google-secret"));
         assert_eq!(o.provider("dev").unwrap().client_secret_id, None);
         assert!(o.provider("github").is_none());
+        assert_eq!(o.api_url, None);
+        let with_api = |url: &str| parse(&[("API_URL", url)], None);
+        assert_eq!(
+            with_api("https://api.example.com/prod/")
+                .unwrap()
+                .api_url
+                .as_deref(),
+            Some("https://api.example.com/prod")
+        );
+        for bad in [
+            "http://api.example.com",
+            "https://a.example/x?y",
+            "ftp://a",
+            "https://a/%2e",
+        ] {
+            let e = with_api(bad).unwrap_err();
+            assert!(e.to_string().contains("API_URL"), "{bad}: {e}");
+        }
         assert_eq!(o.redirect_allowlist, ["https://app.example.com"]);
         assert_eq!(parse(&[], None).unwrap(), Oauth::default());
 

@@ -2,6 +2,7 @@
 
 mod claims;
 mod email;
+mod identity;
 mod mfa;
 mod passkey;
 pub mod password_policy;
@@ -12,6 +13,9 @@ mod signing_alg;
 pub use claims::{Claims, ACCESS_TOKEN_TYP, AMR_PASSWORD};
 pub use email::{
     email_token_hash, new_email_token, Email, EmailError, EmailToken, EmailTokenKind, MAX_EMAIL_LEN,
+};
+pub use identity::{
+    FlowPurpose, Identity, LinkedIdentity, OauthFlow, AMR_FEDERATED, FLOW_TTL, MAX_SUBJECT_LEN,
 };
 pub use mfa::{MfaChallenge, MfaPending, SecondFactor, AMR_RECOVERY, AMR_TOTP, MFA_TOKEN_TTL};
 pub use passkey::{
@@ -134,6 +138,8 @@ pub struct User {
     pub totp: TotpState,
     /// The credential ids of the user's passkeys.
     pub passkeys: Vec<String>,
+    /// The user's identities at OpenID providers (one per provider at most).
+    pub identities: Vec<LinkedIdentity>,
 }
 
 /// A user's TOTP as stored: secrets sealed (`crypto::sealed`), recovery codes hashed.
@@ -177,6 +183,7 @@ impl User {
             email_verified: false,
             totp: TotpState::default(),
             passkeys: Vec::new(),
+            identities: Vec::new(),
         }
     }
 }
@@ -202,6 +209,32 @@ impl User {
     /// the only writers of the cutoff), epoch milliseconds; `None` if never since sign-up.
     pub fn password_changed_at_ms(&self) -> Option<u64> {
         self.sessions_cutoff.as_ref().map(|cut| cut.at_ms)
+    }
+
+    /// The stored password hash, if the user has a password (one who signed up through an
+    /// OpenID provider has none until they set one).
+    pub fn password(&self) -> Option<&str> {
+        (!self.password_hash.is_empty()).then_some(self.password_hash.as_str())
+    }
+
+    /// The identity linked at `provider`, if any.
+    pub fn identity_at(&self, provider: &str) -> Option<&LinkedIdentity> {
+        self.identities.iter().find(|i| i.provider == provider)
+    }
+
+    /// Whether removing `identity` would leave a way to sign in: a password, a passkey or
+    /// another identity.
+    pub fn could_sign_in_without(&self, identity: &LinkedIdentity) -> bool {
+        self.password().is_some()
+            || !self.passkeys.is_empty()
+            || self.identities.iter().any(|i| i != identity)
+    }
+
+    /// Whether removing the passkey `credential_id` would leave a way to sign in.
+    pub fn could_sign_in_without_passkey(&self, credential_id: &str) -> bool {
+        self.password().is_some()
+            || !self.identities.is_empty()
+            || self.passkeys.iter().any(|p| p != credential_id)
     }
 
     /// [`User::honours`] for a session known by its start and id.

@@ -10,6 +10,7 @@ use crate::service::AuthService;
 
 pub use super::routes::account::account;
 pub use super::routes::email::recovery;
+pub use super::routes::oauth::oauth;
 pub use super::routes::passkeys::passkeys;
 pub use super::routes::token::{login, logout, refresh, register};
 use crate::config::CookiePolicy;
@@ -53,6 +54,9 @@ pub enum Endpoint {
     Recovery,
     /// The passkey ceremonies (registration behind the authorizer, sign-in open).
     Passkeys,
+    /// Sign-in through OpenID providers (start and callback open; link and unlink behind the
+    /// authorizer).
+    Oauth,
 }
 
 impl Endpoint {
@@ -61,7 +65,11 @@ impl Endpoint {
     pub fn signs(self) -> bool {
         matches!(
             self,
-            Endpoint::Login | Endpoint::Refresh | Endpoint::Register | Endpoint::Passkeys
+            Endpoint::Login
+                | Endpoint::Refresh
+                | Endpoint::Register
+                | Endpoint::Passkeys
+                | Endpoint::Oauth
         )
     }
 }
@@ -78,5 +86,6 @@ pub async fn handle(api: &Api, endpoint: Endpoint, req: Request) -> Response<Bod
         Endpoint::Account => account(api.clone(), req).await,
         Endpoint::Recovery => recovery(api.clone(), req).await,
         Endpoint::Passkeys => passkeys(api.clone(), req).await,
+        Endpoint::Oauth => oauth(api.clone(), req).await,
     }
 }

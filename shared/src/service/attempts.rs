@@ -81,7 +81,7 @@ impl AuthService {
             .await?;
         let verified = self
             .passwords
-            .verify(current, Some(user.password_hash.clone()))
+            .verify(current, user.password().map(str::to_string))
             .await;
         if !verified {
             tracing::info!(event = failed_event, "wrong current password");

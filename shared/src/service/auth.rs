@@ -91,7 +91,9 @@ impl AuthService {
             .passwords
             .verify(
                 input.password,
-                user.as_ref().map(|u| u.password_hash.clone()),
+                // A user without a password (signed up through an OpenID provider) is checked
+                // as an unknown one: the dummy hash, the same work, never a match.
+                user.as_ref().and_then(|u| u.password().map(str::to_string)),
             )
             .await;
         let user = match (verified, user) {

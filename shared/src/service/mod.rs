@@ -10,6 +10,7 @@ mod auth;
 pub mod authorizer;
 pub mod email;
 pub mod mfa;
+pub mod oauth;
 pub mod passkeys;
 pub mod password_rules;
 mod refresh;
@@ -30,8 +31,8 @@ use crate::domain::{
 };
 use crate::error::{AuthError, Cause, Chain};
 use crate::ports::{
-    BreachedPasswords, Clock, EmailStore, Mailer, MfaStore, PasskeyStore, RelyingParty,
-    Reservation, SessionStore, ThrottleStore, UserStore,
+    BreachedPasswords, Clock, EmailStore, IdentityStore, Mailer, MfaStore, PasskeyStore,
+    RelyingParty, Reservation, SessionStore, ThrottleStore, UserStore,
 };
 
 /// What a successful login or refresh hands back.
@@ -94,9 +95,13 @@ pub struct AuthService {
     /// The WebAuthn relying party (`None`: the passkey ceremonies answer 503; only the passkeys
     /// function and the dev server have one).
     relying_party: Option<Arc<dyn RelyingParty>>,
+    identities: Arc<dyn IdentityStore>,
+    /// The OpenID providers' client (`None`: the oauth routes answer 503; only the oauth
+    /// function and the dev server have one).
+    oauth: Option<Arc<oauth::OauthClient>>,
 }
 
-/// The stores the service uses (one DynamoDB adapter implements all six).
+/// The stores the service uses (one DynamoDB adapter implements all seven).
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -104,6 +109,7 @@ pub struct Stores {
     pub emails: Arc<dyn EmailStore>,
     pub mfa: Arc<dyn MfaStore>,
     pub passkeys: Arc<dyn PasskeyStore>,
+    pub identities: Arc<dyn IdentityStore>,
 }
 
 impl Stores {
@@ -115,6 +121,7 @@ impl Stores {
             + EmailStore
             + MfaStore
             + PasskeyStore
+            + IdentityStore
             + 'static,
     {
         Stores {
@@ -123,7 +130,8 @@ impl Stores {
             throttle: store.clone(),
             emails: store.clone(),
             mfa: store.clone(),
-            passkeys: store,
+            passkeys: store.clone(),
+            identities: store,
         }
     }
 }
@@ -152,6 +160,8 @@ impl AuthService {
             passkeys: stores.passkeys,
             data_keys: None,
             relying_party: None,
+            identities: stores.identities,
+            oauth: None,
         }
     }
 
@@ -194,6 +204,11 @@ impl AuthService {
         password_rules::check_breach(self.breaches.as_deref(), password)
             .await
             .map_err(AuthError::WeakPassword)
+    }
+
+    /// The configuration the service runs with.
+    pub fn config(&self) -> &Config {
+        &self.cfg
     }
 
     pub fn keys(&self) -> &Arc<KeyRing> {

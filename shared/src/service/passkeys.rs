@@ -260,6 +260,12 @@ impl AuthService {
     #[tracing::instrument(skip_all, fields(user_id = %caller.user_id))]
     pub async fn remove_passkey(&self, caller: &Caller, passkey_id: &str) -> Result<(), AuthError> {
         let user = self.caller_user(caller).await?;
+        // An account made through an OpenID provider may have unlinked it, keeping only passkeys.
+        if user.passkeys.iter().any(|p| p == passkey_id)
+            && !user.could_sign_in_without_passkey(passkey_id)
+        {
+            return Err(AuthError::LastSignInMethod);
+        }
         match self.passkeys.remove_passkey(&user, passkey_id).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Err(AuthError::PasskeyNotFound),

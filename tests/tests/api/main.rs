@@ -16,6 +16,7 @@ mod metrics;
 mod mfa;
 mod mfa_keys;
 mod mfa_store;
+mod oauth;
 mod passkey_store;
 mod passkeys;
 mod refresh;

@@ -14,6 +14,8 @@ use shared::service::admin::{create_user, AdminError};
 
 const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo-password-123";
+/// The Secrets Manager id of provider `dev`'s client secret (created on first `make dev`).
+const DEV_CLIENT_SECRET_ID: &str = "lambda-jwt-auth/oidc-dev-client-secret";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -110,15 +112,31 @@ async fn run() -> Result<(), DevError> {
                 id: "dev".into(),
                 issuer,
                 client_id: "lambda-jwt-auth-dev".into(),
-                client_secret_id: None,
+                // A confidential client, as most deployments' are (the local provider takes
+                // any secret): the secret is read from Secrets Manager like a real one.
+                client_secret_id: Some(DEV_CLIENT_SECRET_ID.into()),
                 scopes: vec!["openid".into(), "email".into(), "profile".into()],
             }];
         }
     }
-    let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone()).with_passkeys();
+    // Flows return to the demo page, and providers send the browser back to this server as
+    // http://localhost:PORT (the host the demo page is opened on: the flow cookie is set there).
+    if std::env::var_os("OAUTH_REDIRECT_ALLOWLIST").is_none() {
+        cfg.oauth.redirect_allowlist = vec![
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ];
+    }
+    if std::env::var_os("API_URL").is_none() {
+        cfg.oauth.api_url = Some(format!("http://localhost:{port}"));
+    }
+    let app = shared::app::App::from_config_with_mailer(cfg, outbox.clone())
+        .with_passkeys()
+        .with_oauth();
     shared::aws::setup::ensure_tables(&app.dynamodb, &app.cfg).await?;
     shared::aws::setup::ensure_signing_secret(&app.secrets, &app.cfg).await?;
     shared::aws::setup::ensure_mfa_key_secret(&app.secrets, &app.cfg).await?;
+    shared::aws::setup::ensure_client_secrets(&app.secrets, &app.cfg).await?;
     match create_user(
         app.store.as_ref(),
         &shared::crypto::password::Passwords::default(),

@@ -42,6 +42,10 @@ pub const ROUTE_KEYS: &[&str] = &[
     "POST /auth/passkeys/login/options",
     "POST /auth/passkeys/login",
     "DELETE /auth/passkeys/{passkey_id} *",
+    "GET /auth/oauth/{provider}/start",
+    "GET /auth/oauth/{provider}/callback",
+    "POST /auth/oauth/{provider}/link *",
+    "DELETE /auth/identities/{provider} *",
     "POST /auth/email/verify",
     "POST /auth/password/forgot",
     "POST /auth/password/reset",
@@ -51,10 +55,16 @@ pub const ROUTE_KEYS: &[&str] = &[
     "GET /.well-known/jwks.json",
 ];
 
-/// The template's `DELETE /auth/sessions/{session_id}` and `DELETE /auth/passkeys/{passkey_id}`:
-/// each path's one parameter, after these prefixes.
-pub(crate) const SESSION_PATH: &str = "/auth/sessions/";
-pub(crate) const PASSKEY_PATH: &str = "/auth/passkeys/";
+/// The templated paths: a parameter's name, and what comes before and after it (one
+/// non-empty segment between).
+const TEMPLATES: &[(&str, &str, &str)] = &[
+    ("session_id", "/auth/sessions/", ""),
+    ("passkey_id", "/auth/passkeys/", ""),
+    ("provider", "/auth/identities/", ""),
+    ("provider", "/auth/oauth/", "/start"),
+    ("provider", "/auth/oauth/", "/callback"),
+    ("provider", "/auth/oauth/", "/link"),
+];
 
 impl Route {
     pub fn find(method: &Method, path: &str) -> Option<Route> {
@@ -77,7 +87,25 @@ impl Route {
             ("POST", "/auth/passkeys/login/options" | "/auth/passkeys/login") => {
                 Some(Route::Token(Endpoint::Passkeys))
             }
-            ("DELETE", _) if path_param(path).is_some() => Some(Route::Token(Endpoint::Account)),
+            (method, _) if path_param(path).is_some() => match path_param(path)?.1.as_str() {
+                "/auth/oauth/{provider}/start" | "/auth/oauth/{provider}/callback"
+                    if method == "GET" =>
+                {
+                    Some(Route::Token(Endpoint::Oauth))
+                }
+                "/auth/oauth/{provider}/link" if method == "POST" => {
+                    Some(Route::Guarded(Endpoint::Oauth))
+                }
+                "/auth/identities/{provider}" if method == "DELETE" => {
+                    Some(Route::Guarded(Endpoint::Oauth))
+                }
+                "/auth/sessions/{session_id}" | "/auth/passkeys/{passkey_id}"
+                    if method == "DELETE" =>
+                {
+                    Some(Route::Token(Endpoint::Account))
+                }
+                _ => None,
+            },
             ("GET", "/hello") => Some(Route::Hello),
             ("GET", "/health") => Some(Route::Health),
             ("GET", well_known::DISCOVERY_PATH | well_known::JWKS_PATH) => Some(Route::Discovery),
@@ -93,26 +121,25 @@ impl Route {
         )
     }
 
-    /// The route key as the template declares it (`{session_id}`, `{passkey_id}` for the
-    /// parameter).
+    /// The route key as the template declares it (`{session_id}`, `{passkey_id}`,
+    /// `{provider}` for the parameter).
     pub(crate) fn key(method: &Method, path: &str) -> String {
         match path_param(path) {
-            Some((name, prefix, _)) => format!("{method} {prefix}{{{name}}}"),
+            Some((_, template, _)) => format!("{method} {template}"),
             None => format!("{method} {path}"),
         }
     }
 }
 
-/// The one parameter of a templated path (one non-empty segment after its prefix): its name,
-/// the prefix, its value.
-pub(crate) fn path_param(path: &str) -> Option<(&'static str, &'static str, &str)> {
-    [("session_id", SESSION_PATH), ("passkey_id", PASSKEY_PATH)]
-        .into_iter()
-        .find_map(|(name, prefix)| {
-            path.strip_prefix(prefix)
-                .filter(|v| !v.is_empty() && !v.contains('/'))
-                .map(|v| (name, prefix, v))
-        })
+/// The one parameter of a templated path (one non-empty segment between a template's prefix
+/// and suffix): its name, the templated path, its value.
+pub(crate) fn path_param(path: &str) -> Option<(&'static str, String, &str)> {
+    TEMPLATES.iter().find_map(|&(name, prefix, suffix)| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .filter(|v| !v.is_empty() && !v.contains('/'))
+            .map(|v| (name, format!("{prefix}{{{name}}}{suffix}"), v))
+    })
 }
 
 #[cfg(test)]
@@ -138,7 +165,8 @@ mod tests {
             let (method, path) = key.split_once(' ').unwrap();
             let path = path
                 .replace("{session_id}", "0123abcd")
-                .replace("{passkey_id}", "cred-AZ_9");
+                .replace("{passkey_id}", "cred-AZ_9")
+                .replace("{provider}", "dev");
             let route = Route::find(&method.parse().unwrap(), &path)
                 .unwrap_or_else(|| panic!("{key} is not routed"));
             assert_eq!(route.guarded(), guarded, "{key}");
@@ -150,6 +178,9 @@ mod tests {
             "/auth",
             "/auth/sessions/a/b",
             "/auth/passkeys/a/b",
+            "/auth/oauth/dev",
+            "/auth/oauth/dev/other",
+            "/auth/identities/a/b",
             "/hello/x",
         ]) {
             for method in &methods {

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{
-    Email, Session, SessionCutoff, SessionSummary, TokenHash, TotpState, User, Username,
+    Email, LinkedIdentity, Session, SessionCutoff, SessionSummary, TokenHash, TotpState, User,
+    Username,
 };
 use crate::error::StoreError;
 
@@ -81,7 +82,6 @@ pub(crate) fn user_to_item(user: &User) -> Item {
     let mut item = HashMap::from([
         ("username".to_string(), s(user.username.as_str())),
         ("user_id".to_string(), s(&user.user_id)),
-        ("password_hash".to_string(), s(&user.password_hash)),
         (
             "roles".to_string(),
             AttributeValue::L(user.roles.iter().map(|r| s(r)).collect()),
@@ -89,6 +89,20 @@ pub(crate) fn user_to_item(user: &User) -> Item {
         ("disabled".to_string(), AttributeValue::Bool(user.disabled)),
         ("created_at".to_string(), n(user.created_at)),
     ]);
+    // A user without a password (a federated sign-up) has no such attribute at all: what the
+    // last-sign-in-method condition tests.
+    if let Some(hash) = user.password() {
+        item.insert("password_hash".into(), s(hash));
+    }
+    if !user.identities.is_empty() {
+        let (entries, providers) = user
+            .identities
+            .iter()
+            .map(|i| (i.encode(), i.provider.clone()))
+            .unzip();
+        item.insert("linked_identities".into(), AttributeValue::Ss(entries));
+        item.insert("identity_providers".into(), AttributeValue::Ss(providers));
+    }
     if let Some(cut) = &user.sessions_cutoff {
         cutoff_attributes(&mut item, cut);
     }
@@ -114,7 +128,10 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
     Ok(User {
         username: username_of(item)?,
         user_id: get_s(item, "user_id")?,
-        password_hash: get_s(item, "password_hash")?,
+        password_hash: match item.get("password_hash") {
+            None => String::new(),
+            Some(_) => get_s(item, "password_hash")?,
+        },
         roles: get_list_s(item, "roles")?,
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at").unwrap_or(0),
@@ -147,6 +164,20 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
             .and_then(|v| v.as_ss().ok())
             .cloned()
             .unwrap_or_default(),
+        identities: {
+            let mut all = item
+                .get("linked_identities")
+                .and_then(|v| v.as_ss().ok())
+                .into_iter()
+                .flatten()
+                .map(|raw| {
+                    LinkedIdentity::decode(raw)
+                        .ok_or_else(|| StoreError::Corrupt("linked_identities".into()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            all.sort();
+            all
+        },
     })
 }
 

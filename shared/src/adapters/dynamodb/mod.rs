@@ -8,6 +8,7 @@
 //!   `ttl` (N, epoch seconds) is the TTL attribute; expiry is also checked on every read.
 
 mod email;
+mod identities;
 mod item;
 mod mfa;
 mod passkeys;

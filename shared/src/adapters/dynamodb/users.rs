@@ -97,10 +97,10 @@ impl UserStore for DynamoStore {
             cutoff,
         } = change;
         let mut set = vec!["password_hash = :new"];
-        let mut values = HashMap::from([
-            (":new".to_string(), s(new_hash)),
-            (":old".to_string(), s(expected)),
-        ]);
+        let mut values = HashMap::from([(":new".to_string(), s(new_hash))]);
+        if !expected.is_empty() {
+            values.insert(":old".to_string(), s(expected));
+        }
         let mut remove = "";
         if let Some(cut) = cutoff {
             set.push("sessions_cutoff_ms = :cut");
@@ -119,7 +119,11 @@ impl UserStore for DynamoStore {
             .table_name(&self.users_table)
             .key("username", s(username.as_str()))
             .update_expression(format!("SET {}{remove}", set.join(", ")))
-            .condition_expression("password_hash = :old")
+            .condition_expression(match expected.is_empty() {
+                // No password yet (a federated sign-up): set one only if there still is none.
+                true => "attribute_exists(username) AND attribute_not_exists(password_hash)",
+                false => "password_hash = :old",
+            })
             .set_expression_attribute_values(Some(values))
             .send()
             .await;

@@ -15,6 +15,7 @@ use crate::error::StoreError;
 use crate::ports::{Clock, Reservation, RevocationStore, SessionStore, ThrottleStore, UserStore};
 
 mod email;
+mod identities;
 mod keys;
 mod mfa;
 mod passkeys;
@@ -29,6 +30,7 @@ pub struct MemoryStore {
     email: Mutex<email::EmailState>,
     challenges: Mutex<HashMap<TokenHash, MfaChallenge>>,
     passkeys: Mutex<passkeys::PasskeyState>,
+    identities: Mutex<identities::IdentityState>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

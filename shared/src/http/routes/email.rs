@@ -131,7 +131,12 @@ pub fn profile_response(user: &User) -> Response<Body> {
         roles: &'a [String],
         created_at: String,
         mfa: Mfa,
-        identities: [(); 0],
+        identities: Vec<Linked<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Linked<'a> {
+        provider: &'a str,
+        linked_at: String,
     }
     json_response(
         StatusCode::OK,
@@ -150,7 +155,14 @@ pub fn profile_response(user: &User) -> Response<Body> {
                     false => 0,
                 },
             },
-            identities: [],
+            identities: user
+                .identities
+                .iter()
+                .map(|i| Linked {
+                    provider: &i.provider,
+                    linked_at: rfc3339(i.linked_at),
+                })
+                .collect(),
         },
     )
 }

@@ -1,0 +1,453 @@
+//! Sign-in through an OpenID provider: the oauth function's real handler against DynamoDB
+//! Local, moto (the client secret) and the local OpenID provider (`oidc-provider-mock`), its
+//! authorization page submitted as a person would. Then one thing broken at a time through a
+//! proxy that re-signs the provider's ID tokens (nonce, audience, issuer, expiry, `alg: none`,
+//! signature), the state (forged, replayed, another browser's), the redirect target, a
+//! provider that is down or hangs; linking, unlinking and the last-method rule.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::oidc::{authorize_as, deny, mock_issuer, Tamper, TamperingProvider};
+use integration_tests::*;
+use serde_json::{json, Value};
+use shared::config::OidcProvider;
+use shared::http::handlers::Endpoint;
+use shared::ports::IdentityStore;
+
+const API: &str = "https://api.example.com";
+
+fn provider(id: &str, issuer: &str, secret: Option<String>) -> OidcProvider {
+    OidcProvider {
+        id: id.into(),
+        issuer: issuer.into(),
+        client_id: "it-client".into(),
+        client_secret_id: secret,
+        scopes: vec!["openid".into(), "email".into()],
+    }
+}
+
+/// A test environment whose providers are the local one (`dev`, a confidential client whose
+/// secret is in moto), the tampering proxy in front of it (`evil`), and `down` (nothing
+/// listens there).
+async fn env_with(evil: Option<&TamperingProvider>, signup: bool) -> TestEnv {
+    let evil = evil.map(|e| e.issuer.clone());
+    TestEnv::with(move |cfg| {
+        // Confidential clients (the local provider insists on a secret; it takes any).
+        let secret = || Some(format!("oidc-client-{}", uuid::Uuid::new_v4().simple()));
+        cfg.oauth.providers = vec![
+            provider("dev", &mock_issuer(), secret()),
+            provider("down", "http://127.0.0.1:9", None),
+        ];
+        if let Some(issuer) = evil {
+            cfg.oauth
+                .providers
+                .push(provider("evil", &issuer, secret()));
+        }
+        cfg.oauth.redirect_allowlist = vec![APP_URL.into()];
+        cfg.oauth.api_url = Some(API.into());
+        cfg.signup.enabled = signup;
+    })
+    .await
+}
+
+/// A GET of the oauth function (`path?query`, cookies), as API Gateway would send it.
+fn get_event(path: &str, query: &str, cookies: &[&str]) -> Value {
+    let mut event = load_event("oauth-start.json");
+    let provider = path.split('/').nth(3).unwrap_or_default().to_string();
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["pathParameters"] = json!({ "provider": provider });
+    event["rawQueryString"] = json!(query);
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let v = percent_decode(v);
+            (k.to_string(), json!(v))
+        })
+        .collect();
+    event["queryStringParameters"] = Value::Object(params);
+    with_cookies(event, cookies)
+}
+
+fn percent_decode(v: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = v.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn location(resp: &Value) -> String {
+    assert_eq!(status(resp), 302, "{resp}");
+    header(resp, "location").expect("Location").to_string()
+}
+
+/// The flow cookie's `name=value` a response set.
+fn flow_cookie(resp: &Value) -> String {
+    cookies(resp)
+        .into_iter()
+        .find(|c| c.starts_with("oauth_flow="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .expect("a flow cookie")
+}
+
+/// `GET /auth/oauth/{provider}/start`: (the provider's URL, the flow cookie).
+async fn start(env: &TestEnv, provider: &str) -> (String, String) {
+    let resp = env
+        .invoke(
+            Endpoint::Oauth,
+            get_event(
+                &format!("/auth/oauth/{provider}/start"),
+                &format!("redirect_to={APP_URL}/signed-in"),
+                &[],
+            ),
+        )
+        .await;
+    (location(&resp), flow_cookie(&resp))
+}
+
+/// The callback our redirect URI receives (`https://api.example.com/...?code=..&state=..`).
+async fn callback(env: &TestEnv, back: &str, cookie: Option<&str>) -> Value {
+    let (path, query) = back
+        .strip_prefix(API)
+        .expect("the provider sends the browser back to API_URL")
+        .split_once('?')
+        .expect("a query");
+    let cookies: Vec<&str> = cookie.into_iter().collect();
+    env.invoke(Endpoint::Oauth, get_event(path, query, &cookies))
+        .await
+}
+
+/// A whole sign-in as `sub` through `provider`: the callback's response.
+async fn sign_in(env: &TestEnv, provider: &str, sub: &str) -> Value {
+    let (authorize, cookie) = start(env, provider).await;
+    let back = authorize_as(&authorize, sub).await;
+    callback(env, &back, Some(&cookie)).await
+}
+
+fn refresh_cookie_of(resp: &Value) -> Option<String> {
+    cookies(resp)
+        .into_iter()
+        .find(|c| c.starts_with("refresh_token=") && !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+/// The session a successful callback began, picked up as the app does (`/auth/refresh` with
+/// the cookie): the refresh answer.
+async fn picked_up(env: &TestEnv, resp: &Value) -> Value {
+    let cookie = refresh_cookie_of(resp).expect("a refresh cookie");
+    let refreshed = env
+        .invoke(Endpoint::Refresh, refresh_event(None, &[&cookie]))
+        .await;
+    assert_eq!(status(&refreshed), 200, "{refreshed}");
+    refreshed
+}
+
+async fn me(env: &TestEnv, who: &Value) -> Value {
+    let resp = env
+        .invoke(Endpoint::Account, account_event("me.json", who))
+        .await;
+    assert_eq!(status(&resp), 200, "{resp}");
+    body(&resp)
+}
+
+fn fresh_sub(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn a_sign_in_through_the_local_provider_begins_a_session_and_finds_its_user_again() {
+    let env = env_with(None, true).await;
+    let (authorize, cookie) = start(&env, "dev").await;
+    // The provider's endpoint, with PKCE S256, state and nonce, and our redirect URI.
+    assert!(
+        authorize.starts_with(&format!("{}/", mock_issuer())),
+        "{authorize}"
+    );
+    for part in [
+        "response_type=code",
+        "code_challenge_method=S256",
+        "client_id=it-client",
+        "redirect_uri=https%3A%2F%2Fapi.example.com%2Fauth%2Foauth%2Fdev%2Fcallback",
+    ] {
+        assert!(authorize.contains(part), "{part} in {authorize}");
+    }
+    assert!(authorize.contains("&state=") && authorize.contains("&nonce="));
+    let sub = fresh_sub("ana");
+    let back = authorize_as(&authorize, &sub).await;
+    let resp = callback(&env, &back, Some(&cookie)).await;
+    // Back to the app, no token in the URL, the flow cookie cleared.
+    assert_eq!(location(&resp), format!("{APP_URL}/signed-in"));
+    assert!(cookies(&resp)
+        .iter()
+        .any(|c| c.starts_with("oauth_flow=;") && c.contains("Max-Age=0")));
+    assert_eq!(header(&resp, "referrer-policy"), Some("no-referrer"));
+    let refreshed = picked_up(&env, &resp).await;
+    assert_eq!(amr_of(&refreshed), json!(["fed"]));
+    let who = identity_of(&refreshed);
+    let profile = me(&env, &who).await;
+    assert_eq!(profile["identities"][0]["provider"], "dev");
+    assert!(profile["identities"][0]["linked_at"].is_string());
+    // The same person again: the same user, a new session.
+    let again = picked_up(&env, &sign_in(&env, "dev", &sub).await).await;
+    assert_eq!(identity_of(&again)["sub"], who["sub"]);
+    assert_ne!(identity_of(&again)["session_id"], who["session_id"]);
+    // Someone else: another user.
+    let other = picked_up(&env, &sign_in(&env, "dev", &fresh_sub("bo")).await).await;
+    assert_ne!(identity_of(&other)["sub"], who["sub"]);
+}
+
+#[tokio::test]
+async fn id_tokens_broken_one_way_at_a_time_are_refused_and_leave_no_user() {
+    let evil = TamperingProvider::start().await;
+    let env = env_with(Some(&evil), true).await;
+    // The proxy re-signing honestly works (so each refusal below is that one change's).
+    let ok = sign_in(&env, "evil", &fresh_sub("honest")).await;
+    assert_eq!(location(&ok), format!("{APP_URL}/signed-in"));
+    for tamper in [
+        Tamper::Nonce,
+        Tamper::Audience,
+        Tamper::Issuer,
+        Tamper::Expired,
+        Tamper::AlgNone,
+        Tamper::BadSignature,
+    ] {
+        evil.set(tamper);
+        let sub = fresh_sub("mallory");
+        let resp = sign_in(&env, "evil", &sub).await;
+        assert_eq!(
+            location(&resp),
+            format!("{APP_URL}/signed-in#error=invalid_id_token"),
+            "{tamper:?}"
+        );
+        assert_eq!(refresh_cookie_of(&resp), None, "{tamper:?}");
+        let identity = env.app.store.identity("evil", &sub).await.unwrap();
+        assert!(identity.is_none(), "{tamper:?} made a user");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_replayed_or_unbound_state_and_a_foreign_redirect_are_refused() {
+    let env = env_with(None, true).await;
+    let app_home = format!("{APP_URL}/");
+    // A callback without the flow's cookie (a login CSRF: the attacker's code and state in
+    // the victim's browser): refused, and the flow is spent.
+    let (authorize, cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &fresh_sub("victim")).await;
+    let unbound = callback(&env, &back, None).await;
+    assert_eq!(
+        location(&unbound),
+        format!("{APP_URL}/signed-in#error=invalid_state")
+    );
+    assert_eq!(refresh_cookie_of(&unbound), None);
+    let replayed = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(
+        location(&replayed),
+        format!("{app_home}#error=invalid_state")
+    );
+    // Another flow's cookie.
+    let (authorize, _) = start(&env, "dev").await;
+    let (_, other_cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &fresh_sub("victim")).await;
+    let crossed = callback(&env, &back, Some(&other_cookie)).await;
+    assert!(location(&crossed).ends_with("#error=invalid_state"));
+    // A used flow's code and state again, with its own cookie.
+    let (authorize, cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &fresh_sub("ana")).await;
+    assert!(refresh_cookie_of(&callback(&env, &back, Some(&cookie)).await).is_some());
+    let again = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(location(&again), format!("{app_home}#error=invalid_state"));
+    // A forged state.
+    let forged = format!(
+        "{API}/auth/oauth/dev/callback?code=abc&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    );
+    let resp = callback(&env, &forged, Some(&cookie)).await;
+    assert_eq!(location(&resp), format!("{app_home}#error=invalid_state"));
+    // The person said no at the provider: with the state (RFC 6749 §4.1.2.1), back to the
+    // flow's target; the local provider's denial carries no state, so there is no flow to go
+    // back to.
+    let (authorize, cookie) = start(&env, "dev").await;
+    let state = authorize
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("state="))
+        .expect("a state")
+        .to_string();
+    let denied = format!("{API}/auth/oauth/dev/callback?error=access_denied&state={state}");
+    let denied = callback(&env, &denied, Some(&cookie)).await;
+    assert_eq!(
+        location(&denied),
+        format!("{APP_URL}/signed-in#error=access_denied")
+    );
+    assert_eq!(refresh_cookie_of(&denied), None);
+    let (authorize, cookie) = start(&env, "dev").await;
+    let without_state = callback(&env, &deny(&authorize).await, Some(&cookie)).await;
+    assert_eq!(
+        location(&without_state),
+        format!("{app_home}#error=invalid_state")
+    );
+    // redirect_to off the allowlist (another origin, a look-alike, a port): 400, no flow.
+    for target in [
+        "https://evil.example/",
+        "http://localhost:5173.evil.example/",
+        "http://localhost:5174/",
+        "//evil.example/",
+    ] {
+        let resp = env
+            .invoke(
+                Endpoint::Oauth,
+                get_event(
+                    "/auth/oauth/dev/start",
+                    &format!("redirect_to={target}"),
+                    &[],
+                ),
+            )
+            .await;
+        assert_eq!(status(&resp), 400, "{target}: {resp}");
+        assert_eq!(body(&resp)["error"], "invalid_request");
+        assert!(cookies(&resp).is_empty());
+    }
+    // An unknown provider.
+    let resp = env
+        .invoke(
+            Endpoint::Oauth,
+            get_event(
+                "/auth/oauth/nope/start",
+                &format!("redirect_to={APP_URL}/"),
+                &[],
+            ),
+        )
+        .await;
+    assert_eq!(status(&resp), 404, "{resp}");
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_or_hangs_answers_temporarily_unavailable_within_seconds() {
+    let evil = TamperingProvider::start().await;
+    let env = env_with(Some(&evil), true).await;
+    let began = Instant::now();
+    let resp = env
+        .invoke(
+            Endpoint::Oauth,
+            get_event(
+                "/auth/oauth/down/start",
+                &format!("redirect_to={APP_URL}/x"),
+                &[],
+            ),
+        )
+        .await;
+    assert_eq!(
+        location(&resp),
+        format!("{APP_URL}/x#error=temporarily_unavailable")
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    // A token endpoint that never answers: the callback gives up after its 3 s budget.
+    let (authorize, cookie) = start(&env, "evil").await;
+    let back = authorize_as(&authorize, &fresh_sub("slow")).await;
+    evil.set(Tamper::Hang);
+    let began = Instant::now();
+    let resp = callback(&env, &back, Some(&cookie)).await;
+    let took = began.elapsed();
+    assert_eq!(
+        location(&resp),
+        format!("{APP_URL}/signed-in#error=temporarily_unavailable")
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    eprintln!("hung token endpoint: #error=temporarily_unavailable after {took:?}");
+}
+
+#[tokio::test]
+async fn without_sign_up_an_unknown_identity_is_refused() {
+    let env = env_with(None, false).await;
+    let sub = fresh_sub("nobody");
+    let resp = sign_in(&env, "dev", &sub).await;
+    assert_eq!(
+        location(&resp),
+        format!("{APP_URL}/signed-in#error=signup_disabled")
+    );
+    assert!(env.app.store.identity("dev", &sub).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn linking_unlinking_and_the_last_sign_in_method() {
+    let env = env_with(None, true).await;
+    env.create_user("carol", "amber lantern fjord 17", &[])
+        .await;
+    let carol = identity_of(&env.login("carol", "amber lantern fjord 17").await);
+    let link = |who: Value| {
+        let env = &env;
+        async move {
+            let event = with_body(
+                account_event("oauth-link.json", &who),
+                Some(&json!({ "redirect_to": format!("{APP_URL}/settings") }).to_string()),
+            );
+            let resp = env.invoke(Endpoint::Oauth, event).await;
+            assert_eq!(status(&resp), 200, "{resp}");
+            (
+                body(&resp)["authorize_url"].as_str().unwrap().to_string(),
+                flow_cookie(&resp),
+            )
+        }
+    };
+    // An identity already someone's cannot be linked to carol.
+    let ana_sub = fresh_sub("ana");
+    let ana = picked_up(&env, &sign_in(&env, "dev", &ana_sub).await).await;
+    let (authorize, cookie) = link(carol.clone()).await;
+    let back = authorize_as(&authorize, &ana_sub).await;
+    let taken = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(
+        location(&taken),
+        format!("{APP_URL}/settings#error=identity_taken")
+    );
+    // A fresh one is linked; signing in with it is carol.
+    let carol_sub = fresh_sub("carol");
+    let (authorize, cookie) = link(carol.clone()).await;
+    let back = authorize_as(&authorize, &carol_sub).await;
+    let linked = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(location(&linked), format!("{APP_URL}/settings"));
+    assert_eq!(
+        refresh_cookie_of(&linked),
+        None,
+        "linking begins no session"
+    );
+    assert_eq!(me(&env, &carol).await["identities"][0]["provider"], "dev");
+    let as_carol = picked_up(&env, &sign_in(&env, "dev", &carol_sub).await).await;
+    assert_eq!(identity_of(&as_carol)["sub"], carol["sub"]);
+    // Unlinked (carol keeps her password): 204, and the identity signs in as no one now.
+    let unlink = |who: &Value| account_event("identity-unlink.json", who);
+    let resp = env.invoke(Endpoint::Oauth, unlink(&carol)).await;
+    assert_eq!(status(&resp), 204, "{resp}");
+    assert!(me(&env, &carol).await["identities"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let resp = env.invoke(Endpoint::Oauth, unlink(&carol)).await;
+    assert_eq!(status(&resp), 404, "{resp}");
+    // Ana has nothing else: 409, and she still signs in with it.
+    let ana_who = identity_of(&ana);
+    let resp = env.invoke(Endpoint::Oauth, unlink(&ana_who)).await;
+    assert_eq!(status(&resp), 409, "{resp}");
+    assert_eq!(body(&resp)["error"], "last_sign_in_method");
+    let again = picked_up(&env, &sign_in(&env, "dev", &ana_sub).await).await;
+    assert_eq!(identity_of(&again)["sub"], ana_who["sub"]);
+}
