@@ -19,6 +19,9 @@ use hyper::{Request, Response};
 use serde_json::{json, Value};
 
 use crate::http_client;
+use crate::{cookies, header, load_event, refresh_event, status, with_cookies, TestEnv, APP_URL};
+use shared::config::OidcProvider;
+use shared::http::handlers::Endpoint;
 
 /// The local provider's issuer (`OIDC_DEV_ISSUER`, `http://127.0.0.1:PORT`).
 pub fn mock_issuer() -> String {
@@ -100,6 +103,7 @@ pub enum Tamper {
 pub struct TamperingProvider {
     pub issuer: String,
     mode: Arc<Mutex<Tamper>>,
+    issued: Arc<Mutex<Vec<String>>>,
 }
 
 struct Signer {
@@ -137,10 +141,11 @@ impl TamperingProvider {
             .expect("bind loopback");
         let issuer = format!("http://{}", listener.local_addr().expect("local addr"));
         let mode = Arc::new(Mutex::new(Tamper::Honest));
+        let issued = Arc::new(Mutex::new(Vec::new()));
         let signer = Arc::new(signer());
-        let (me, state) = (issuer.clone(), mode.clone());
+        let (me, state, log) = (issuer.clone(), mode.clone(), issued.clone());
         crate::runtime_api::serve_loopback(listener, move |req: Request<Incoming>| {
-            let (me, mode, signer) = (me.clone(), state.clone(), signer.clone());
+            let (me, mode, signer, log) = (me.clone(), state.clone(), signer.clone(), log.clone());
             async move {
                 let mode = *mode.lock().expect("lock");
                 match req.uri().path() {
@@ -160,13 +165,22 @@ impl TamperingProvider {
                         if mode == Tamper::Hang {
                             tokio::time::sleep(Duration::from_secs(60)).await;
                         }
-                        token(req, &me, mode, &signer).await
+                        token(req, &me, mode, &signer, &log).await
                     }
                     _ => reply(404, json!({})),
                 }
             }
         });
-        TamperingProvider { issuer, mode }
+        TamperingProvider {
+            issuer,
+            mode,
+            issued,
+        }
+    }
+
+    /// Every ID token (and access token) its token endpoint handed out so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.issued.lock().expect("lock").clone()
     }
 
     pub fn set(&self, tamper: Tamper) {
@@ -180,6 +194,7 @@ async fn token(
     me: &str,
     mode: Tamper,
     signer: &Signer,
+    issued: &Mutex<Vec<String>>,
 ) -> Response<Full<Bytes>> {
     let auth = req
         .headers()
@@ -249,5 +264,141 @@ async fn token(
         }
         _ => signed,
     });
+    for name in ["id_token", "access_token", "refresh_token"] {
+        if let Some(t) = tokens[name].as_str() {
+            issued.lock().expect("lock").push(t.to_string());
+        }
+    }
     reply(200, tokens)
+}
+
+// What a test of the oauth function drives: its configuration and its requests.
+
+pub const API: &str = "https://api.example.com";
+
+pub fn provider(id: &str, issuer: &str, secret: Option<String>) -> OidcProvider {
+    OidcProvider {
+        id: id.into(),
+        issuer: issuer.into(),
+        client_id: "it-client".into(),
+        client_secret_id: secret,
+        scopes: vec!["openid".into(), "email".into()],
+    }
+}
+
+/// A test environment whose providers are the local one (`dev`, a confidential client whose
+/// secret is in moto), the tampering proxy in front of it (`evil`), and `down` (nothing
+/// listens there).
+pub async fn oauth_env(evil: Option<&TamperingProvider>, signup: bool) -> TestEnv {
+    let evil = evil.map(|e| e.issuer.clone());
+    TestEnv::with(move |cfg| {
+        // Confidential clients (the local provider insists on a secret; it takes any).
+        let secret = || Some(format!("oidc-client-{}", uuid::Uuid::new_v4().simple()));
+        cfg.oauth.providers = vec![
+            provider("dev", &mock_issuer(), secret()),
+            provider("down", "http://127.0.0.1:9", None),
+        ];
+        if let Some(issuer) = evil {
+            cfg.oauth
+                .providers
+                .push(provider("evil", &issuer, secret()));
+        }
+        cfg.oauth.redirect_allowlist = vec![APP_URL.into()];
+        cfg.oauth.api_url = Some(API.into());
+        cfg.signup.enabled = signup;
+    })
+    .await
+}
+
+/// A GET of the oauth function (`path?query`, cookies), as API Gateway would send it.
+pub fn get_event(path: &str, query: &str, cookies: &[&str]) -> Value {
+    let mut event = load_event("oauth-start.json");
+    let provider = path.split('/').nth(3).unwrap_or_default().to_string();
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["pathParameters"] = json!({ "provider": provider });
+    event["rawQueryString"] = json!(query);
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let v = percent_decode(v);
+            (k.to_string(), json!(v))
+        })
+        .collect();
+    event["queryStringParameters"] = Value::Object(params);
+    with_cookies(event, cookies)
+}
+
+pub fn percent_decode(v: &str) -> String {
+    percent_encoding::percent_decode_str(&v.replace('+', " "))
+        .decode_utf8()
+        .expect("UTF-8")
+        .into_owned()
+}
+
+pub fn location(resp: &Value) -> String {
+    assert_eq!(status(resp), 302, "{resp}");
+    header(resp, "location").expect("Location").to_string()
+}
+
+/// The flow cookie's `name=value` a response set.
+pub fn flow_cookie(resp: &Value) -> String {
+    cookies(resp)
+        .into_iter()
+        .find(|c| c.starts_with("oauth_flow="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .expect("a flow cookie")
+}
+
+/// `GET /auth/oauth/{provider}/start`: (the provider's URL, the flow cookie).
+pub async fn start(env: &TestEnv, provider: &str) -> (String, String) {
+    let resp = env
+        .invoke(
+            Endpoint::Oauth,
+            get_event(
+                &format!("/auth/oauth/{provider}/start"),
+                &format!("redirect_to={APP_URL}/signed-in"),
+                &[],
+            ),
+        )
+        .await;
+    (location(&resp), flow_cookie(&resp))
+}
+
+/// The callback our redirect URI receives (`https://api.example.com/...?code=..&state=..`).
+pub async fn callback(env: &TestEnv, back: &str, cookie: Option<&str>) -> Value {
+    let (path, query) = back
+        .strip_prefix(API)
+        .expect("the provider sends the browser back to API_URL")
+        .split_once('?')
+        .expect("a query");
+    let cookies: Vec<&str> = cookie.into_iter().collect();
+    env.invoke(Endpoint::Oauth, get_event(path, query, &cookies))
+        .await
+}
+
+/// A whole sign-in as `sub` through `provider`: the callback's response.
+pub async fn sign_in(env: &TestEnv, provider: &str, sub: &str) -> Value {
+    let (authorize, cookie) = start(env, provider).await;
+    let back = authorize_as(&authorize, sub).await;
+    callback(env, &back, Some(&cookie)).await
+}
+
+pub fn refresh_cookie_of(resp: &Value) -> Option<String> {
+    cookies(resp)
+        .into_iter()
+        .find(|c| c.starts_with("refresh_token=") && !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+/// The session a successful callback began, picked up as the app does (`/auth/refresh` with
+/// the cookie): the refresh answer.
+pub async fn picked_up(env: &TestEnv, resp: &Value) -> Value {
+    let cookie = refresh_cookie_of(resp).expect("a refresh cookie");
+    let refreshed = env
+        .invoke(Endpoint::Refresh, refresh_event(None, &[&cookie]))
+        .await;
+    assert_eq!(status(&refreshed), 200, "{refreshed}");
+    refreshed
 }

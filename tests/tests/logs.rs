@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use integration_tests::oidc;
 use integration_tests::runtime_api::{run_binary_logged, Outcome};
 use integration_tests::*;
 use serde_json::{json, Value};
@@ -108,6 +109,54 @@ async fn logs_carry_security_events_and_never_a_secret() {
     let (_, key) = env.current_key().await;
     secrets.push(base64::engine::general_purpose::STANDARD.encode(&key));
 
+    // A sign-in through an OpenID provider (the re-signing proxy in front of the local one, so
+    // the tokens it handed out are known): no code, state, nonce, PKCE challenge, flow cookie,
+    // client secret, ID or access token of the provider, or session token in any line.
+    let op = oidc::TamperingProvider::start().await;
+    let fed = oidc::oauth_env(Some(&op), true).await;
+    let (authorize, flow) = oidc::start(&fed, "evil").await;
+    let back = oidc::authorize_as(&authorize, "logged-sub").await;
+    let signed_in = oidc::callback(&fed, &back, Some(&flow)).await;
+    let session = oidc::refresh_cookie_of(&signed_in).expect("signed in");
+    let param = |url: &str, name: &str| {
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {url}"))
+            .to_string()
+    };
+    secrets.extend([
+        param(&back, "code"),
+        param(&back, "state"),
+        param(&authorize, "nonce"),
+        param(&authorize, "code_challenge"),
+        flow.trim_start_matches("oauth_flow=").to_string(),
+        session.trim_start_matches("refresh_token=").to_string(),
+    ]);
+    secrets.extend(op.issued());
+    assert!(!op.issued().is_empty());
+    let secret_id = fed
+        .cfg
+        .oauth
+        .provider("evil")
+        .unwrap()
+        .client_secret_id
+        .clone()
+        .unwrap();
+    let sdk = shared::aws::sdk_config(Default::default()).await;
+    let stored = aws_sdk_secretsmanager::Client::new(&sdk)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .unwrap();
+    let client_secret: Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let client_secret = client_secret["client_secret"].as_str().unwrap().to_string();
+    // As sent: HTTP Basic (the secret is alphanumeric, so its form-encoding is itself).
+    secrets.push(
+        base64::engine::general_purpose::STANDARD.encode(format!("it-client:{client_secret}")),
+    );
+    secrets.push(client_secret);
+
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text
         .lines()
@@ -129,6 +178,7 @@ async fn logs_carry_security_events_and_never_a_secret() {
         "user_disabled",
         "authorizer_allowed",
         "authorizer_denied",
+        "federated_signup",
     ] {
         assert!(
             events.iter().any(|e| *e == wanted),

@@ -7,158 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::oidc::{authorize_as, deny, mock_issuer, Tamper, TamperingProvider};
+use integration_tests::oidc::*;
 use integration_tests::*;
 use serde_json::{json, Value};
-use shared::config::OidcProvider;
 use shared::http::handlers::Endpoint;
 use shared::ports::IdentityStore;
-
-const API: &str = "https://api.example.com";
-
-fn provider(id: &str, issuer: &str, secret: Option<String>) -> OidcProvider {
-    OidcProvider {
-        id: id.into(),
-        issuer: issuer.into(),
-        client_id: "it-client".into(),
-        client_secret_id: secret,
-        scopes: vec!["openid".into(), "email".into()],
-    }
-}
-
-/// A test environment whose providers are the local one (`dev`, a confidential client whose
-/// secret is in moto), the tampering proxy in front of it (`evil`), and `down` (nothing
-/// listens there).
-async fn env_with(evil: Option<&TamperingProvider>, signup: bool) -> TestEnv {
-    let evil = evil.map(|e| e.issuer.clone());
-    TestEnv::with(move |cfg| {
-        // Confidential clients (the local provider insists on a secret; it takes any).
-        let secret = || Some(format!("oidc-client-{}", uuid::Uuid::new_v4().simple()));
-        cfg.oauth.providers = vec![
-            provider("dev", &mock_issuer(), secret()),
-            provider("down", "http://127.0.0.1:9", None),
-        ];
-        if let Some(issuer) = evil {
-            cfg.oauth
-                .providers
-                .push(provider("evil", &issuer, secret()));
-        }
-        cfg.oauth.redirect_allowlist = vec![APP_URL.into()];
-        cfg.oauth.api_url = Some(API.into());
-        cfg.signup.enabled = signup;
-    })
-    .await
-}
-
-/// A GET of the oauth function (`path?query`, cookies), as API Gateway would send it.
-fn get_event(path: &str, query: &str, cookies: &[&str]) -> Value {
-    let mut event = load_event("oauth-start.json");
-    let provider = path.split('/').nth(3).unwrap_or_default().to_string();
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["pathParameters"] = json!({ "provider": provider });
-    event["rawQueryString"] = json!(query);
-    let params: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| {
-            let v = percent_decode(v);
-            (k.to_string(), json!(v))
-        })
-        .collect();
-    event["queryStringParameters"] = Value::Object(params);
-    with_cookies(event, cookies)
-}
-
-fn percent_decode(v: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = v.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn location(resp: &Value) -> String {
-    assert_eq!(status(resp), 302, "{resp}");
-    header(resp, "location").expect("Location").to_string()
-}
-
-/// The flow cookie's `name=value` a response set.
-fn flow_cookie(resp: &Value) -> String {
-    cookies(resp)
-        .into_iter()
-        .find(|c| c.starts_with("oauth_flow="))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
-        .expect("a flow cookie")
-}
-
-/// `GET /auth/oauth/{provider}/start`: (the provider's URL, the flow cookie).
-async fn start(env: &TestEnv, provider: &str) -> (String, String) {
-    let resp = env
-        .invoke(
-            Endpoint::Oauth,
-            get_event(
-                &format!("/auth/oauth/{provider}/start"),
-                &format!("redirect_to={APP_URL}/signed-in"),
-                &[],
-            ),
-        )
-        .await;
-    (location(&resp), flow_cookie(&resp))
-}
-
-/// The callback our redirect URI receives (`https://api.example.com/...?code=..&state=..`).
-async fn callback(env: &TestEnv, back: &str, cookie: Option<&str>) -> Value {
-    let (path, query) = back
-        .strip_prefix(API)
-        .expect("the provider sends the browser back to API_URL")
-        .split_once('?')
-        .expect("a query");
-    let cookies: Vec<&str> = cookie.into_iter().collect();
-    env.invoke(Endpoint::Oauth, get_event(path, query, &cookies))
-        .await
-}
-
-/// A whole sign-in as `sub` through `provider`: the callback's response.
-async fn sign_in(env: &TestEnv, provider: &str, sub: &str) -> Value {
-    let (authorize, cookie) = start(env, provider).await;
-    let back = authorize_as(&authorize, sub).await;
-    callback(env, &back, Some(&cookie)).await
-}
-
-fn refresh_cookie_of(resp: &Value) -> Option<String> {
-    cookies(resp)
-        .into_iter()
-        .find(|c| c.starts_with("refresh_token=") && !c.contains("Max-Age=0"))
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
-}
-
-/// The session a successful callback began, picked up as the app does (`/auth/refresh` with
-/// the cookie): the refresh answer.
-async fn picked_up(env: &TestEnv, resp: &Value) -> Value {
-    let cookie = refresh_cookie_of(resp).expect("a refresh cookie");
-    let refreshed = env
-        .invoke(Endpoint::Refresh, refresh_event(None, &[&cookie]))
-        .await;
-    assert_eq!(status(&refreshed), 200, "{refreshed}");
-    refreshed
-}
 
 async fn me(env: &TestEnv, who: &Value) -> Value {
     let resp = env
@@ -174,7 +27,7 @@ fn fresh_sub(name: &str) -> String {
 
 #[tokio::test]
 async fn a_sign_in_through_the_local_provider_begins_a_session_and_finds_its_user_again() {
-    let env = env_with(None, true).await;
+    let env = oauth_env(None, true).await;
     let (authorize, cookie) = start(&env, "dev").await;
     // The provider's endpoint, with PKCE S256, state and nonce, and our redirect URI.
     assert!(
@@ -217,7 +70,7 @@ async fn a_sign_in_through_the_local_provider_begins_a_session_and_finds_its_use
 #[tokio::test]
 async fn id_tokens_broken_one_way_at_a_time_are_refused_and_leave_no_user() {
     let evil = TamperingProvider::start().await;
-    let env = env_with(Some(&evil), true).await;
+    let env = oauth_env(Some(&evil), true).await;
     // The proxy re-signing honestly works (so each refusal below is that one change's).
     let ok = sign_in(&env, "evil", &fresh_sub("honest")).await;
     assert_eq!(location(&ok), format!("{APP_URL}/signed-in"));
@@ -245,7 +98,7 @@ async fn id_tokens_broken_one_way_at_a_time_are_refused_and_leave_no_user() {
 
 #[tokio::test]
 async fn a_forged_replayed_or_unbound_state_and_a_foreign_redirect_are_refused() {
-    let env = env_with(None, true).await;
+    let env = oauth_env(None, true).await;
     let app_home = format!("{APP_URL}/");
     // A callback without the flow's cookie (a login CSRF: the attacker's code and state in
     // the victim's browser): refused, and the flow is spent.
@@ -340,7 +193,7 @@ async fn a_forged_replayed_or_unbound_state_and_a_foreign_redirect_are_refused()
 #[tokio::test]
 async fn a_provider_that_is_down_or_hangs_answers_temporarily_unavailable_within_seconds() {
     let evil = TamperingProvider::start().await;
-    let env = env_with(Some(&evil), true).await;
+    let env = oauth_env(Some(&evil), true).await;
     let began = Instant::now();
     let resp = env
         .invoke(
@@ -378,7 +231,7 @@ async fn a_provider_that_is_down_or_hangs_answers_temporarily_unavailable_within
 
 #[tokio::test]
 async fn without_sign_up_an_unknown_identity_is_refused() {
-    let env = env_with(None, false).await;
+    let env = oauth_env(None, false).await;
     let sub = fresh_sub("nobody");
     let resp = sign_in(&env, "dev", &sub).await;
     assert_eq!(
@@ -390,7 +243,7 @@ async fn without_sign_up_an_unknown_identity_is_refused() {
 
 #[tokio::test]
 async fn linking_unlinking_and_the_last_sign_in_method() {
-    let env = env_with(None, true).await;
+    let env = oauth_env(None, true).await;
     env.create_user("carol", "amber lantern fjord 17", &[])
         .await;
     let carol = identity_of(&env.login("carol", "amber lantern fjord 17").await);
