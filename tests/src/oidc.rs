@@ -291,23 +291,26 @@ pub fn provider(id: &str, issuer: &str, secret: Option<String>) -> OidcProvider 
 /// listens there).
 pub async fn oauth_env(evil: Option<&TamperingProvider>, signup: bool) -> TestEnv {
     let evil = evil.map(|e| e.issuer.clone());
-    TestEnv::with(move |cfg| {
-        // Confidential clients (the local provider insists on a secret; it takes any).
-        let secret = || Some(format!("oidc-client-{}", uuid::Uuid::new_v4().simple()));
-        cfg.oauth.providers = vec![
-            provider("dev", &mock_issuer(), secret()),
-            provider("down", "http://127.0.0.1:9", None),
-        ];
-        if let Some(issuer) = evil {
-            cfg.oauth
-                .providers
-                .push(provider("evil", &issuer, secret()));
-        }
-        cfg.oauth.redirect_allowlist = vec![APP_URL.into()];
-        cfg.oauth.api_url = Some(API.into());
-        cfg.signup.enabled = signup;
-    })
-    .await
+    TestEnv::with(move |cfg| configure(cfg, evil, signup)).await
+}
+
+/// [`oauth_env`]'s configuration: `dev` (the local provider, a confidential client whose
+/// secret is in moto), `down` (nothing listens there) and, with `evil`, the proxy's issuer.
+pub fn configure(cfg: &mut shared::config::Config, evil: Option<String>, signup: bool) {
+    // Confidential clients (the local provider insists on a secret; it takes any).
+    let secret = || Some(format!("oidc-client-{}", uuid::Uuid::new_v4().simple()));
+    cfg.oauth.providers = vec![
+        provider("dev", &mock_issuer(), secret()),
+        provider("down", "http://127.0.0.1:9", None),
+    ];
+    if let Some(issuer) = evil {
+        cfg.oauth
+            .providers
+            .push(provider("evil", &issuer, secret()));
+    }
+    cfg.oauth.redirect_allowlist = vec![APP_URL.into()];
+    cfg.oauth.api_url = Some(API.into());
+    cfg.signup.enabled = signup;
 }
 
 /// A GET of the oauth function (`path?query`, cookies), as API Gateway would send it.

@@ -185,6 +185,14 @@ async fn logs_carry_security_events_and_never_a_secret() {
             "no {wanted} event in:\n{text}"
         );
     }
+    // The federated sign-up's line becomes an EventBridge event naming the provider and who.
+    let signup_line = text
+        .lines()
+        .find(|l| l.contains(r#""event":"federated_signup""#))
+        .unwrap();
+    let event = shared::aws::security_events::from_log_line(signup_line, "oauth").unwrap();
+    assert_eq!(event.detail["provider"], "evil");
+    assert!(event.detail["user_id"].is_string() && event.detail["session_id"].is_string());
     let theft = lines
         .iter()
         .find(|l| l["fields"]["event"] == "refresh_reuse_detected")

@@ -304,3 +304,69 @@ async fn linking_unlinking_and_the_last_sign_in_method() {
     let again = picked_up(&env, &sign_in(&env, "dev", &ana_sub).await).await;
     assert_eq!(identity_of(&again)["sub"], ana_who["sub"]);
 }
+
+#[tokio::test]
+async fn one_callback_sent_eight_times_at_once_signs_in_once() {
+    let env = std::sync::Arc::new(oauth_env(None, true).await);
+    let sub = fresh_sub("racer");
+    let (authorize, cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &sub).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (env, back, cookie) = (env.clone(), back.clone(), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            callback(&env, &back, Some(&cookie)).await
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.push(t.await.unwrap());
+    }
+    let sessions = all
+        .iter()
+        .filter(|r| refresh_cookie_of(r).is_some())
+        .count();
+    assert_eq!(sessions, 1, "{all:?}");
+    let refused = all
+        .iter()
+        .filter(|r| location(r).ends_with("#error=invalid_state"))
+        .count();
+    assert_eq!(refused, 7);
+    assert!(env.app.store.identity("dev", &sub).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn dynamodb_or_secrets_manager_gone_mid_flow_is_temporarily_unavailable_and_loses_nothing() {
+    use integration_tests::proxy::Mode;
+    let (env, ddb, _sm) = TestEnv::through_proxies_with(|cfg| configure(cfg, None, true)).await;
+    // DynamoDB cut before the callback: the flow cannot be taken (nor anything written).
+    let sub = fresh_sub("patient");
+    let (authorize, cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &sub).await;
+    ddb.set(Mode::Cut);
+    let cut = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(
+        location(&cut),
+        format!("{APP_URL}/#error=temporarily_unavailable")
+    );
+    assert_eq!(refresh_cookie_of(&cut), None);
+    // Back: the same callback goes through (the flow and the code were never spent).
+    ddb.set(Mode::Forward);
+    let retried = callback(&env, &back, Some(&cookie)).await;
+    assert!(refresh_cookie_of(&retried).is_some(), "{retried}");
+    // Secrets Manager cut (the client secret not yet cached by this instance): the flow is
+    // spent, no user is made; a new sign-in works once it is back.
+    let (env, _ddb, sm) = TestEnv::through_proxies_with(|cfg| configure(cfg, None, true)).await;
+    let sub = fresh_sub("patient");
+    let (authorize, cookie) = start(&env, "dev").await;
+    let back = authorize_as(&authorize, &sub).await;
+    sm.set(Mode::Cut);
+    let cut = callback(&env, &back, Some(&cookie)).await;
+    assert_eq!(
+        location(&cut),
+        format!("{APP_URL}/signed-in#error=temporarily_unavailable")
+    );
+    assert!(env.app.store.identity("dev", &sub).await.unwrap().is_none());
+    sm.set(Mode::Forward);
+    assert!(refresh_cookie_of(&sign_in(&env, "dev", &sub).await).is_some());
+}
