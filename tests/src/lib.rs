@@ -212,6 +212,16 @@ pub fn function_env(cfg: &Config) -> Vec<(String, String)> {
         cfg.signing.public_keys_secret_id.clone(),
     ));
     vars.push(("MFA_KEY_SECRET_ID".into(), cfg.mfa.key_secret_id.clone()));
+    vars.push(("SIGNUP_ENABLED".into(), cfg.signup.enabled.to_string()));
+    if !cfg.oauth.providers.is_empty() {
+        let providers = serde_json::to_string(&cfg.oauth.providers).expect("JSON");
+        vars.push(("OIDC_PROVIDERS".into(), providers));
+        let allowlist = cfg.oauth.redirect_allowlist.join(",");
+        vars.push(("OAUTH_REDIRECT_ALLOWLIST".into(), allowlist));
+    }
+    if let Some(url) = &cfg.oauth.api_url {
+        vars.push(("API_URL".into(), url.clone()));
+    }
     vars
 }
 

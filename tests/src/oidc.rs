@@ -356,29 +356,35 @@ pub fn flow_cookie(resp: &Value) -> String {
 
 /// `GET /auth/oauth/{provider}/start`: (the provider's URL, the flow cookie).
 pub async fn start(env: &TestEnv, provider: &str) -> (String, String) {
-    let resp = env
-        .invoke(
-            Endpoint::Oauth,
-            get_event(
-                &format!("/auth/oauth/{provider}/start"),
-                &format!("redirect_to={APP_URL}/signed-in"),
-                &[],
-            ),
-        )
-        .await;
+    let resp = env.invoke(Endpoint::Oauth, start_event(provider)).await;
     (location(&resp), flow_cookie(&resp))
 }
 
-/// The callback our redirect URI receives (`https://api.example.com/...?code=..&state=..`).
-pub async fn callback(env: &TestEnv, back: &str, cookie: Option<&str>) -> Value {
+/// The event of the callback our redirect URI receives
+/// (`https://api.example.com/...?code=..&state=..`), with the flow cookie if given.
+pub fn callback_event(back: &str, cookie: Option<&str>) -> Value {
     let (path, query) = back
         .strip_prefix(API)
         .expect("the provider sends the browser back to API_URL")
         .split_once('?')
         .expect("a query");
     let cookies: Vec<&str> = cookie.into_iter().collect();
-    env.invoke(Endpoint::Oauth, get_event(path, query, &cookies))
+    get_event(path, query, &cookies)
+}
+
+/// That callback, through the oauth function's handler.
+pub async fn callback(env: &TestEnv, back: &str, cookie: Option<&str>) -> Value {
+    env.invoke(Endpoint::Oauth, callback_event(back, cookie))
         .await
+}
+
+/// The event of `GET /auth/oauth/{provider}/start?redirect_to=APP_URL/signed-in`.
+pub fn start_event(provider: &str) -> Value {
+    get_event(
+        &format!("/auth/oauth/{provider}/start"),
+        &format!("redirect_to={APP_URL}/signed-in"),
+        &[],
+    )
 }
 
 /// A whole sign-in as `sub` through `provider`: the callback's response.

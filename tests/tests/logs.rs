@@ -489,3 +489,53 @@ async fn binaries_log_no_secret_at_trace(alg: shared::config::SigningAlg) {
         );
     }
 }
+
+/// The oauth function's own binary at `RUST_LOG=trace`, cold for each request as a fresh
+/// Lambda instance would be: a sign-in through the re-signing proxy in front of the local
+/// provider (start, the provider's page, the callback); no code, state, nonce, flow cookie,
+/// client secret, provider token or session token in its lines.
+#[tokio::test]
+async fn the_oauth_binary_signs_in_and_logs_no_secret_at_trace() {
+    let op = oidc::TamperingProvider::start().await;
+    let env = oidc::oauth_env(Some(&op), true).await;
+    let mut vars = function_env(&env.cfg);
+    vars.push(("RUST_LOG".into(), "trace".into()));
+    let binary = built_binary("oauth");
+    let (out, _, mut logs) =
+        run_binary_logged(&binary, &vars, vec![oidc::start_event("evil")]).await;
+    let started = answer(&out, 0);
+    let authorize = oidc::location(started);
+    let flow = oidc::flow_cookie(started);
+    let back = oidc::authorize_as(&authorize, "binary-sub").await;
+    let (out, _, log) = run_binary_logged(
+        &binary,
+        &vars,
+        vec![oidc::callback_event(&back, Some(&flow))],
+    )
+    .await;
+    logs.push_str(&log);
+    let landed = answer(&out, 0);
+    assert_eq!(oidc::location(landed), format!("{APP_URL}/signed-in"));
+    let session = oidc::refresh_cookie_of(landed).expect("a session");
+    let param = |url: &str, name: &str| {
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {url}"))
+            .to_string()
+    };
+    let mut secrets = vec![
+        param(&back, "code"),
+        param(&back, "state"),
+        param(&authorize, "nonce"),
+        flow.trim_start_matches("oauth_flow=").to_string(),
+        session.trim_start_matches("refresh_token=").to_string(),
+    ];
+    secrets.extend(op.issued());
+    assert!(logs.contains(r#""event":"federated_signup""#), "{logs}");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret leaked into the oauth binary's logs: {secret:.12}…"
+        );
+    }
+}

@@ -2,13 +2,13 @@
 //! its discovery document) and `OAUTH_REDIRECT_ALLOWLIST` (where a flow may send the browser
 //! back to).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::url::trusted_base_url;
 use super::{ConfigError, Env};
 
 /// One provider of `OIDC_PROVIDERS`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcProvider {
     /// The name in the routes (`/auth/oauth/{id}/start`): lower-case letters, digits, `-`.
