@@ -41,28 +41,23 @@ fn port_and_path(url: &str) -> (u16, String) {
 /// Signs in at the local provider's authorization page as `sub` (its form, as a person would
 /// submit it): the redirect back to us (`redirect_uri?code=..&state=..`).
 pub async fn authorize_as(authorize_url: &str, sub: &str) -> String {
-    let (port, path) = port_and_path(authorize_url);
-    let reply = http_client::request(
-        port,
-        "POST",
-        &path,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        &format!("sub={sub}&action=allow"),
-    )
-    .await;
-    assert_eq!(reply.status, 302, "the provider's form: {}", reply.body);
-    reply.header("location").expect("a redirect").to_string()
+    submit(authorize_url, &format!("sub={sub}&action=allow")).await
 }
 
 /// The same page's "deny".
 pub async fn deny(authorize_url: &str) -> String {
+    submit(authorize_url, "action=deny").await
+}
+
+/// Posts the authorization page's form: where the provider redirects.
+async fn submit(authorize_url: &str, form: &str) -> String {
     let (port, path) = port_and_path(authorize_url);
     let reply = http_client::request(
         port,
         "POST",
         &path,
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        "action=deny",
+        form,
     )
     .await;
     assert_eq!(reply.status, 302, "the provider's form: {}", reply.body);

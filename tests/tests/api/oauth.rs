@@ -370,3 +370,31 @@ async fn dynamodb_or_secrets_manager_gone_mid_flow_is_temporarily_unavailable_an
     sm.set(Mode::Forward);
     assert!(refresh_cookie_of(&sign_in(&env, "dev", &sub).await).is_some());
 }
+
+#[tokio::test]
+async fn a_verified_address_names_a_new_account_but_never_joins_another() {
+    let env = oauth_env(None, true).await;
+    // A free, verified address: the new account's username and (verified) address.
+    let free = fresh_email("fed");
+    let sub = fresh_sub("fed");
+    set_claims(&sub, &json!({ "email": free, "email_verified": true })).await;
+    let fed = picked_up(&env, &sign_in(&env, "dev", &sub).await).await;
+    let profile = me(&env, &identity_of(&fed)).await;
+    assert_eq!(profile["username"], json!(free));
+    assert_eq!(profile["email"], json!(free));
+    assert_eq!(profile["email_verified"], true);
+    // Ana's address, vouched for by the provider for someone else: a new account without it.
+    let ana = env.create_user("ana", "amber lantern fjord 17", &[]).await;
+    let taken = fresh_email("ana");
+    env.set_email(&ana, &taken).await;
+    let sub = fresh_sub("mallory");
+    set_claims(&sub, &json!({ "email": taken, "email_verified": true })).await;
+    let other = picked_up(&env, &sign_in(&env, "dev", &sub).await).await;
+    let profile = me(&env, &identity_of(&other)).await;
+    assert_ne!(profile["sub"], json!(ana.user_id));
+    assert_eq!(profile["email"], Value::Null);
+    assert!(profile["username"].as_str().unwrap().starts_with("dev-"));
+    // Ana still signs in with her password, as herself.
+    let again = env.login("ana", "amber lantern fjord 17").await;
+    assert_eq!(identity_of(&again)["sub"], json!(ana.user_id));
+}

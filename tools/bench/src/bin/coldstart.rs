@@ -98,6 +98,7 @@ async fn main() {
         "account",
         "recovery",
         "passkeys",
+        "oauth",
         "authorizer",
         "hello",
         "rotate-secret",
