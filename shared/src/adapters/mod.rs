@@ -3,6 +3,7 @@
 //! and benchmarks (only with the `test-util` feature, never in a function).
 
 pub mod dynamodb;
+pub mod https;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod outbox;

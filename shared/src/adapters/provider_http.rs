@@ -10,8 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -22,8 +20,6 @@ use crate::ports::{ProviderCallError, ProviderHttp};
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 /// Discovery documents and key sets are a few KB; a token answer less.
 const MAX_BODY_BYTES: usize = 256 * 1024;
-
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// `application/x-www-form-urlencoded` escaping (and RFC 6749 §2.3.1's for Basic credentials).
 const FORM: &AsciiSet = &NON_ALPHANUMERIC
@@ -48,7 +44,7 @@ enum CallError {
 
 #[derive(Default)]
 pub struct HyperProviderHttp {
-    client: std::sync::OnceLock<Client<Https, Full<Bytes>>>,
+    client: super::https::LazyClient<Full<Bytes>>,
 }
 
 impl HyperProviderHttp {
@@ -56,27 +52,15 @@ impl HyperProviderHttp {
         Self::default()
     }
 
-    fn client(&self) -> Result<&Client<Https, Full<Bytes>>, CallError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(CallError::Roots)?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(self
-            .client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
-    }
-
     async fn call(
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<serde_json::Value, ProviderCallError> {
         let unreachable = |e: CallError| ProviderCallError::Unreachable(Box::new(e));
-        let client = self.client().map_err(unreachable)?;
+        let client = self
+            .client
+            .get()
+            .map_err(|e| unreachable(CallError::Roots(e)))?;
         let answer = async {
             let response = client.request(request).await.map_err(CallError::Request)?;
             let status = response.status().as_u16();

@@ -8,8 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::{Digest, Sha1};
 
@@ -21,13 +19,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(2);
 /// not one.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
 pub struct PwnedPasswords {
     base: String,
-    /// Built on the first check, not at cold start: loading the system's roots takes
-    /// milliseconds, and most functions (login, refresh, logout) never check a new password.
-    client: std::sync::OnceLock<Client<Https, Empty<Bytes>>>,
+    /// Built on the first check (most functions never check a new password).
+    client: super::https::LazyClient<Empty<Bytes>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,25 +46,8 @@ impl PwnedPasswords {
     pub fn new(base: &str) -> Self {
         PwnedPasswords {
             base: base.trim_end_matches('/').to_string(),
-            client: std::sync::OnceLock::new(),
+            client: Default::default(),
         }
-    }
-
-    /// The HTTPS client, trusting the system's roots (the API is not under the Amazon roots
-    /// the SDK trusts); built once.
-    fn client(&self) -> Result<&Client<Https, Empty<Bytes>>, CallError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(CallError::Roots)?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(self
-            .client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     async fn range(&self, prefix: &str) -> Result<Bytes, CallError> {
@@ -79,7 +57,9 @@ impl PwnedPasswords {
             .body(Empty::new())
             .map_err(CallError::Url)?;
         let response = self
-            .client()?
+            .client
+            .get()
+            .map_err(CallError::Roots)?
             .request(request)
             .await
             .map_err(CallError::Request)?;

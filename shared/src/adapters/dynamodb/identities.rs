@@ -9,9 +9,11 @@
 //!   taken by a conditional DeleteItem that returns it: single use under any concurrency.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{FlowPurpose, Identity, LinkedIdentity, OauthFlow, Session, TokenHash, User};
+use crate::domain::{
+    FlowPurpose, Identity, LinkedIdentity, OauthFlow, Session, TokenHash, User, Username,
+};
 use crate::error::StoreError;
 use crate::ports::IdentityStore;
 
@@ -36,8 +38,8 @@ fn flow_key(state_hash: &TokenHash) -> Item {
     ])
 }
 
-fn user_key(user: &User) -> Item {
-    HashMap::from([("username".to_string(), s(user.username.as_str()))])
+fn user_key(username: &Username) -> Item {
+    HashMap::from([("username".to_string(), s(username.as_str()))])
 }
 
 fn identity_item(identity: &Identity) -> Item {
@@ -54,7 +56,7 @@ fn identity_from_item(item: &Item) -> Result<Identity, StoreError> {
     Ok(Identity {
         provider: get_s(item, "provider")?,
         subject: get_s(item, "subject")?,
-        username: crate::domain::Username::parse(&get_s(item, "owner")?)
+        username: Username::parse(&get_s(item, "owner")?)
             .map_err(|_| StoreError::Corrupt("identity owner".into()))?,
         user_id: get_s(item, "owner_id")?,
         linked_at: get_n(item, "linked_at")?,
@@ -69,7 +71,7 @@ fn flow_from_item(item: &Item, state_hash: &TokenHash) -> Result<OauthFlow, Stor
     let purpose = match get_s(item, "purpose")?.as_str() {
         "sign_in" => FlowPurpose::SignIn,
         "link" => FlowPurpose::Link {
-            username: crate::domain::Username::parse(&get_s(item, "owner")?)
+            username: Username::parse(&get_s(item, "owner")?)
                 .map_err(|_| StoreError::Corrupt("flow owner".into()))?,
             user_id: get_s(item, "owner_id")?,
             session_id: get_s(item, "owner_session")?,
@@ -118,18 +120,8 @@ impl IdentityStore for DynamoStore {
     }
 
     async fn take_flow(&self, state_hash: &TokenHash) -> Result<Option<OauthFlow>, StoreError> {
-        let deleted = conditional(
-            self.client
-                .delete_item()
-                .table_name(&self.sessions_table)
-                .set_key(Some(flow_key(state_hash)))
-                .condition_expression("attribute_exists(username)")
-                .return_values(ReturnValue::AllOld)
-                .send()
-                .await,
-        )?;
-        deleted
-            .and_then(|out| out.attributes)
+        self.take_session_item(flow_key(state_hash))
+            .await?
             .map(|item| flow_from_item(&item, state_hash))
             .transpose()
     }
@@ -152,38 +144,18 @@ impl IdentityStore for DynamoStore {
         identity: &Identity,
         session: &Session,
     ) -> Result<(), StoreError> {
-        let mut items = vec![
-            put(
-                &self.users_table,
-                user_to_item(user),
-                Some("attribute_not_exists(username)"),
-                &[],
-            )?,
-            put(
-                &self.users_table,
-                identity_item(identity),
-                Some("attribute_not_exists(username)"),
-                &[],
-            )?,
-            put(
-                &self.sessions_table,
-                session_to_item(session),
-                Some("attribute_not_exists(session_id)"),
-                &[],
-            )?,
-        ];
-        if let Some(email) = &user.email {
-            items.push(put(
-                &self.users_table,
-                super::email::claim_item(email, user),
-                Some("attribute_not_exists(username)"),
-                &[],
-            )?);
-        }
+        let mut items = self.new_user_items(user, session)?;
+        let identity_at = items.len();
+        items.push(put(
+            &self.users_table,
+            identity_item(identity),
+            Some("attribute_not_exists(username)"),
+            &[],
+        )?);
         match self.transact(items).await? {
             None => Ok(()),
-            Some(1) => Err(StoreError::NotFound),
-            Some(3) => Err(StoreError::EmailTaken),
+            Some(i) if i == identity_at => Err(StoreError::NotFound),
+            Some(super::users::NEW_USER_EMAIL_CLAIM) => Err(StoreError::EmailTaken),
             Some(_) => Err(StoreError::Conflict),
         }
     }
@@ -200,7 +172,7 @@ impl IdentityStore for DynamoStore {
                 )?,
                 update(
                     &self.users_table,
-                    HashMap::from([("username".to_string(), s(identity.username.as_str()))]),
+                    user_key(&identity.username),
                     "ADD linked_identities :entry, identity_providers :provider".into(),
                     "user_id = :uid AND NOT contains(identity_providers, :name)",
                     &[
@@ -221,10 +193,7 @@ impl IdentityStore for DynamoStore {
             // The user is gone or another one now, or has an identity at this provider: the
             // service read the user just before, so which of them is told apart there.
             Some(_) => match self
-                .consistent_item(
-                    &self.users_table,
-                    HashMap::from([("username".to_string(), s(identity.username.as_str()))]),
-                )
+                .consistent_item(&self.users_table, user_key(&identity.username))
                 .await?
             {
                 Some(item) if get_s(&item, "user_id").ok() == Some(identity.user_id.clone()) => {
@@ -251,7 +220,7 @@ impl IdentityStore for DynamoStore {
                 )?,
                 update(
                     &self.users_table,
-                    user_key(user),
+                    user_key(&user.username),
                     "DELETE linked_identities :entry, identity_providers :provider".into(),
                     // The last-method rule, in the write: whatever else changed meanwhile
                     // (another identity unlinked, the last passkey removed), the user keeps a

@@ -141,6 +141,22 @@ impl DynamoStore {
 
     /// Writes a new item of the sessions table (a pending second step, a ceremony: fresh
     /// random ids), [`StoreError::Conflict`] if one is there already.
+    /// Deletes the sessions-table item `key` if it is there and returns it as it was: of any
+    /// number of concurrent calls for one key, one gets it (a ceremony, a flow: single use).
+    pub(super) async fn take_session_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let deleted = conditional(
+            self.client
+                .delete_item()
+                .table_name(&self.sessions_table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(username)")
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await,
+        )?;
+        Ok(deleted.and_then(|out| out.attributes))
+    }
+
     pub(super) async fn put_new_session_item(&self, item: Item) -> Result<(), StoreError> {
         let written = conditional(
             self.client

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{Ceremony, CeremonyKind, Passkey, PasskeyUse, User, Username};
 use crate::error::StoreError;
@@ -98,18 +98,8 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn take_ceremony(&self, id: &str) -> Result<Option<Ceremony>, StoreError> {
-        let deleted = conditional(
-            self.client
-                .delete_item()
-                .table_name(&self.sessions_table)
-                .set_key(Some(ceremony_key(id)))
-                .condition_expression("attribute_exists(username)")
-                .return_values(ReturnValue::AllOld)
-                .send()
-                .await,
-        )?;
-        deleted
-            .and_then(|out| out.attributes)
+        self.take_session_item(ceremony_key(id))
+            .await?
             .map(|item| ceremony_from_item(&item, id))
             .transpose()
     }

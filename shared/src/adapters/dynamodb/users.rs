@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use crate::domain::{PasswordReplacement, Session, User, Username};
 use crate::error::StoreError;
@@ -60,31 +60,9 @@ impl UserStore for DynamoStore {
         user: &User,
         session: &Session,
     ) -> Result<(), StoreError> {
-        let mut items = vec![
-            put(
-                &self.users_table,
-                user_to_item(user),
-                Some("attribute_not_exists(username)"),
-                &[],
-            )?,
-            put(
-                &self.sessions_table,
-                session_to_item(session),
-                Some("attribute_not_exists(session_id)"),
-                &[],
-            )?,
-        ];
-        if let Some(email) = &user.email {
-            items.push(put(
-                &self.users_table,
-                super::email::claim_item(email, user),
-                Some("attribute_not_exists(username)"),
-                &[],
-            )?);
-        }
-        match self.transact(items).await? {
+        match self.transact(self.new_user_items(user, session)?).await? {
             None => Ok(()),
-            Some(2) => Err(StoreError::EmailTaken),
+            Some(NEW_USER_EMAIL_CLAIM) => Err(StoreError::EmailTaken),
             Some(_) => Err(StoreError::Conflict),
         }
     }
@@ -128,5 +106,42 @@ impl UserStore for DynamoStore {
             .send()
             .await;
         conditional(result)?.map(drop).ok_or(StoreError::Conflict)
+    }
+}
+
+/// Where [`DynamoStore::new_user_items`] puts the address claim (when the user has one).
+pub(super) const NEW_USER_EMAIL_CLAIM: usize = 2;
+
+impl DynamoStore {
+    /// A sign-up's writes, each on condition that it is new: the user, its first session and,
+    /// at [`NEW_USER_EMAIL_CLAIM`], its address claim.
+    pub(super) fn new_user_items(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![
+            put(
+                &self.users_table,
+                user_to_item(user),
+                Some("attribute_not_exists(username)"),
+                &[],
+            )?,
+            put(
+                &self.sessions_table,
+                session_to_item(session),
+                Some("attribute_not_exists(session_id)"),
+                &[],
+            )?,
+        ];
+        if let Some(email) = &user.email {
+            items.push(put(
+                &self.users_table,
+                super::email::claim_item(email, user),
+                Some("attribute_not_exists(username)"),
+                &[],
+            )?);
+        }
+        Ok(items)
     }
 }

@@ -276,14 +276,12 @@ impl AuthService {
         api_base: &str,
     ) -> Result<FlowStart, AuthError> {
         let client = self.oauth()?;
+        // Down, or a discovery document we cannot use: either way, not now.
         let metadata = client
             .directory
             .metadata(provider)
             .await
-            .map_err(|e| match e {
-                DirectoryError::Unavailable(_) => AuthError::unavailable(e),
-                DirectoryError::BadMetadata(_) => AuthError::unavailable(e),
-            })?;
+            .map_err(AuthError::unavailable)?;
         let state = new_email_token();
         let nonce = new_email_token();
         let verifier = new_email_token();
@@ -619,9 +617,12 @@ impl AuthService {
         }
         let mut email = verified_email;
         let mut names = names.into_iter();
-        let mut username = names.next().ok_or(FlowError::Internal(Cause::msg(
-            "no username could be made for a federated sign-up",
-        )))?;
+        let mut next_name = || {
+            names.next().ok_or(FlowError::Internal(Cause::msg(
+                "every username candidate was taken",
+            )))
+        };
+        let mut username = next_name()?;
         loop {
             let user = User {
                 email: email.clone(),
@@ -673,14 +674,16 @@ impl AuthService {
                         Some(self.device_token(key, &user, None, started_ms, now));
                     return Ok(issued);
                 }
-                // The address is another account's: this one goes without it.
-                Err(StoreError::EmailTaken) if email.is_some() => email = None,
-                // The username is taken: the next candidate.
-                Err(StoreError::Conflict) => {
-                    username = names.next().ok_or(FlowError::Internal(Cause::msg(
-                        "every username candidate was taken",
-                    )))?;
+                // The address is another account's: this one goes without it, and is not named
+                // after it either (an account called by someone else's address misleads).
+                Err(StoreError::EmailTaken) if email.is_some() => {
+                    if email.as_ref().map(Email::as_str) == Some(username.as_str()) {
+                        username = next_name()?;
+                    }
+                    email = None;
                 }
+                // The username is taken: the next candidate.
+                Err(StoreError::Conflict) => username = next_name()?,
                 // A concurrent sign-up of the same identity won: sign in as its user.
                 Err(StoreError::NotFound) => {
                     return Box::pin(self.sign_in_federated(provider, claims, started_ms)).await

@@ -345,6 +345,12 @@ async fn an_account_is_never_joined_by_email() {
     let user = f.user_of(&issued).await;
     assert_ne!(user.user_id, "ana-id");
     assert_eq!(user.email, None);
+    // Nor named after it.
+    assert!(
+        user.username.as_str().starts_with("op-"),
+        "{}",
+        user.username
+    );
     // An unverified address is not taken either (nor used as a username).
     *f.op.overrides.lock().unwrap() =
         json!({"sub": "sub-2", "email": "bo@example.com", "email_verified": false});
