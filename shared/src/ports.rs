@@ -289,7 +289,8 @@ pub trait PasskeyStore: Send + Sync {
     /// Every passkey of `user` (as `user.passkeys` lists them), oldest first.
     async fn passkeys_of(&self, user: &User) -> Result<Vec<Passkey>, StoreError>;
     /// Removes one of `user`'s passkeys: [`StoreError::NotFound`] for an unknown id or another
-    /// user's.
+    /// user's, [`StoreError::Conflict`] if it is the user's last way to sign in (no password,
+    /// identity or other passkey).
     async fn remove_passkey(&self, user: &User, credential_id: &str) -> Result<(), StoreError>;
     /// Records a use: the new signature counter and the time, if the stored counter is still
     /// `passkey.sign_count` (`Ok(false)`: a concurrent use won, or the passkey is gone).

@@ -269,6 +269,7 @@ impl AuthService {
         match self.passkeys.remove_passkey(&user, passkey_id).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Err(AuthError::PasskeyNotFound),
+            Err(StoreError::Conflict) => return Err(AuthError::LastSignInMethod),
             Err(e) => return Err(e.into()),
         }
         count(Metric::PasskeyRemoved);

@@ -397,3 +397,54 @@ async fn a_verified_address_names_a_new_account_but_never_joins_another() {
     let again = env.login("ana", "amber lantern fjord 17").await;
     assert_eq!(identity_of(&again)["sub"], json!(ana.user_id));
 }
+
+#[tokio::test]
+async fn a_federated_accounts_last_passkey_cannot_be_removed_even_by_a_stale_writer() {
+    use shared::ports::{PasskeyStore, UserStore};
+    let env = oauth_env(None, true).await;
+    let fed = picked_up(&env, &sign_in(&env, "dev", &fresh_sub("pk")).await).await;
+    let who = identity_of(&fed);
+    let username = shared::domain::Username::parse(who["username"].as_str().unwrap()).unwrap();
+    let user = env.app.store.get_user(&username).await.unwrap().unwrap();
+    let passkey = shared::domain::Passkey {
+        credential_id: format!("cred-{}", uuid::Uuid::new_v4().simple()),
+        username: user.username.clone(),
+        user_id: user.user_id.clone(),
+        name: "laptop".into(),
+        public_key: vec![1],
+        sign_count: 0,
+        state: vec![],
+        created_at: 0,
+        last_used_at: None,
+    };
+    env.app.store.add_passkey(&passkey).await.unwrap();
+    // With the passkey, the identity may go (204); then the passkey is the last way in.
+    let unlink = env
+        .invoke(Endpoint::Oauth, account_event("identity-unlink.json", &who))
+        .await;
+    assert_eq!(status(&unlink), 204, "{unlink}");
+    let mut delete = account_event("passkey-delete.json", &who);
+    let path = format!("/auth/passkeys/{}", passkey.credential_id);
+    delete["rawPath"] = json!(path);
+    delete["requestContext"]["http"]["path"] = json!(path);
+    delete["pathParameters"] = json!({ "passkey_id": passkey.credential_id });
+    let resp = env.invoke(Endpoint::Account, delete).await;
+    assert_eq!(status(&resp), 409, "{resp}");
+    assert_eq!(body(&resp)["error"], "last_sign_in_method");
+    // A writer holding the user as it was before the unlink (its check passes) is refused by
+    // the write's own condition.
+    assert!(matches!(
+        env.app
+            .store
+            .remove_passkey(&user, &passkey.credential_id)
+            .await,
+        Err(shared::error::StoreError::Conflict)
+    ));
+    assert!(env
+        .app
+        .store
+        .passkey(&passkey.credential_id)
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -192,15 +192,14 @@ impl IdentityStore for DynamoStore {
             Some(0) => Err(StoreError::Conflict),
             // The user is gone or another one now, or has an identity at this provider: the
             // service read the user just before, so which of them is told apart there.
-            Some(_) => match self
-                .consistent_item(&self.users_table, user_key(&identity.username))
-                .await?
+            Some(_)
+                if self
+                    .still_owner(&identity.username, &identity.user_id)
+                    .await? =>
             {
-                Some(item) if get_s(&item, "user_id").ok() == Some(identity.user_id.clone()) => {
-                    Err(StoreError::Conflict)
-                }
-                _ => Err(StoreError::NotFound),
-            },
+                Err(StoreError::Conflict)
+            }
+            Some(_) => Err(StoreError::NotFound),
         }
     }
 

@@ -141,6 +141,19 @@ impl DynamoStore {
 
     /// Writes a new item of the sessions table (a pending second step, a ceremony: fresh
     /// random ids), [`StoreError::Conflict`] if one is there already.
+    /// Whether `username` is still the user `user_id` (a strongly consistent read): after a
+    /// transaction's condition on the user failed, whether the user is gone (or another one
+    /// now) or only the rest of the condition failed.
+    pub(super) async fn still_owner(
+        &self,
+        username: &Username,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = HashMap::from([("username".to_string(), s(username.as_str()))]);
+        let item = self.consistent_item(&self.users_table, key).await?;
+        Ok(item.is_some_and(|item| get_s(&item, "user_id").is_ok_and(|id| id == user_id)))
+    }
+
     /// Deletes the sessions-table item `key` if it is there and returns it as it was: of any
     /// number of concurrent calls for one key, one gets it (a ceremony, a flow: single use).
     pub(super) async fn take_session_item(&self, key: Item) -> Result<Option<Item>, StoreError> {

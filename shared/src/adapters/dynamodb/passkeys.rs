@@ -186,9 +186,13 @@ impl PasskeyStore for DynamoStore {
                     &self.users_table,
                     user_key(&user.username),
                     "DELETE passkeys :id".into(),
-                    "user_id = :uid",
+                    // The last-method rule, in the write: a password, an identity or another
+                    // passkey remains (whatever else was removed meanwhile).
+                    "user_id = :uid AND (attribute_exists(password_hash) \
+                     OR attribute_exists(linked_identities) OR size(passkeys) > :one)",
                     &[
                         (":id", AttributeValue::Ss(vec![credential_id.to_string()])),
+                        (":one", n(1)),
                         (":uid", uid),
                     ],
                 )?,
@@ -196,6 +200,10 @@ impl PasskeyStore for DynamoStore {
             .await?;
         match failed {
             None => Ok(()),
+            // Still this user's: the passkey is its last way in.
+            Some(1) if self.still_owner(&user.username, &user.user_id).await? => {
+                Err(StoreError::Conflict)
+            }
             Some(_) => Err(StoreError::NotFound),
         }
     }

@@ -77,6 +77,9 @@ impl PasskeyStore for MemoryStore {
             .get_mut(&user.username)
             .filter(|u| u.user_id == user.user_id);
         match (owned, stored) {
+            (true, Some(stored)) if !stored.could_sign_in_without_passkey(credential_id) => {
+                Err(StoreError::Conflict)
+            }
             (true, Some(stored)) => {
                 state.passkeys.remove(credential_id);
                 stored.passkeys.retain(|id| id != credential_id);
