@@ -15,8 +15,15 @@ use crate::crypto::keyring::KeyRing;
 use crate::crypto::keys::{check_private_key, generate};
 use crate::crypto::password::Passwords;
 use crate::domain::SigningAlg;
+use crate::domain::{email_token_hash, Email, User, Username, FLOW_TTL};
+use crate::error::KeyError;
+use crate::ports::ProviderCallError;
 use crate::ports::{IdentityStore, UserStore};
+use crate::service::accounts::Caller;
 use crate::service::{LoginInput, Stores};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
 
 const T0: u64 = 1_700_000_000;
 const ISSUER: &str = "https://op.example";
