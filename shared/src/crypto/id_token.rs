@@ -1,13 +1,19 @@
 //! An OpenID provider's ID token (OpenID Connect Core 3.1.3.7), checked against the provider's
 //! published keys: the signature with an algorithm the provider advertises (never `none`, never
 //! HMAC), `iss`, `aud` (and `azp` with several audiences), `exp`, `iat`, `nonce`, `sub`. The
-//! keys are the provider's JWKS, read with the same strict JWK rules as our own
-//! ([`VerifyKey::from_provider_jwk`]); the signatures are ring's, as for our access tokens.
+//! keys are the provider's JWKS, each read with the same strict JWK rules as our own
+//! ([`VerifyKey::from_provider_jwk`]) and then as jsonwebtoken's key; the signature, `iss` and
+//! `aud` are checked by `jsonwebtoken::decode` (on ring, through our crypto provider), the
+//! rest of OpenID Connect's rules here, against the service's clock.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation};
 
 use super::keys::VerifyKey;
 use crate::domain::SigningAlg;
@@ -20,9 +26,19 @@ const MAX_ID_TOKEN_LEN: usize = 16 * 1024;
 /// A provider's signing keys (its JWKS), the usable ones: asymmetric, for an algorithm we
 /// verify, not marked for encryption. Unusable members are skipped, not fatal (providers
 /// publish keys of other kinds beside theirs).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ProviderKeys {
-    keys: Vec<VerifyKey>,
+    /// Each key as our strict reader accepted it (its `kid` and algorithm), and as
+    /// jsonwebtoken verifies with it.
+    keys: Vec<(VerifyKey, DecodingKey)>,
+}
+
+impl std::fmt::Debug for ProviderKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.keys.iter().map(|(k, _)| (&k.kid, k.alg)))
+            .finish()
+    }
 }
 
 impl ProviderKeys {
@@ -33,9 +49,13 @@ impl ProviderKeys {
             .flatten()
             .filter(|jwk| jwk.get("use").and_then(Value::as_str) != Some("enc"))
             .flat_map(|jwk| {
+                let decoding = serde_json::from_value::<Jwk>(jwk.clone())
+                    .ok()
+                    .and_then(|j| DecodingKey::from_jwk(&j).ok());
                 [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa]
                     .into_iter()
                     .filter_map(move |alg| VerifyKey::from_provider_jwk(alg, jwk).ok())
+                    .filter_map(move |key| decoding.clone().map(|d| (key, d)))
             })
             .collect();
         ProviderKeys { keys }
@@ -51,12 +71,16 @@ impl ProviderKeys {
 
     /// The key for `alg` named `kid`; without a `kid`, the one key for `alg` if there is
     /// exactly one.
-    fn find(&self, kid: Option<&str>, alg: SigningAlg) -> Option<&VerifyKey> {
-        let mut of_alg = self.keys.iter().filter(|k| k.alg == alg);
+    fn find(&self, kid: Option<&str>, alg: SigningAlg) -> Option<&DecodingKey> {
+        let mut of_alg = self
+            .keys
+            .iter()
+            .filter(|(k, _)| k.alg == alg)
+            .map(|(k, d)| (k.kid.as_str(), d));
         match kid {
-            Some(kid) => of_alg.find(|k| k.kid == kid),
+            Some(kid) => of_alg.find(|(k, _)| *k == kid).map(|(_, d)| d),
             None => {
-                let first = of_alg.next()?;
+                let (_, first) = of_alg.next()?;
                 of_alg.next().is_none().then_some(first)
             }
         }
@@ -116,7 +140,6 @@ struct Header {
 
 #[derive(Deserialize)]
 struct Claims {
-    iss: String,
     sub: String,
     aud: Audience,
     exp: u64,
@@ -162,7 +185,9 @@ pub fn verify_id_token(
         return Err(IdTokenError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
+    // Three segments; the header read here first for what jsonwebtoken's ignores (`crit`) and
+    // for the algorithm and key it must not choose itself.
+    let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(IdTokenError::Malformed);
@@ -179,15 +204,24 @@ pub fn verify_id_token(
     let key = keys
         .find(header.kid.as_deref(), alg)
         .ok_or(IdTokenError::UnknownKey)?;
-    let signing_input = &token[..token.len() - signature.len() - 1];
-    if !key.verify(signing_input.as_bytes(), &segment(signature)?) {
-        return Err(IdTokenError::Signature);
-    }
-    let claims: Claims =
-        serde_json::from_slice(&segment(payload)?).map_err(|_| IdTokenError::Claims)?;
-    if claims.iss != expected.issuer {
-        return Err(IdTokenError::Issuer);
-    }
+    // The signature, `iss` and `aud` by jsonwebtoken; `exp` and `iat` below, on our clock.
+    crate::crypto::jwt_crypto::install();
+    let mut validation = Validation::new(crate::crypto::jwt_crypto::algorithm(alg));
+    validation.validate_exp = false;
+    validation.leeway = 0;
+    validation.set_issuer(&[expected.issuer]);
+    validation.set_audience(&[expected.client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => IdTokenError::Signature,
+            ErrorKind::InvalidIssuer => IdTokenError::Issuer,
+            ErrorKind::InvalidAudience => IdTokenError::Audience,
+            ErrorKind::InvalidAlgorithm => IdTokenError::Algorithm,
+            ErrorKind::Json(_) | ErrorKind::MissingRequiredClaim(_) => IdTokenError::Claims,
+            _ => IdTokenError::Malformed,
+        })?
+        .claims;
     let audience_ok = match &claims.aud {
         Audience::One(aud) => aud == expected.client_id,
         Audience::Many(auds) => {
