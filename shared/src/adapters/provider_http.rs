@@ -8,11 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::https::CallError;
 use crate::ports::{ProviderCallError, ProviderHttp};
 
 /// One call's budget: a provider that does not answer turns into
@@ -28,20 +29,6 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-#[derive(Debug, thiserror::Error)]
-enum CallError {
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    #[error("the URL is not usable")]
-    Url(#[source] http::Error),
-    #[error("the request failed")]
-    Request(#[source] hyper_util::client::legacy::Error),
-    #[error("the answer could not be read")]
-    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("the system's TLS roots could not be loaded")]
-    Roots(#[source] std::io::Error),
-}
-
 #[derive(Default)]
 pub struct HyperProviderHttp {
     client: super::https::LazyClient<Full<Bytes>>,
@@ -56,25 +43,11 @@ impl HyperProviderHttp {
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<serde_json::Value, ProviderCallError> {
-        let unreachable = |e: CallError| ProviderCallError::Unreachable(Box::new(e));
-        let client = self
+        let (status, body) = self
             .client
-            .get()
-            .map_err(|e| unreachable(CallError::Roots(e)))?;
-        let answer = async {
-            let response = client.request(request).await.map_err(CallError::Request)?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
-                .collect()
-                .await
-                .map_err(CallError::Body)?
-                .to_bytes();
-            Ok::<_, CallError>((status, body))
-        };
-        let (status, body) = tokio::time::timeout(TIMEOUT, answer)
+            .send(request, MAX_BODY_BYTES, TIMEOUT)
             .await
-            .map_err(|_| unreachable(CallError::Timeout(TIMEOUT)))?
-            .map_err(unreachable)?;
+            .map_err(|e| ProviderCallError::Unreachable(Box::new(e)))?;
         let json = serde_json::from_slice(&body).map_err(|_| ProviderCallError::NotJson);
         match status {
             200..=299 => json,

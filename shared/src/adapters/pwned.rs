@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::Empty;
 use hyper::body::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::{Digest, Sha1};
 
+use super::https::CallError;
 use crate::ports::{BreachCheckError, BreachedPasswords};
 
 /// The whole call's budget: an unreachable API must not hold a sign-up for long.
@@ -23,22 +24,6 @@ pub struct PwnedPasswords {
     base: String,
     /// Built on the first check (most functions never check a new password).
     client: super::https::LazyClient<Empty<Bytes>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum CallError {
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    #[error("answered HTTP {0}")]
-    Status(u16),
-    #[error("the URL is not usable")]
-    Url(#[source] http::Error),
-    #[error("the request failed")]
-    Request(#[source] hyper_util::client::legacy::Error),
-    #[error("the answer could not be read")]
-    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("the system's TLS roots could not be loaded")]
-    Roots(#[source] std::io::Error),
 }
 
 impl PwnedPasswords {
@@ -56,21 +41,10 @@ impl PwnedPasswords {
             .header("user-agent", "lambda-jwt-auth")
             .body(Empty::new())
             .map_err(CallError::Url)?;
-        let response = self
-            .client
-            .get()
-            .map_err(CallError::Roots)?
-            .request(request)
-            .await
-            .map_err(CallError::Request)?;
-        if !response.status().is_success() {
-            return Err(CallError::Status(response.status().as_u16()));
+        match self.client.send(request, MAX_BODY_BYTES, TIMEOUT).await? {
+            (200..=299, body) => Ok(body),
+            (status, _) => Err(CallError::Status(status)),
         }
-        Ok(Limited::new(response.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await
-            .map_err(CallError::Body)?
-            .to_bytes())
     }
 }
 
@@ -95,10 +69,9 @@ fn count_in(body: &str, suffix: &str) -> u64 {
 impl BreachedPasswords for PwnedPasswords {
     async fn times_seen(&self, password: &SecretString) -> Result<u64, BreachCheckError> {
         let (prefix, suffix) = sha1_hex(password.expose_secret());
-        let body = tokio::time::timeout(TIMEOUT, self.range(&prefix))
+        let body = self
+            .range(&prefix)
             .await
-            .map_err(|_| CallError::Timeout(TIMEOUT))
-            .and_then(|r| r)
             .map_err(|e| BreachCheckError(Box::new(e)))?;
         Ok(count_in(&String::from_utf8_lossy(&body), &suffix))
     }

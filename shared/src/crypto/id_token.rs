@@ -28,15 +28,21 @@ const MAX_ID_TOKEN_LEN: usize = 16 * 1024;
 /// publish keys of other kinds beside theirs).
 #[derive(Default)]
 pub struct ProviderKeys {
-    /// Each key as our strict reader accepted it (its `kid` and algorithm), and as
-    /// jsonwebtoken verifies with it.
-    keys: Vec<(VerifyKey, DecodingKey)>,
+    keys: Vec<ProviderKey>,
+}
+
+/// One key: its `kid` and algorithm as our strict JWK reader accepted them, and the key
+/// jsonwebtoken verifies with.
+struct ProviderKey {
+    kid: String,
+    alg: SigningAlg,
+    key: DecodingKey,
 }
 
 impl std::fmt::Debug for ProviderKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.keys.iter().map(|(k, _)| (&k.kid, k.alg)))
+            .entries(self.keys.iter().map(|k| (&k.kid, k.alg)))
             .finish()
     }
 }
@@ -52,10 +58,18 @@ impl ProviderKeys {
                 let decoding = serde_json::from_value::<Jwk>(jwk.clone())
                     .ok()
                     .and_then(|j| DecodingKey::from_jwk(&j).ok());
+                // Our reader decides which algorithm the key is for (type, curve, size, no
+                // private members); its parsed key is not kept, jsonwebtoken's verifies.
                 [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa]
                     .into_iter()
                     .filter_map(move |alg| VerifyKey::from_provider_jwk(alg, jwk).ok())
-                    .filter_map(move |key| decoding.clone().map(|d| (key, d)))
+                    .filter_map(move |checked| {
+                        decoding.clone().map(|key| ProviderKey {
+                            kid: checked.kid,
+                            alg: checked.alg,
+                            key,
+                        })
+                    })
             })
             .collect();
         ProviderKeys { keys }
@@ -72,16 +86,12 @@ impl ProviderKeys {
     /// The key for `alg` named `kid`; without a `kid`, the one key for `alg` if there is
     /// exactly one.
     fn find(&self, kid: Option<&str>, alg: SigningAlg) -> Option<&DecodingKey> {
-        let mut of_alg = self
-            .keys
-            .iter()
-            .filter(|(k, _)| k.alg == alg)
-            .map(|(k, d)| (k.kid.as_str(), d));
+        let mut of_alg = self.keys.iter().filter(|k| k.alg == alg);
         match kid {
-            Some(kid) => of_alg.find(|(k, _)| *k == kid).map(|(_, d)| d),
+            Some(kid) => of_alg.find(|k| k.kid == kid).map(|k| &k.key),
             None => {
-                let (_, first) = of_alg.next()?;
-                of_alg.next().is_none().then_some(first)
+                let first = of_alg.next()?;
+                of_alg.next().is_none().then_some(&first.key)
             }
         }
     }
